@@ -1,0 +1,79 @@
+/*
+ * The envelope of one message (sender, recipients, DSN and body flags) and
+ * its text form, shared by the drop file sendmail writes and the state file
+ * relayd keeps. One "keyword value" line per field:
+ *
+ *   sender <user@example.org>      ("sender <>" is the null sender)
+ *   rcpt <a@example.org>           one line per recipient, in order
+ *   orcpt <root>                   optional, right after its rcpt: the address
+ *                                  as the caller wrote it (DSN ORCPT)
+ *   notify SUCCESS,FAILURE,DELAY   or "notify NEVER"; absent = not given (-N)
+ *   ret FULL|HDRS                  absent = not given (-R)
+ *   envid TEXT                     printable ASCII, absent = not given (-V)
+ *   body 7BIT|8BITMIME
+ *   smtputf8                       a flag: some address or header needs SMTPUTF8
+ *   local-sender                   a flag: sendmail qualified the sender itself
+ *   claimed-uid N                  what the submitter said; never trusted
+ *
+ * Addresses are written between < > and never contain <, >, CR, LF, TAB or NUL.
+ */
+#ifndef NULLRELAY_ENVELOPE_H
+#define NULLRELAY_ENVELOPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util.h"
+
+#define ENV_MAX_RCPTS 10000
+
+enum {
+	NOTIFY_NEVER = 1 << 0,
+	NOTIFY_SUCCESS = 1 << 1,
+	NOTIFY_FAILURE = 1 << 2,
+	NOTIFY_DELAY = 1 << 3,
+};
+
+enum dsn_ret { RET_UNSET, RET_FULL, RET_HDRS };
+
+struct env_rcpt {
+	char *addr;	/* as sent in RCPT TO */
+	char *orcpt;	/* as the caller wrote it, or NULL */
+};
+
+struct envelope {
+	char *sender;	/* "" = null sender */
+	struct env_rcpt *rcpts;
+	size_t nrcpts, cap;
+	unsigned notify;	/* NOTIFY_* bits; 0 = not given */
+	enum dsn_ret ret;
+	char *envid;		/* NULL = not given */
+	bool body_8bit;
+	bool smtputf8;
+	bool local_sender;
+	long claimed_uid;	/* -1 = not said */
+};
+
+void envelope_init(struct envelope *e);
+void envelope_free(struct envelope *e);
+/* Append a recipient unless already present (exact local part, domain
+ * case-insensitive). Returns 1 if added, 0 if a duplicate. */
+int envelope_add_rcpt(struct envelope *e, const char *addr, const char *orcpt);
+
+/* True if s may appear between < > in the envelope (see above). */
+bool envelope_addr_ok(const char *s);
+
+/* Append the lines above to b. -1 if b's cap is reached. */
+int envelope_write(struct buf *b, const struct envelope *e);
+
+/*
+ * Parse one line (without its newline). Returns 0 if it was an envelope
+ * line, 1 if the keyword is not an envelope keyword (the caller may know it),
+ * -1 if malformed (reason in err).
+ */
+int envelope_parse_line(struct envelope *e, const char *line, size_t len, char *err, size_t errlen);
+
+/* Parse "-N" values: "never" or a comma list of success, failure, delay. */
+int envelope_parse_notify(const char *s, unsigned *out);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * The one logging module: syslog (facility mail) by default, stderr in the
+ * foreground or in tests. One line per event; never log a secret.
+ */
+#ifndef NULLRELAY_LOG_H
+#define NULLRELAY_LOG_H
+
+#include <stdbool.h>
+#include <stdnoreturn.h>
+
+/* ident: "nullrelay/relayd" or "nullrelay/sendmail". */
+void log_init(const char *ident, bool to_stderr);
+void log_debug_enable(bool on);
+
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Like log_warnx with ": strerror(errno)" appended. */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Log and exit(code); only at start-up or for a broken invariant. */
+noreturn void fatalx(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
