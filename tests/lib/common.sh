@@ -74,3 +74,21 @@ drop_envelope() { sed '/^$/q' "$1" | sed '$d'; }
 normalize_generated() {
 	sed -E -e 's/^Date: .*/Date: DATE/' -e 's/^Message-ID: <[^>]*>/Message-ID: <ID>/'
 }
+
+# A copy of sendmail that other users can execute even when the source tree
+# sits in a directory they cannot enter (CI may clone under /root): tests
+# that run sendmail as nrtest1/nrtest2 must use "$(public_sendmail)".
+public_sendmail() {
+	if [ ! -x "$T/pub/sendmail" ]; then
+		mkdir -p "$T/pub"
+		cp "$SENDMAIL" "$T/pub/sendmail"
+		chmod 755 "$T/pub" "$T/pub/sendmail"
+	fi
+	echo "$T/pub/sendmail"
+}
+
+# Run a command as another user with only that user's groups.
+as_user() {
+	local u=$1; shift
+	setpriv --reuid "$u" --regid "$u" --init-groups "$@"
+}
