@@ -1,0 +1,205 @@
+/*
+ * Checks across keys: contradictions found after the last line (reported at
+ * the later of the lines involved), and the extra checks relayd makes on the
+ * files the configuration names (conf_check_relay).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf_impl.h"
+#include "util.h"
+
+static unsigned later(unsigned a, unsigned b)
+{
+	return a > b ? a : b;
+}
+
+/* Every listed mechanism needs its secret, and every secret a mechanism. */
+static int check_mechanisms(struct conf_ctx *x)
+{
+	const struct conf *c = x->c;
+	unsigned ml = x->key_line[K_AUTH_MECHANISMS];
+	bool password = c->auth_password_file != NULL || c->auth_password_command != NULL;
+	bool token = c->auth_token_command != NULL, any_pw = false, any_tok = false;
+	size_t i;
+
+	if (ml == 0 || c->auth_user == NULL)
+		return 0;	/* the default list is derived from the secrets */
+	for (i = 0; i < c->nauth_mechanisms; i++) {
+		bool uses_token = conf_mech_uses_token(c->auth_mechanisms[i]);
+
+		if (uses_token && !token)
+			return conf_error(x, ml, "auth_mechanisms lists %s but "
+			    "auth_token_command is not set",
+			    conf_mech_name(c->auth_mechanisms[i]));
+		if (!uses_token && !password)
+			return conf_error(x, ml, "auth_mechanisms lists %s but neither "
+			    "auth_password_file nor auth_password_command is set",
+			    conf_mech_name(c->auth_mechanisms[i]));
+		any_tok |= uses_token;
+		any_pw |= !uses_token;
+	}
+	if (token && !any_tok)
+		return conf_error(x, later(ml, x->key_line[K_AUTH_TOKEN_COMMAND]),
+		    "auth_token_command is set but auth_mechanisms lists only password "
+		    "mechanisms (add xoauth2 or oauthbearer)");
+	if (password && !any_pw)
+		return conf_error(x, ml, "a password is configured but auth_mechanisms lists "
+		    "only token mechanisms (add plain or login)");
+	return 0;
+}
+
+static int check_auth(struct conf_ctx *x)
+{
+	const struct conf *c = x->c;
+	const unsigned *kl = x->key_line;
+	static const int secrets[] = { K_AUTH_PASSWORD_FILE, K_AUTH_PASSWORD_COMMAND,
+		K_AUTH_TOKEN_COMMAND };
+	size_t i;
+
+	if (c->auth_password_file != NULL && c->auth_password_command != NULL)
+		return conf_error(x, later(kl[K_AUTH_PASSWORD_FILE], kl[K_AUTH_PASSWORD_COMMAND]),
+		    "auth_password_file and auth_password_command are both set: keep one");
+	for (i = 0; i < NR_ARRAY_LEN(secrets); i++)
+		if (kl[secrets[i]] != 0 && c->auth_user == NULL)
+			return conf_error(x, kl[secrets[i]], "%s is set but auth_user is not "
+			    "(set auth_user to the smarthost login)", conf_key_name(secrets[i]));
+	if (c->auth_user != NULL && c->auth_password_file == NULL &&
+	    c->auth_password_command == NULL && c->auth_token_command == NULL)
+		return conf_error(x, kl[K_AUTH_USER], "auth_user is set but none of "
+		    "auth_password_file, auth_password_command, auth_token_command is");
+	return check_mechanisms(x);
+}
+
+static int check_tls(struct conf_ctx *x)
+{
+	const struct conf *c = x->c;
+	const unsigned *kl = x->key_line;
+	size_t i;
+
+	if ((c->tls_client_cert == NULL) != (c->tls_client_key == NULL))
+		return conf_error(x, later(kl[K_TLS_CLIENT_CERT], kl[K_TLS_CLIENT_KEY]),
+		    "%s is set without %s",
+		    c->tls_client_cert != NULL ? "tls_client_cert" : "tls_client_key",
+		    c->tls_client_cert != NULL ? "tls_client_key" : "tls_client_cert");
+	if (c->tls != TLS_NONE)
+		return 0;
+	if (c->has_fingerprint)
+		return conf_error(x, later(kl[K_TLS], kl[K_TLS_FINGERPRINT]),
+		    "tls_fingerprint is set but tls = none: there is no certificate to check");
+	if (c->auth_user == NULL)
+		return 0;
+	for (i = 0; i < c->nsmarthosts; i++)
+		if (!conf_host_is_loopback(c->smarthosts[i].host))
+			return conf_error(x, later(later(kl[K_TLS], kl[K_AUTH_USER]),
+			    x->smarthost_line[i]),
+			    "tls = none with auth_user set: AUTH would be sent in clear to "
+			    "smarthost %s; use tls = starttls or smtps (AUTH without TLS is "
+			    "allowed only to a loopback smarthost)", c->smarthosts[i].host);
+	return 0;
+}
+
+int conf_check_contradictions(struct conf_ctx *x)
+{
+	const struct conf *c = x->c;
+	const unsigned *kl = x->key_line;
+
+	if (check_auth(x) != 0 || check_tls(x) != 0)
+		return -1;
+	if (c->retry_min > c->retry_max)
+		return conf_error(x, later(kl[K_RETRY_MIN], kl[K_RETRY_MAX]),
+		    "retry_min (%llds) is greater than retry_max (%llds%s)",
+		    (long long)c->retry_min, (long long)c->retry_max,
+		    kl[K_RETRY_MAX] == 0 ? ", the default" : "");
+	if (c->bounce_local_given && c->bounce_local == BOUNCE_LOCAL_RELAY &&
+	    c->admin_addr == NULL)
+		return conf_error(x, kl[K_BOUNCE_LOCAL],
+		    "bounce_local = relay needs admin_addr (where would the bounce go?)");
+	return 0;
+}
+
+/* The secret file: the relay user's own, unreadable by anyone else. */
+static int check_password_file(struct conf_ctx *x, const char *path, long relay_uid)
+{
+	struct passwd *pw = getpwuid((uid_t)relay_uid);
+	char who[64], owner[64];
+	struct stat st;
+	bool bad_owner, bad_mode;
+	mode_t mode;
+
+	if (pw != NULL)
+		snprintf(who, sizeof who, "%s", pw->pw_name);
+	else
+		snprintf(who, sizeof who, "%ld", relay_uid);
+	if (stat(path, &st) != 0)
+		return conf_error(x, 0, "auth_password_file %s: %s (create it holding the "
+		    "password, then: chown %s %s && chmod 600 %s)", path, strerror(errno),
+		    who, path, path);
+	if (!S_ISREG(st.st_mode))
+		return conf_error(x, 0, "auth_password_file %s is not a regular file", path);
+	mode = st.st_mode & 07777;
+	bad_mode = mode != 0600 && mode != 0400;
+	bad_owner = st.st_uid != (uid_t)relay_uid;
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		snprintf(owner, sizeof owner, "uid %ld (%s)", (long)st.st_uid, pw->pw_name);
+	else
+		snprintf(owner, sizeof owner, "uid %ld", (long)st.st_uid);
+	if (bad_owner && bad_mode)
+		return conf_error(x, 0, "auth_password_file %s is owned by %s, not by the relay "
+		    "user %s, and has mode %04o (must be 0600 or 0400); run: chown %s %s && "
+		    "chmod 600 %s", path, owner, who, (unsigned)mode, who, path, path);
+	if (bad_owner)
+		return conf_error(x, 0, "auth_password_file %s is owned by %s, not by the relay "
+		    "user %s (uid %ld); run: chown %s %s", path, owner, who, relay_uid, who, path);
+	if (bad_mode)
+		return conf_error(x, 0, "auth_password_file %s has mode %04o: it must be "
+		    "readable by its owner only (0600 or 0400); run: chmod 600 %s", path,
+		    (unsigned)mode, path);
+	return 0;
+}
+
+static int check_readable(struct conf_ctx *x, const char *key, const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return conf_error(x, 0, "%s %s: cannot read: %s", key, path, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return conf_error(x, 0, "%s %s is not a regular file", key, path);
+	}
+	close(fd);
+	return 0;
+}
+
+int conf_check_relay(const struct conf *c, long relay_uid, char *err, size_t errlen)
+{
+	struct conf_ctx x;
+
+	memset(&x, 0, sizeof x);
+	/* x.c stays NULL: only conf_error is used, with the file's path. */
+	x.path = c->path != NULL ? c->path : "(configuration)";
+	x.err = err;
+	x.errlen = errlen;
+	if (c->nsmarthosts == 0)
+		return conf_error(&x, 0, "no smarthost configured (add a line such as "
+		    "\"smarthost = mail.example.org:587\")");
+	if (relay_uid != -1 && c->auth_password_file != NULL &&
+	    check_password_file(&x, c->auth_password_file, relay_uid) != 0)
+		return -1;
+	if (c->tls_ca_file != NULL && check_readable(&x, "tls_ca_file", c->tls_ca_file) != 0)
+		return -1;
+	if (c->tls_client_cert != NULL &&
+	    check_readable(&x, "tls_client_cert", c->tls_client_cert) != 0)
+		return -1;
+	if (c->tls_client_key != NULL &&
+	    check_readable(&x, "tls_client_key", c->tls_client_key) != 0)
+		return -1;
+	return 0;
+}
