@@ -52,16 +52,30 @@ struct envelope {
 	bool smtputf8;
 	bool local_sender;
 	long claimed_uid;	/* -1 = not said */
+	unsigned parse_state;	/* envelope_parse_line's memory (orcpt placement,
+				 * repeated keys); envelope_init clears it */
 };
 
 void envelope_init(struct envelope *e);
 void envelope_free(struct envelope *e);
 /* Append a recipient unless already present (exact local part, domain
- * case-insensitive). Returns 1 if added, 0 if a duplicate. */
+ * case-insensitive). Returns 1 if added, 0 if a duplicate, -1 if addr is
+ * empty or not envelope_addr_ok, orcpt is given but not envelope_addr_ok,
+ * or ENV_MAX_RCPTS is reached. */
 int envelope_add_rcpt(struct envelope *e, const char *addr, const char *orcpt);
 
-/* True if s may appear between < > in the envelope (see above). */
+/* True if s may appear between < > in the envelope (see above): non-empty,
+ * at most ENV_ADDR_MAX bytes, no <, >, CR, LF, TAB, NUL or other control
+ * character. The null sender "" is not an address: check it separately. */
+#define ENV_ADDR_MAX 998
 bool envelope_addr_ok(const char *s);
+/* True if s is a valid envid: 1 to ENV_ENVID_MAX printable ASCII characters
+ * (0x21-0x7e), as RFC 3461 allows before xtext encoding. */
+#define ENV_ENVID_MAX 100
+bool envelope_envid_ok(const char *s);
+/* NULL if e can be written and parsed back (sender set and valid, at least
+ * one recipient, every field valid), else a reason. */
+const char *envelope_check(const struct envelope *e);
 
 /* Append the lines above to b. -1 if b's cap is reached. */
 int envelope_write(struct buf *b, const struct envelope *e);
@@ -73,7 +87,9 @@ int envelope_write(struct buf *b, const struct envelope *e);
  */
 int envelope_parse_line(struct envelope *e, const char *line, size_t len, char *err, size_t errlen);
 
-/* Parse "-N" values: "never" or a comma list of success, failure, delay. */
+/* Parse "-N" values: "never" or a comma list of success, failure, delay
+ * (any case). 0, or -1 if malformed ("never" mixed with others, empty or
+ * unknown items). */
 int envelope_parse_notify(const char *s, unsigned *out);
 
 #endif

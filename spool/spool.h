@@ -35,7 +35,9 @@ struct drop;
 /*
  * Create incoming/tmp/ID (O_EXCL, random id, mode 0640 via fchmod).
  * Returns 0, or a sysexits code (73 when the spool is missing, with the path
- * and how to create it in err; 74 for I/O errors; 77 when not permitted).
+ * and how to create it in err, or when the file cannot be created there, e.g.
+ * EACCES; 74 for I/O errors and a full disk). The file is open O_RDWR so
+ * drop_fd can be read back. Read drop_id before drop_commit (which frees d).
  */
 int drop_create(const char *spool, struct drop **out, char *err, size_t errlen);
 const char *drop_id(const struct drop *d);
@@ -86,7 +88,12 @@ struct drop_file {
  * refuse anything but a regular file with one link, open O_NOFOLLOW|
  * O_NONBLOCK, compare with the lstat, check size against max_size, parse and
  * validate the header and the length. why names the reason when not DROP_OK.
- * On DROP_OK the caller owns df->fd and df->env (drop_file_close).
+ * On DROP_OK the caller owns df->fd (positioned at body_off) and df->env
+ * (drop_file_close). Otherwise df->fd is -1, df->env is empty and df->st
+ * holds what was seen (for logging st_uid). A name that vanished is
+ * DROP_NOT_YET ("vanished"); DROP_REMOVE may name a directory (rmdir it, or
+ * move it to quarantine/ if not empty). max_size 0 = no limit. A length
+ * mismatch is DROP_NOT_YET while the mtime is within 60 s of now.
  */
 enum drop_verdict drop_file_open(int newdir_fd, const char *name, uint64_t max_size, time_t now,
     struct drop_file *df, char *why, size_t whylen);
