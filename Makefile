@@ -81,7 +81,7 @@ $(BUILD)/tests/unit/check.o: tests/unit/check.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBNR)
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIBRELAYD) $(LIBNR)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 # Everything a fresh Debian machine lacks, installed from Debian's packages.
