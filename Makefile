@@ -26,7 +26,7 @@ PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl libbsd-overlay 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs openssl libbsd-overlay 2>/dev/null)
 
 CFLAGS ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -Ispool -Irelayd $(PKG_CFLAGS) -MMD -MP
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -iquote spool -iquote relayd $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 LIBS = $(PKG_LIBS)
 

@@ -1,0 +1,305 @@
+/*
+ * The control socket (control.h). Clients are untrusted local users: lines
+ * are bounded, replies buffered with a cap, idle clients dropped, and the
+ * peer's uid comes from the kernel (SO_PEERCRED), never from what it says.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "log.h"
+#include "spool.h"
+#include "util.h"
+
+#define CTL_MAX_CLIENTS 16
+#define CTL_LINE_MAX 512
+#define CTL_REPLY_MAX (64 * 1024 * 1024)
+#define CTL_IDLE_SECONDS 30
+
+struct client {
+	int fd;
+	uid_t uid;
+	char in[CTL_LINE_MAX];
+	size_t inlen;
+	struct buf out;
+	size_t outoff;
+	time_t deadline;
+	bool closing;	/* close once out is written */
+};
+
+struct control {
+	int lfd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct control_hooks hooks;
+	struct client c[CTL_MAX_CLIENTS];
+	size_t nc;
+	/* Which client each pollfd after the listener belongs to. */
+	size_t map[CTL_MAX_CLIENTS];
+	size_t nmap;
+	bool listening;
+};
+
+typedef void (*cmd_fn)(struct control *ctl, struct client *cl, const char *args);
+
+static void cmd_flush(struct control *ctl, struct client *cl, const char *args)
+{
+	if (*args != '\0') {
+		buf_appends(&cl->out, "ERR FLUSH takes no argument\n");
+		return;
+	}
+	if (ctl->hooks.flush != NULL)
+		ctl->hooks.flush(ctl->hooks.ctx, cl->uid);
+	buf_appends(&cl->out, "OK\n");
+}
+
+/* The commands. LIST (mailq) is added here by the queue-tools work. */
+static const struct {
+	const char *name;
+	cmd_fn fn;
+} commands[] = {
+	{ "FLUSH", cmd_flush },
+};
+
+struct control *control_open(const char *spool, const struct control_hooks *hooks, char *err,
+    size_t errlen)
+{
+	struct control *ctl = xcalloc(1, sizeof(*ctl));
+	struct sockaddr_un sun;
+	struct stat st;
+	mode_t old;
+
+	ctl->hooks = *hooks;
+	ctl->lfd = -1;
+	if (spool_path(ctl->path, sizeof ctl->path, spool, SPOOL_SOCKET) == -1) {
+		snprintf(err, errlen, "%s/%s: path too long for a socket", spool, SPOOL_SOCKET);
+		goto fail;
+	}
+	if (lstat(ctl->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "%s exists and is not a socket", ctl->path);
+			goto fail;
+		}
+		unlink(ctl->path);
+	}
+	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ctl->lfd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	strlcpy(sun.sun_path, ctl->path, sizeof sun.sun_path);
+	old = umask(0111);
+	if (bind(ctl->lfd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		umask(old);
+		snprintf(err, errlen, "bind %s: %s", ctl->path, strerror(errno));
+		goto fail;
+	}
+	umask(old);
+	/* Every local user may ask (mailq, sendmail -q): what each may see is
+	 * decided per command from SO_PEERCRED. */
+	if (chmod(ctl->path, 0666) == -1 || listen(ctl->lfd, 16) == -1) {
+		snprintf(err, errlen, "%s: %s", ctl->path, strerror(errno));
+		unlink(ctl->path);
+		goto fail;
+	}
+	ctl->listening = true;
+	return ctl;
+fail:
+	if (ctl->lfd != -1)
+		close(ctl->lfd);
+	free(ctl);
+	return NULL;
+}
+
+static void drop_client(struct control *ctl, size_t i)
+{
+	close(ctl->c[i].fd);
+	buf_free(&ctl->c[i].out);
+	ctl->c[i] = ctl->c[--ctl->nc];
+}
+
+void control_close(struct control *ctl)
+{
+	if (ctl == NULL)
+		return;
+	while (ctl->nc > 0)
+		drop_client(ctl, 0);
+	if (ctl->lfd != -1) {
+		close(ctl->lfd);
+		unlink(ctl->path);
+	}
+	free(ctl);
+}
+
+void control_forget(struct control *ctl)
+{
+	size_t i;
+
+	if (ctl == NULL)
+		return;
+	for (i = 0; i < ctl->nc; i++)
+		close(ctl->c[i].fd);
+	if (ctl->lfd != -1)
+		close(ctl->lfd);
+}
+
+size_t control_maxfds(void)
+{
+	return 1 + CTL_MAX_CLIENTS;
+}
+
+size_t control_pollfds(struct control *ctl, struct pollfd *pfd)
+{
+	time_t now = time(NULL);
+	size_t i, n = 0;
+
+	for (i = 0; i < ctl->nc;) {
+		if (ctl->c[i].deadline < now)
+			drop_client(ctl, i);
+		else
+			i++;
+	}
+	pfd[n].fd = ctl->nc < CTL_MAX_CLIENTS ? ctl->lfd : -1;
+	pfd[n].events = POLLIN;
+	pfd[n++].revents = 0;
+	ctl->nmap = 0;
+	for (i = 0; i < ctl->nc; i++) {
+		struct client *cl = &ctl->c[i];
+
+		pfd[n].fd = cl->fd;
+		pfd[n].events = cl->outoff < cl->out.len ? POLLOUT : POLLIN;
+		pfd[n++].revents = 0;
+		ctl->map[ctl->nmap++] = i;
+	}
+	return n;
+}
+
+static void accept_one(struct control *ctl)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	struct client *cl;
+	int fd;
+
+	fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 || ctl->nc >= CTL_MAX_CLIENTS) {
+		close(fd);
+		return;
+	}
+	cl = &ctl->c[ctl->nc++];
+	memset(cl, 0, sizeof(*cl));
+	cl->fd = fd;
+	cl->uid = cred.uid;
+	cl->deadline = time(NULL) + CTL_IDLE_SECONDS;
+	buf_init(&cl->out, CTL_REPLY_MAX);
+}
+
+static void run_line(struct control *ctl, struct client *cl, char *line)
+{
+	char *args = strchr(line, ' ');
+	size_t i;
+
+	if (args != NULL)
+		*args++ = '\0';
+	else
+		args = line + strlen(line);
+	for (i = 0; i < NR_ARRAY_LEN(commands); i++) {
+		if (strcmp(line, commands[i].name) == 0) {
+			commands[i].fn(ctl, cl, args);
+			return;
+		}
+	}
+	buf_appends(&cl->out, "ERR not implemented\n");
+}
+
+/* Read what the client sent; run every complete line. -1: drop it. */
+static int client_read(struct control *ctl, struct client *cl)
+{
+	ssize_t n = read(cl->fd, cl->in + cl->inlen, sizeof cl->in - cl->inlen);
+	char *nl;
+
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return cl->out.len > cl->outoff ? (cl->closing = true, 0) : -1;
+	cl->inlen += (size_t)n;
+	while ((nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
+		size_t ll = (size_t)(nl - cl->in);
+
+		size_t le = ll;
+
+		*nl = '\0';
+		if (le > 0 && cl->in[le - 1] == '\r')
+			cl->in[--le] = '\0';
+		if (strlen(cl->in) != le)
+			buf_appends(&cl->out, "ERR bad line\n");
+		else
+			run_line(ctl, cl, cl->in);
+		memmove(cl->in, nl + 1, cl->inlen - ll - 1);
+		cl->inlen -= ll + 1;
+	}
+	if (cl->inlen == sizeof cl->in) {
+		buf_appends(&cl->out, "ERR line too long\n");
+		cl->closing = true;
+	}
+	return 0;
+}
+
+static int client_write(struct client *cl)
+{
+	ssize_t n = write(cl->fd, cl->out.data + cl->outoff, cl->out.len - cl->outoff);
+
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	cl->outoff += (size_t)n;
+	cl->deadline = time(NULL) + CTL_IDLE_SECONDS;
+	if (cl->outoff == cl->out.len) {
+		buf_reset(&cl->out);
+		cl->outoff = 0;
+		if (cl->closing)
+			return -1;
+	}
+	return 0;
+}
+
+void control_handle(struct control *ctl, const struct pollfd *pfd, size_t n)
+{
+	size_t i, drop[CTL_MAX_CLIENTS], ndrop = 0;
+
+	if (n == 0)
+		return;
+	for (i = 1; i < n && i - 1 < ctl->nmap; i++) {
+		struct client *cl = &ctl->c[ctl->map[i - 1]];
+		int r = 0;
+
+		if (pfd[i].revents & POLLOUT)
+			r = client_write(cl);
+		else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+			r = client_read(ctl, cl);
+		if (r == -1)
+			drop[ndrop++] = ctl->map[i - 1];
+	}
+	/* Highest index first: drop_client moves the last client down. */
+	while (ndrop > 0) {
+		size_t k, hi = 0;
+
+		for (k = 1; k < ndrop; k++)
+			if (drop[k] > drop[hi])
+				hi = k;
+		drop_client(ctl, drop[hi]);
+		drop[hi] = drop[--ndrop];
+	}
+	if (pfd[0].revents & POLLIN)
+		accept_one(ctl);
+}

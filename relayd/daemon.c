@@ -1,0 +1,665 @@
+/*
+ * The parent process: one poll loop over signals (signalfd), inotify, the
+ * control socket and the workers' sockets. It picks up drop files, keeps the
+ * schedule, expires old messages, and hands due messages to up to
+ * `concurrency` workers (deliver.c), each holding one smarthost connection.
+ * Workers commit delivery state themselves; the parent only learns the
+ * outcome to update its index, hold-downs and counters.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "daemon.h"
+#include "deliver.h"
+#include "log.h"
+#include "metrics.h"
+#include "pickup.h"
+#include "queue.h"
+#include "sched.h"
+#include "spool.h"
+
+/* How long a worker with nothing to do keeps its connection for more. */
+#define WORKER_IDLE_SECONDS 5
+#define MAX_WORKERS 64
+
+enum wstate { W_BUSY, W_IDLE, W_QUITTING };
+
+struct worker {
+	pid_t pid;
+	int fd;
+	enum wstate st;
+	char id[17];		/* the message it holds while busy */
+	double idle_until;	/* monotonic */
+};
+
+struct daemon {
+	struct conf *c;
+	const struct daemon_opts *o;
+	struct spool_dirs d;
+	struct sched *s;
+	struct pickup *p;
+	struct control *ctl;
+	int sfd;
+	sigset_t oldmask;
+	struct worker w[MAX_WORKERS];
+	size_t nw;
+	bool stopping, flush, reload;
+	double rate_wake;
+	struct metrics m;
+	bool metrics_dirty;
+	double metrics_at;
+};
+
+static void on_pickup(void *arg, const struct qmsg *m)
+{
+	struct daemon *dm = arg;
+
+	sched_add(dm->s, m->id, m->arrival, 0);
+	dm->metrics_dirty = true;
+}
+
+static void on_flush(void *ctx, uid_t peer)
+{
+	struct daemon *dm = ctx;
+
+	log_info("flush requested by uid %lu", (unsigned long)peer);
+	dm->flush = true;
+}
+
+/* ---- start-up recovery ---- */
+
+static bool exists_at(int dir, const char *name)
+{
+	struct stat st;
+
+	return fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+/* One queue/ID.env at start-up. */
+static void recover_one(struct daemon *dm, const char *id)
+{
+	char env[32], msg[32], err[512];
+	struct qmsg m;
+
+	snprintf(env, sizeof env, "%s.env", id);
+	snprintf(msg, sizeof msg, "%s.msg", id);
+	if (qmsg_load(dm->d.queue, id, &m, err, sizeof err) == -1) {
+		/* Never delete what we cannot read: keep both for the admin. */
+		quarantine_file(&dm->d, dm->d.queue, env, err);
+		if (exists_at(dm->d.queue, msg))
+			quarantine_file(&dm->d, dm->d.queue, msg, "its state file did not parse");
+		return;
+	}
+	if (!exists_at(dm->d.queue, msg)) {
+		if (exists_at(dm->d.failed, msg)) {
+			/* A move into failed/ was cut short: finish it. */
+			if (renameat(dm->d.queue, env, dm->d.failed, env) == 0) {
+				fsync(dm->d.failed);
+				fsync(dm->d.queue);
+				log_info("%s: finished moving into failed/", id);
+			}
+		} else {
+			quarantine_file(&dm->d, dm->d.queue, env, "its message file is missing");
+		}
+		qmsg_free(&m);
+		return;
+	}
+	if (qmsg_remaining(&m) == 0) {
+		/* Committed, then a crash before it left the queue. */
+		if (qmsg_finish(dm->d.queue, dm->d.failed, &m, err, sizeof err) == -1)
+			log_warnx("%s: %s", id, err);
+		qmsg_free(&m);
+		return;
+	}
+	sched_add(dm->s, id, m.arrival, m.next);
+	qmsg_free(&m);
+}
+
+static void recover_queue(struct daemon *dm)
+{
+	struct dirent *de;
+	char id[17];
+	size_t len;
+	DIR *dir;
+	int fd;
+
+	fd = openat(dm->d.queue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (dir = fdopendir(fd)) == NULL)
+		fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
+	/* First pass: state files and leftovers of interrupted commits. */
+	while ((de = readdir(dir)) != NULL) {
+		len = strlen(de->d_name);
+		if (len == 16 + 8 && strcmp(de->d_name + 16, ".env.tmp") == 0) {
+			unlinkat(dm->d.queue, de->d_name, 0);
+			continue;
+		}
+		if (len != 16 + 4 || strcmp(de->d_name + 16, ".env") != 0)
+			continue;
+		memcpy(id, de->d_name, 16);
+		id[16] = '\0';
+		if (queue_id_valid(id))
+			recover_one(dm, id);
+	}
+	/* Second pass: a .msg without its .env was delivered (the .env goes
+	 * first) or its pick-up was cut short (the drop file is still there and
+	 * will be picked up again): either way it is not mail we hold. */
+	rewinddir(dir);
+	while ((de = readdir(dir)) != NULL) {
+		char env[32];
+
+		len = strlen(de->d_name);
+		if (len != 16 + 4 || strcmp(de->d_name + 16, ".msg") != 0)
+			continue;
+		snprintf(env, sizeof env, "%.16s.env", de->d_name);
+		if (!exists_at(dm->d.queue, env)) {
+			log_info("%.16s: removing queue/%s left by an interrupted run", de->d_name,
+			    de->d_name);
+			unlinkat(dm->d.queue, de->d_name, 0);
+		}
+	}
+	closedir(dir);
+	log_info("queue: %zu messages", sched_count(dm->s));
+}
+
+/* ---- workers ---- */
+
+static struct worker *worker_by_pid(struct daemon *dm, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < dm->nw; i++) {
+		if (dm->w[i].pid == pid)
+			return &dm->w[i];
+	}
+	return NULL;
+}
+
+static size_t active_workers(const struct daemon *dm)
+{
+	return dm->nw;
+}
+
+static void tell(struct worker *w, const char *msg)
+{
+	if (w->fd != -1 && send(w->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
+		log_warn("worker %ld: cannot send", (long)w->pid);
+}
+
+static bool spawn(struct daemon *dm, const char *id)
+{
+	struct worker *w;
+	int sv[2];
+	pid_t pid;
+	size_t i;
+
+	if (dm->nw >= MAX_WORKERS)
+		return false;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair");
+		return false;
+	}
+	pid = fork();
+	if (pid == -1) {
+		log_warn("fork");
+		close(sv[0]);
+		close(sv[1]);
+		return false;
+	}
+	if (pid == 0) {
+		/* The worker: nothing of the parent's event loop stays open. */
+		close(sv[0]);
+		close(dm->sfd);
+		for (i = 0; i < dm->nw; i++) {
+			if (dm->w[i].fd != -1)
+				close(dm->w[i].fd);
+		}
+		if (pickup_fd(dm->p) != -1)
+			close(pickup_fd(dm->p));
+		control_forget(dm->ctl);
+		signal(SIGTERM, SIG_IGN);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		signal(SIGUSR1, SIG_IGN);
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &dm->oldmask, NULL);
+		worker_main(dm->c, &dm->d, sv[1], id, sched_host_until(dm->s),
+		    dm->c->nsmarthosts);
+	}
+	close(sv[1]);
+	w = &dm->w[dm->nw++];
+	memset(w, 0, sizeof(*w));
+	w->pid = pid;
+	w->fd = sv[0];
+	w->st = W_BUSY;
+	strlcpy(w->id, id, sizeof w->id);
+	return true;
+}
+
+/* May a message start now (rate limit)? */
+static bool rate_ok(struct daemon *dm)
+{
+	double wake = 0;
+
+	if (sched_rate_ok(dm->s, dm->c, now_monotonic(), &wake))
+		return true;
+	dm->rate_wake = wake;
+	return false;
+}
+
+static bool take(struct daemon *dm, char id[17])
+{
+	if (!rate_ok(dm) || !sched_take(dm->s, time(NULL), dm->o->once, 0, id))
+		return false;
+	sched_rate_note(dm->s, dm->c, now_monotonic());
+	return true;
+}
+
+/* Give idle workers work, or let them go; start new ones for what is due. */
+static void dispatch(struct daemon *dm)
+{
+	time_t now = time(NULL);
+	char id[17];
+	size_t i;
+
+	for (i = 0; i < dm->nw; i++) {
+		struct worker *w = &dm->w[i];
+
+		if (w->st != W_IDLE)
+			continue;
+		if (!dm->stopping && take(dm, id)) {
+			char msg[32];
+
+			snprintf(msg, sizeof msg, "MSG %s", id);
+			tell(w, msg);
+			w->st = W_BUSY;
+			strlcpy(w->id, id, sizeof w->id);
+		} else if (dm->stopping || dm->o->once || now_monotonic() >= w->idle_until) {
+			tell(w, "QUIT");
+			w->st = W_QUITTING;
+		}
+	}
+	if (dm->stopping)
+		return;
+	while (active_workers(dm) < dm->c->concurrency &&
+	    sched_host_available(dm->s, dm->c->nsmarthosts, now) && take(dm, id)) {
+		if (!spawn(dm, id)) {
+			sched_release(dm->s, id);
+			break;
+		}
+	}
+}
+
+static void worker_event(struct daemon *dm, struct worker *w, const struct worker_event *ev)
+{
+	switch (ev->type) {
+	case WEV_UP:
+		sched_host_up(dm->s, ev->host);
+		dm->metrics_dirty = true;
+		break;
+	case WEV_DOWN:
+		sched_host_down(dm->s, ev->host, dm->c, time(NULL));
+		dm->metrics_dirty = true;
+		break;
+	case WEV_DONE:
+	case WEV_RELEASE:
+		if (strcmp(ev->id, w->id) != 0 || w->st != W_BUSY) {
+			log_warnx("worker %ld: unexpected report for %s", (long)w->pid, ev->id);
+			break;
+		}
+		if (ev->type == WEV_RELEASE)
+			sched_release(dm->s, ev->id);
+		else if (ev->final)
+			sched_remove(dm->s, ev->id);
+		else
+			sched_update(dm->s, ev->id, ev->next);
+		if (ev->type == WEV_DONE) {
+			dm->m.sent += ev->sent;
+			dm->m.deferred += ev->deferred;
+			dm->m.bounced += ev->bounced;
+			if (ev->sent > 0)
+				dm->m.last_success = now_wall();
+		}
+		dm->metrics_dirty = true;
+		w->id[0] = '\0';
+		if (ev->more) {
+			w->st = W_IDLE;
+			w->idle_until = now_monotonic() + WORKER_IDLE_SECONDS;
+		} else {
+			w->st = W_QUITTING;
+		}
+		break;
+	}
+}
+
+/* Read every datagram a worker has sent. false at end of file. */
+static bool worker_read(struct daemon *dm, struct worker *w)
+{
+	struct worker_event ev;
+	char msg[WMSG_MAX + 1];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(w->fd, msg, sizeof msg, MSG_DONTWAIT);
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR;
+		if (n == 0)
+			return false;
+		if (worker_event_parse(msg, (size_t)n, &ev) == -1) {
+			log_warnx("worker %ld: malformed report", (long)w->pid);
+			continue;
+		}
+		worker_event(dm, w, &ev);
+	}
+}
+
+/* A worker exited: if it held a message it never reported, the state file
+ * says what happened; back off so a crashing message cannot spin. */
+static void worker_gone(struct daemon *dm, struct worker *w, int status)
+{
+	char err[256];
+	struct qmsg m;
+
+	if (w->fd != -1) {
+		worker_read(dm, w);
+		close(w->fd);
+		w->fd = -1;
+	}
+	if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0))
+		log_warnx("worker %ld ended abnormally (%s %d)", (long)w->pid,
+		    WIFSIGNALED(status) ? "signal" : "exit",
+		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	if (w->st == W_BUSY && w->id[0] != '\0') {
+		if (qmsg_load(dm->d.queue, w->id, &m, err, sizeof err) == 0) {
+			time_t later = time(NULL) + dm->c->retry_min;
+
+			sched_update(dm->s, w->id, m.next > later ? m.next : later);
+			qmsg_free(&m);
+		} else if (errno == ENOENT) {
+			sched_remove(dm->s, w->id);
+		} else {
+			sched_update(dm->s, w->id, time(NULL) + dm->c->retry_max);
+		}
+	}
+	*w = dm->w[--dm->nw];
+}
+
+static void reap(struct daemon *dm)
+{
+	struct worker *w;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if ((w = worker_by_pid(dm, pid)) != NULL)
+			worker_gone(dm, w, status);
+	}
+}
+
+/* ---- expiry, reload, signals, metrics ---- */
+
+static void expire_due(struct daemon *dm)
+{
+	char id[17], err[512];
+	unsigned nb;
+
+	if (dm->c->queue_lifetime <= 0)
+		return;
+	while (sched_take(dm->s, time(NULL), dm->o->once,
+	    now_wall() - (double)dm->c->queue_lifetime, id)) {
+		if (qmsg_expire_id(dm->d.queue, dm->d.failed, id, now_wall(), &nb, err,
+			sizeof err) == -1) {
+			log_warnx("%s: cannot expire: %s", id, err);
+			sched_update(dm->s, id, time(NULL) + dm->c->retry_max);
+			continue;
+		}
+		dm->m.bounced += nb;
+		sched_remove(dm->s, id);
+		dm->metrics_dirty = true;
+	}
+}
+
+static void reload(struct daemon *dm)
+{
+	char err[CONF_ERR_MAX];
+	struct conf nc;
+
+	memset(&nc, 0, sizeof nc);
+	if (conf_load(dm->o->conf_path, dm->o->conf_must_exist, &nc, err, sizeof err) == -1 ||
+	    conf_check_relay(&nc, dm->o->relay_uid, err, sizeof err) == -1) {
+		log_warnx("reload: %s; keeping the old configuration", err);
+		conf_free(&nc);
+		return;
+	}
+	if (strcmp(nc.spool, dm->c->spool) != 0 || strcmp(nc.user, dm->c->user) != 0) {
+		log_warnx("reload: spool or user changed: that takes a restart; keeping %s",
+		    dm->c->spool);
+		free(nc.spool);
+		nc.spool = xstrdup(dm->c->spool);
+		free(nc.user);
+		nc.user = xstrdup(dm->c->user);
+	}
+	conf_free(dm->c);
+	*dm->c = nc;
+	sched_hosts_reset(dm->s);
+	dm->metrics_dirty = true;
+	log_info("configuration reloaded from %s", dm->c->path);
+}
+
+static void read_signals(struct daemon *dm)
+{
+	struct signalfd_siginfo si;
+
+	while (read(dm->sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (!dm->stopping)
+				log_info("stopping: letting %zu worker(s) finish", dm->nw);
+			dm->stopping = true;
+			break;
+		case SIGHUP:
+			dm->reload = true;
+			break;
+		case SIGUSR1:
+			log_info("flush requested by signal");
+			dm->flush = true;
+			break;
+		case SIGCHLD:
+			reap(dm);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void write_metrics(struct daemon *dm)
+{
+	double oldest;
+	size_t i;
+
+	if (dm->c->metrics_file == NULL || !dm->metrics_dirty ||
+	    now_monotonic() - dm->metrics_at < 1.0)
+		return;
+	dm->m.queue_messages = sched_count(dm->s);
+	oldest = sched_oldest(dm->s);
+	dm->m.oldest_age = oldest > 0 ? now_wall() - oldest : 0;
+	dm->m.nhosts = dm->c->nsmarthosts;
+	for (i = 0; i < dm->c->nsmarthosts; i++) {
+		snprintf(dm->m.hosts[i], sizeof dm->m.hosts[i], "%s:%u",
+		    dm->c->smarthosts[i].host, dm->c->smarthosts[i].port);
+		dm->m.up[i] = sched_host_is_up(dm->s, i);
+	}
+	if (metrics_write(dm->c->metrics_file, &dm->m) == -1)
+		log_warn("cannot write %s", dm->c->metrics_file);
+	dm->metrics_dirty = false;
+	dm->metrics_at = now_monotonic();
+}
+
+/* Milliseconds until something is due (capped: clients time out too). */
+static int poll_timeout(struct daemon *dm)
+{
+	double now = now_monotonic(), t = now + 5.0, due;
+	time_t wall = time(NULL), next, wake;
+	size_t i;
+
+	if (dm->metrics_dirty && dm->c->metrics_file != NULL)
+		t = now + 1.0;
+	if (!dm->o->once && pickup_due(dm->p) < t)
+		t = pickup_due(dm->p);
+	next = sched_next_due(dm->s, dm->o->once);
+	if (next != 0 && !dm->stopping) {
+		wake = sched_host_wake(dm->s, dm->c->nsmarthosts, wall);
+		if (!sched_host_available(dm->s, dm->c->nsmarthosts, wall) && wake > next)
+			next = wake;
+		due = now + (double)(next - wall);
+		if (dm->rate_wake > now && due < dm->rate_wake)
+			due = dm->rate_wake;
+		if (due < t)
+			t = due;
+	}
+	for (i = 0; i < dm->nw; i++) {
+		if (dm->w[i].st == W_IDLE && dm->w[i].idle_until < t)
+			t = dm->w[i].idle_until;
+	}
+	if (t <= now)
+		return 0;
+	return (int)((t - now) * 1000.0) + 1;
+}
+
+static bool once_finished(struct daemon *dm)
+{
+	time_t now = time(NULL), next;
+
+	if (dm->nw > 0)
+		return false;
+	next = sched_next_due(dm->s, true);
+	/* Something due and untried, but rate-limited: wait for the window. */
+	if (next != 0 && next <= now && dm->rate_wake > now_monotonic() &&
+	    sched_host_available(dm->s, dm->c->nsmarthosts, now))
+		return false;
+	return true;
+}
+
+static void loop(struct daemon *dm)
+{
+	struct pollfd pfd[3 + MAX_WORKERS + 17];
+	size_t n, nctl, i, base;
+	struct worker *ws[MAX_WORKERS];
+	size_t nws;
+
+	for (;;) {
+		if (dm->reload) {
+			dm->reload = false;
+			reload(dm);
+		}
+		if (dm->flush) {
+			dm->flush = false;
+			sched_flush(dm->s);
+			pickup_poke(dm->p);
+		}
+		if (!dm->stopping && !dm->o->once && pickup_due(dm->p) <= now_monotonic())
+			pickup_scan(dm->p, dm->c);
+		if (!dm->stopping)
+			expire_due(dm);
+		dispatch(dm);
+		write_metrics(dm);
+		if (dm->stopping && dm->nw == 0)
+			break;
+		if (dm->o->once && once_finished(dm))
+			break;
+
+		n = 0;
+		pfd[n++] = (struct pollfd){ .fd = dm->sfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = pickup_fd(dm->p), .events = POLLIN };
+		nws = 0;
+		base = n;
+		for (i = 0; i < dm->nw; i++) {
+			if (dm->w[i].fd == -1)
+				continue;
+			ws[nws++] = &dm->w[i];
+			pfd[n++] = (struct pollfd){ .fd = dm->w[i].fd, .events = POLLIN };
+		}
+		nctl = dm->ctl != NULL ? control_pollfds(dm->ctl, pfd + n) : 0;
+		if (poll(pfd, n + nctl, poll_timeout(dm)) == -1) {
+			if (errno != EINTR)
+				log_warn("poll");
+			continue;
+		}
+		if (dm->ctl != NULL)
+			control_handle(dm->ctl, pfd + n, nctl);
+		for (i = 0; i < nws; i++) {
+			if (pfd[base + i].revents != 0 && !worker_read(dm, ws[i])) {
+				/* End of file: the exit is reaped through SIGCHLD. */
+				close(ws[i]->fd);
+				ws[i]->fd = -1;
+			}
+		}
+		if (pfd[1].revents != 0)
+			pickup_events(dm->p);
+		if (pfd[0].revents != 0)
+			read_signals(dm);
+	}
+}
+
+int daemon_run(struct conf *c, const struct daemon_opts *o)
+{
+	struct control_hooks hooks;
+	struct daemon *dm = xcalloc(1, sizeof(*dm));
+	char err[512];
+	sigset_t mask;
+	int rc = 0;
+
+	dm->c = c;
+	dm->o = o;
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, &dm->oldmask) == -1 ||
+	    (dm->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatalx(EX_OSERR, "signalfd: %s", strerror(errno));
+	if (spool_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
+		fatalx(EX_OSFILE, "spool: %s", err);
+	dm->s = sched_new();
+	dm->p = pickup_new(&dm->d, c->spool, on_pickup, dm);
+	recover_queue(dm);
+	pickup_scan(dm->p, dm->c);
+	if (!o->once) {
+		hooks = (struct control_hooks){ .ctx = dm, .flush = on_flush };
+		dm->ctl = control_open(c->spool, &hooks, err, sizeof err);
+		if (dm->ctl == NULL)
+			log_warnx("control socket: %s (sendmail -q and mailq will not reach relayd)",
+			    err);
+	}
+	dm->metrics_dirty = true;
+	log_info("started: %zu smarthost(s), concurrency %u%s", c->nsmarthosts, c->concurrency,
+	    o->once ? ", once" : "");
+	loop(dm);
+	dm->metrics_dirty = true;
+	dm->metrics_at = 0;
+	write_metrics(dm);
+	control_close(dm->ctl);
+	pickup_free(dm->p);
+	sched_free(dm->s);
+	spool_dirs_close(&dm->d);
+	close(dm->sfd);
+	free(dm);
+	log_info("stopped");
+	return rc;
+}

@@ -1,0 +1,376 @@
+/*
+ * A delivery worker: one smarthost connection, many messages (RSET between),
+ * the state of each committed before the next is asked for. See deliver.h
+ * for the protocol with the parent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "deliver.h"
+#include "log.h"
+#include "queue.h"
+#include "relay_log.h"
+#include "smtp.h"
+
+struct wctx {
+	const struct conf *c;
+	const struct spool_dirs *d;
+	int sock;
+	struct smtp_session *s;
+	const char *relay;	/* smtp_relay_name, NULL before a session */
+	struct smtp_reply open_why;	/* why no session could be opened */
+};
+
+struct outcome {
+	time_t next;
+	bool final;
+	unsigned sent, deferred, bounced;
+};
+
+static int parse_uns(const char *s, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(s, &end, 10);
+	return errno != 0 || *end != '\0' || *out > max ? -1 : 0;
+}
+
+int worker_event_parse(const char *msg, size_t len, struct worker_event *ev)
+{
+	char buf[WMSG_MAX + 1], *w[9], *p;
+	unsigned long long v[9];
+	size_t n = 0, i;
+
+	if (len == 0 || len > WMSG_MAX || memchr(msg, '\0', len) != NULL)
+		return -1;
+	memcpy(buf, msg, len);
+	buf[len] = '\0';
+	memset(ev, 0, sizeof(*ev));
+	for (p = buf; p != NULL;) {
+		if (n == NR_ARRAY_LEN(w))
+			return -1;
+		w[n++] = p;
+		p = strchr(p, ' ');
+		if (p != NULL)
+			*p++ = '\0';
+	}
+	if ((strcmp(w[0], "UP") == 0 || strcmp(w[0], "DOWN") == 0) && n == 2) {
+		if (parse_uns(w[1], CONF_MAX_SMARTHOSTS - 1, &v[1]) == -1)
+			return -1;
+		ev->type = w[0][0] == 'U' ? WEV_UP : WEV_DOWN;
+		ev->host = (size_t)v[1];
+		return 0;
+	}
+	if ((strcmp(w[0], "DONE") == 0 && n == 8) || (strcmp(w[0], "RELEASE") == 0 && n == 3)) {
+		if (!queue_id_valid(w[1]))
+			return -1;
+		strlcpy(ev->id, w[1], sizeof ev->id);
+		for (i = 2; i < n; i++) {
+			if (parse_uns(w[i], 1ULL << 40, &v[i]) == -1)
+				return -1;
+		}
+		if (n == 3) {
+			ev->type = WEV_RELEASE;
+			ev->more = v[2] != 0;
+			return 0;
+		}
+		ev->type = WEV_DONE;
+		ev->next = (time_t)v[2];
+		ev->final = v[3] != 0;
+		ev->sent = (unsigned)v[4];
+		ev->deferred = (unsigned)v[5];
+		ev->bounced = (unsigned)v[6];
+		ev->more = v[7] != 0;
+		return 0;
+	}
+	return -1;
+}
+
+static void say(struct wctx *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(struct wctx *w, const char *fmt, ...)
+{
+	char msg[WMSG_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof msg)
+		return;
+	while (send(w->sock, msg, (size_t)n, MSG_NOSIGNAL) == -1) {
+		if (errno != EINTR) {
+			/* The parent is gone: nothing left to report to. */
+			if (w->s != NULL)
+				smtp_close(w->s, true);
+			_exit(0);
+		}
+	}
+}
+
+/* Try the smarthosts in order. */
+static void connect_any(struct wctx *w, const time_t *host_until, size_t nhosts)
+{
+	time_t now = time(NULL);
+	size_t i;
+
+	memset(&w->open_why, 0, sizeof w->open_why);
+	for (i = 0; i < nhosts && i < w->c->nsmarthosts; i++) {
+		const struct smarthost *sh = &w->c->smarthosts[i];
+		struct smtp_reply why;
+
+		if (host_until[i] > now)
+			continue;
+		memset(&why, 0, sizeof why);
+		if (smtp_open(w->c, sh, &w->s, &why) == SMTP_DONE) {
+			w->relay = smtp_relay_name(w->s);
+			say(w, "UP %zu", i);
+			return;
+		}
+		w->s = NULL;
+		log_warnx("smarthost %s:%u failed: %s%s", sh->host, sh->port, why.text,
+		    i + 1 < w->c->nsmarthosts ? " (trying the next one)" : "");
+		w->open_why = why;
+		say(w, "DOWN %zu", i);
+	}
+}
+
+static void apply(struct qmsg *m, size_t i, enum smtp_class cls, const struct smtp_reply *r,
+    const char *relay)
+{
+	enum rcpt_state st = cls == SMTP_DONE ? RCPT_SENT : cls == SMTP_PERM ? RCPT_FAILED :
+	    RCPT_DEFERRED;
+
+	qmsg_set_reply(m, i, st, r->code, r->dsn, r->text, relay);
+}
+
+/* One or more transactions for the remaining recipients of m. */
+static void transact(struct wctx *w, struct qmsg *m, int fd, size_t *idx, size_t n)
+{
+	struct smtp_rcpt_result *res = xcalloc(n, sizeof(*res));
+	struct smtp_reply mr;
+	struct smtp_msg sm;
+	size_t i, again;
+	enum smtp_class cls;
+
+	for (;;) {
+		memset(res, 0, n * sizeof(*res));
+		memset(&mr, 0, sizeof mr);
+		sm = (struct smtp_msg){ .env = &m->env, .rcpt_idx = idx, .nrcpt = n, .fd = fd,
+			.off = 0, .len = m->size, .body_8bit = m->env.body_8bit,
+			.smtputf8 = m->env.smtputf8 };
+		cls = smtp_send(w->s, &sm, res, &mr);
+		again = 0;
+		for (i = 0; i < n; i++) {
+			if (res[i].too_many) {
+				idx[again++] = idx[i];
+				continue;
+			}
+			/* An accepted recipient's news is the final dot's reply. */
+			if (cls == SMTP_DONE && res[i].cls == SMTP_DONE)
+				apply(m, idx[i], SMTP_DONE, &mr, w->relay);
+			else
+				apply(m, idx[i], res[i].cls, &res[i].reply, w->relay);
+		}
+		if (again == 0)
+			break;
+		/* 452 too many recipients: the rest in a new transaction at once,
+		 * as long as the last one made progress and the link is up. */
+		if (again < n && smtp_usable(w->s) && smtp_rset(w->s) == SMTP_DONE) {
+			n = again;
+			continue;
+		}
+		memset(&mr, 0, sizeof mr);
+		mr.code = 452;
+		strlcpy(mr.dsn, "4.5.3", sizeof mr.dsn);
+		strlcpy(mr.text, "too many recipients, will retry the rest", sizeof mr.text);
+		for (i = 0; i < again; i++)
+			apply(m, idx[i], SMTP_TEMP, &mr, w->relay);
+		break;
+	}
+	free(res);
+}
+
+/* Mark every remaining recipient deferred for a reason (no session). */
+static void defer_all(struct qmsg *m, const struct smtp_reply *why)
+{
+	size_t i;
+
+	for (i = 0; i < m->env.nrcpts; i++) {
+		if (m->rcpts[i].state == RCPT_PENDING || m->rcpts[i].state == RCPT_DEFERRED)
+			qmsg_set_reply(m, i, RCPT_DEFERRED, why->code, why->dsn, why->text, NULL);
+	}
+}
+
+/* Attempt one message. 0 with *o filled, or -1: not attempted (released). */
+static int attempt(struct wctx *w, const char *id, struct outcome *o)
+{
+	char err[512], name[32];
+	struct qmsg m;
+	size_t *idx, n = 0, i;
+	enum rcpt_state *before;
+	struct stat st;
+	double now;
+	uint32_t rnd;
+	int fd, r;
+
+	memset(o, 0, sizeof(*o));
+	if (qmsg_load(w->d->queue, id, &m, err, sizeof err) == 0 && w->c->queue_lifetime > 0 &&
+	    now_wall() - m.arrival > (double)w->c->queue_lifetime) {
+		unsigned nb;
+
+		qmsg_free(&m);
+		if (qmsg_expire_id(w->d->queue, w->d->failed, id, now_wall(), &nb, err,
+			sizeof err) == -1) {
+			log_warnx("%s: %s", id, err);
+			return -1;
+		}
+		o->final = true;
+		o->bounced = nb;
+		return 0;
+	}
+	qmsg_free(&m);
+	if (qmsg_load(w->d->queue, id, &m, err, sizeof err) == -1) {
+		log_warnx("%s: cannot load the state file: %s", id, err);
+		return -1;
+	}
+	idx = xcalloc(m.env.nrcpts, sizeof(*idx));
+	before = xcalloc(m.env.nrcpts, sizeof(*before));
+	for (i = 0; i < m.env.nrcpts; i++) {
+		before[i] = m.rcpts[i].state;
+		if (m.rcpts[i].state == RCPT_PENDING || m.rcpts[i].state == RCPT_DEFERRED)
+			idx[n++] = i;
+	}
+	snprintf(name, sizeof name, "%s.msg", id);
+	fd = openat(w->d->queue, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (n > 0 && w->s == NULL) {
+		defer_all(&m, &w->open_why);
+	} else if (n > 0 && (fd == -1 || fstat(fd, &st) == -1 || (uint64_t)st.st_size != m.size)) {
+		struct smtp_reply why;
+
+		memset(&why, 0, sizeof why);
+		strlcpy(why.dsn, "4.3.0", sizeof why.dsn);
+		snprintf(why.text, sizeof why.text, "queue/%s is missing or has the wrong size",
+		    name);
+		log_warnx("%s: %s", id, why.text);
+		defer_all(&m, &why);
+	} else if (n > 0) {
+		transact(w, &m, fd, idx, n);
+	}
+	if (fd != -1)
+		close(fd);
+
+	now = now_wall();
+	m.tries++;
+	m.last_attempt = (time_t)now;
+	for (i = 0; i < m.env.nrcpts; i++) {
+		if (before[i] != RCPT_PENDING && before[i] != RCPT_DEFERRED)
+			continue;
+		rlog_rcpt(&m, i, now);
+		o->sent += m.rcpts[i].state == RCPT_SENT;
+		o->deferred += m.rcpts[i].state == RCPT_DEFERRED;
+		o->bounced += m.rcpts[i].state == RCPT_FAILED;
+	}
+	random_bytes(&rnd, sizeof rnd);
+	m.next = qmsg_remaining(&m) > 0 ?
+	    (time_t)now + queue_backoff(w->c->retry_min, w->c->retry_max, m.tries, rnd) : 0;
+	o->next = m.next;
+
+	/* All sent: removing the state file is the commit (queue.c). Anything
+	 * else: the new state is committed before anything else happens. */
+	r = 0;
+	if (qmsg_remaining(&m) > 0 || qmsg_failed(&m) > 0)
+		r = qmsg_commit(w->d->queue, &m, err, sizeof err);
+	if (r == -1) {
+		log_warnx("%s: cannot commit the delivery state (the message may be sent "
+			  "again): %s", id, err);
+		o->next = (time_t)now + w->c->retry_min;
+	} else {
+		r = qmsg_finish(w->d->queue, w->d->failed, &m, err, sizeof err);
+		if (r == -1)
+			log_warnx("%s: %s", id, err);
+		o->final = r == 1;
+	}
+	free(idx);
+	free(before);
+	qmsg_free(&m);
+	return 0;
+}
+
+/* Wait for MSG or QUIT. Returns true with id filled for MSG. */
+static bool ask(struct wctx *w, char id[17])
+{
+	char msg[WMSG_MAX + 1];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(w->sock, msg, WMSG_MAX, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;	/* parent gone */
+		msg[n] = '\0';
+		if (strncmp(msg, "MSG ", 4) == 0 && queue_id_valid(msg + 4)) {
+			strlcpy(id, msg + 4, 17);
+			return true;
+		}
+		return false;	/* QUIT or nonsense */
+	}
+}
+
+noreturn void worker_main(const struct conf *c, const struct spool_dirs *d, int sock,
+    const char *first_id, const time_t *host_until, size_t nhosts)
+{
+	struct wctx w = { .c = c, .d = d, .sock = sock };
+	struct outcome o;
+	char id[17];
+	bool more;
+
+	/* SIGTERM goes to the whole group under systemd: the parent decides
+	 * when we stop, after the transaction in flight. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	strlcpy(id, first_id, sizeof id);
+	connect_any(&w, host_until, nhosts);
+	if (w.s == NULL && w.open_why.text[0] == '\0') {
+		/* Every smarthost is held down: nothing was tried. */
+		say(&w, "RELEASE %s 0", id);
+		_exit(0);
+	}
+	for (;;) {
+		if (attempt(&w, id, &o) == -1) {
+			more = w.s != NULL && smtp_usable(w.s);
+			say(&w, "RELEASE %s %d", id, more);
+		} else {
+			more = w.s != NULL && smtp_usable(w.s);
+			say(&w, "DONE %s %lld %d %u %u %u %d", id, (long long)o.next, o.final,
+			    o.sent, o.deferred, o.bounced, more);
+		}
+		if (!more || !ask(&w, id))
+			break;
+		if (smtp_rset(w.s) != SMTP_DONE) {
+			say(&w, "RELEASE %s 0", id);
+			break;
+		}
+	}
+	if (w.s != NULL)
+		smtp_close(w.s, true);
+	_exit(0);
+}

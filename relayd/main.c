@@ -1,0 +1,159 @@
+/*
+ * relayd [-C FILE] [-f] [-n] [--once]: flags, configuration, privileges;
+ * the daemon itself is daemon.c. Started as root it prepares the spool for
+ * the relay user, then becomes that user for good before it touches the
+ * network or reads the secret (SPEC §5.5).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "log.h"
+#include "spool.h"
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: relayd [-C FILE] [-f] [-n] [--once]\n");
+	exit(EX_USAGE);
+}
+
+/* setgroups, setresgid, setresuid, then check that none of it can be undone. */
+static void drop_root(uid_t uid, gid_t gid)
+{
+	gid_t groups[2] = { gid, gid };
+	size_t ngroups = 1;
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	struct group *mail;
+
+	/* Group mail: for appending bounces to /var/mail/USER (bounce_local). */
+	mail = getgrnam("mail");
+	if (mail != NULL && mail->gr_gid != gid)
+		groups[ngroups++] = mail->gr_gid;
+	if (setgroups(ngroups, groups) == -1)
+		fatalx(EX_OSERR, "setgroups: %s", strerror(errno));
+	if (setresgid(gid, gid, gid) == -1)
+		fatalx(EX_OSERR, "setresgid: %s", strerror(errno));
+	if (setresuid(uid, uid, uid) == -1)
+		fatalx(EX_OSERR, "setresuid: %s", strerror(errno));
+	if (getresuid(&ru, &eu, &su) == -1 || ru != uid || eu != uid || su != uid)
+		fatalx(EX_OSERR, "could not drop root: uids are not all %lu", (unsigned long)uid);
+	if (getresgid(&rg, &eg, &sg) == -1 || rg != gid || eg != gid || sg != gid)
+		fatalx(EX_OSERR, "could not drop root: gids are not all %lu", (unsigned long)gid);
+	if (setuid(0) != -1 || seteuid(0) != -1)
+		fatalx(EX_OSERR, "could not drop root: setuid(0) still works");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "once", no_argument, NULL, 'O' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *explicit_path = NULL, *path;
+	bool foreground = false, check = false, must_exist;
+	struct daemon_opts o = { 0 };
+	char err[CONF_ERR_MAX];
+	struct passwd *pw;
+	struct conf c;
+	uid_t uid;
+	gid_t gid;
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+C:fn", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'C':
+			explicit_path = optarg;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'O':
+			o.once = true;
+			break;
+		default:
+			if (optopt == 'C')
+				fprintf(stderr, "relayd: -C needs a file name\n");
+			else if (optopt != 0)
+				fprintf(stderr, "relayd: unknown option -%c\n", optopt);
+			else
+				fprintf(stderr, "relayd: unknown option %s\n", argv[optind - 1]);
+			usage();
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "relayd: unexpected argument %s\n", argv[optind]);
+		usage();
+	}
+
+	/* -n reports on stderr whatever the logging mode. */
+	log_init("nullrelay/relayd", foreground || check);
+	path = conf_pick_path(explicit_path, &must_exist);
+	memset(&c, 0, sizeof c);
+	if (conf_load(path, must_exist, &c, err, sizeof err) == -1) {
+		if (check || foreground)
+			fprintf(stderr, "relayd: %s\n", err);
+		else
+			log_warnx("%s", err);
+		return EX_CONFIG;
+	}
+
+	if (geteuid() == 0) {
+		pw = getpwnam(c.user);
+		if (pw == NULL) {
+			snprintf(err, sizeof err, "%s: the relay user \"%s\" does not exist (create it, "
+			    "e.g. useradd --system %s, or set `user`)", c.path, c.user, c.user);
+			goto config_error;
+		}
+		if (pw->pw_uid == 0) {
+			snprintf(err, sizeof err, "%s: user = %s is root; relayd never runs as root",
+			    c.path, c.user);
+			goto config_error;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	} else {
+		uid = getuid();
+		gid = getgid();
+	}
+	o.relay_uid = (long)uid;
+	o.conf_path = path;
+	o.conf_must_exist = must_exist;
+	if (check) {
+		if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1)
+			goto config_error;
+		printf("relayd: %s: configuration ok\n", c.path);
+		conf_free(&c);
+		return 0;
+	}
+
+	if (spool_setup(c.spool, uid, gid, err, sizeof err) == -1)
+		fatalx(EX_CANTCREAT, "spool: %s", err);
+	if (geteuid() == 0)
+		drop_root(uid, gid);
+	/* Only now, as the relay user: the secret must be readable by it alone. */
+	if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1)
+		goto config_error;
+	return daemon_run(&c, &o);
+
+config_error:
+	if (check || foreground)
+		fprintf(stderr, "relayd: %s\n", err);
+	if (!check)
+		log_warnx("%s", err);
+	conf_free(&c);
+	return EX_CONFIG;
+}

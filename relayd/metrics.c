@@ -1,0 +1,94 @@
+/* The metrics file: see metrics.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "util.h"
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static int append_label(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((*s == '\\' || *s == '"') && buf_append(b, "\\", 1) == -1)
+			return -1;
+		if (*s == '\n' ? buf_appends(b, "\\n") == -1 : buf_append(b, s, 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int format(struct buf *b, const struct metrics *m)
+{
+	size_t i;
+
+	if (buf_appendf(b,
+		"# HELP nullrelay_queue_messages Messages in the queue.\n"
+		"# TYPE nullrelay_queue_messages gauge\n"
+		"nullrelay_queue_messages %zu\n"
+		"# HELP nullrelay_queue_oldest_age_seconds Age of the oldest queued message.\n"
+		"# TYPE nullrelay_queue_oldest_age_seconds gauge\n"
+		"nullrelay_queue_oldest_age_seconds %.1f\n"
+		"# HELP nullrelay_messages_sent_total Recipients accepted by the smarthost.\n"
+		"# TYPE nullrelay_messages_sent_total counter\n"
+		"nullrelay_messages_sent_total %llu\n"
+		"# HELP nullrelay_messages_deferred_total Recipients deferred for a retry.\n"
+		"# TYPE nullrelay_messages_deferred_total counter\n"
+		"nullrelay_messages_deferred_total %llu\n"
+		"# HELP nullrelay_messages_bounced_total Recipients that failed for good.\n"
+		"# TYPE nullrelay_messages_bounced_total counter\n"
+		"nullrelay_messages_bounced_total %llu\n"
+		"# HELP nullrelay_last_success_timestamp_seconds Last accepted delivery.\n"
+		"# TYPE nullrelay_last_success_timestamp_seconds gauge\n"
+		"nullrelay_last_success_timestamp_seconds %.0f\n"
+		"# HELP nullrelay_smarthost_up 1 if the last session with the smarthost worked.\n"
+		"# TYPE nullrelay_smarthost_up gauge\n",
+		m->queue_messages, m->oldest_age, (unsigned long long)m->sent,
+		(unsigned long long)m->deferred, (unsigned long long)m->bounced,
+		m->last_success) == -1)
+		return -1;
+	for (i = 0; i < m->nhosts; i++) {
+		if (buf_appends(b, "nullrelay_smarthost_up{smarthost=\"") == -1 ||
+		    append_label(b, m->hosts[i]) == -1 ||
+		    buf_appendf(b, "\"} %d\n", m->up[i] ? 1 : 0) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int metrics_write(const char *path, const struct metrics *m)
+{
+	char tmp[4096];
+	struct buf b;
+	int fd, r = -1, saved;
+
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	buf_init(&b, 1024 * 1024);
+	if (format(&b, m) == -1) {
+		buf_free(&b);
+		errno = EFBIG;
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd != -1) {
+		/* No fsync: the file is rewritten often and nothing depends on it
+		 * surviving a power loss. */
+		bool ok = write_all(fd, b.data, b.len) == 0;
+
+		if (close(fd) == -1)
+			ok = false;
+		if (ok && rename(tmp, path) == 0)
+			r = 0;
+		saved = errno;
+		if (r == -1)
+			unlink(tmp);
+		errno = saved;
+	}
+	buf_free(&b);
+	return r;
+}

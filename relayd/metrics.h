@@ -1,0 +1,27 @@
+/*
+ * The Prometheus text file of SPEC §2 (`metrics_file`), for node_exporter's
+ * textfile collector: rewritten whole and atomically (tmp + rename).
+ */
+#ifndef NULLRELAY_METRICS_H
+#define NULLRELAY_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+struct metrics {
+	size_t queue_messages;
+	double oldest_age;		/* seconds; 0 when empty */
+	uint64_t sent, deferred, bounced;	/* recipients, since start */
+	double last_success;		/* epoch seconds; 0 = never */
+	size_t nhosts;
+	char hosts[CONF_MAX_SMARTHOSTS][300];	/* "host:port" labels */
+	bool up[CONF_MAX_SMARTHOSTS];
+};
+
+/* 0, or -1 (errno) — the caller logs. */
+int metrics_write(const char *path, const struct metrics *m);
+
+#endif

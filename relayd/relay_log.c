@@ -1,0 +1,53 @@
+/* Postfix-style log lines: see relay_log.h. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "relay_log.h"
+
+void rlog_pickup(const struct qmsg *m)
+{
+	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu, uid=%lu", m->id, m->env.sender,
+	    (unsigned long long)m->size, m->env.nrcpts, (unsigned long)m->uid);
+}
+
+void rlog_delay(char *out, size_t outlen, double arrival, double now)
+{
+	double d = now - arrival;
+
+	if (d < 0)
+		d = 0;
+	snprintf(out, outlen, "%.1f", d);
+}
+
+static const char *status_word(enum rcpt_state st)
+{
+	switch (st) {
+	case RCPT_SENT:
+		return "sent";
+	case RCPT_FAILED:
+		return "bounced";
+	case RCPT_DEFERRED:
+	case RCPT_PENDING:
+		break;
+	}
+	return "deferred";
+}
+
+void rlog_rcpt(const struct qmsg *m, size_t i, double now)
+{
+	const struct env_rcpt *r = &m->env.rcpts[i];
+	const struct qrcpt *q = &m->rcpts[i];
+	char delay[32];
+	bool orig;
+	const char *dsn = q->dsn[0] != '\0' ? q->dsn : (q->state == RCPT_SENT ? "2.0.0" : "4.0.0");
+
+	/* Postfix adds orig_to= only when the original differs. */
+	orig = r->orcpt != NULL && strcmp(r->orcpt, r->addr) != 0;
+	rlog_delay(delay, sizeof delay, m->arrival, now);
+	log_info("%s: to=<%s>%s%s%s, relay=%s, delay=%s, tries=%u, dsn=%s, status=%s (%s)",
+	    m->id, r->addr, orig ? ", orig_to=<" : "", orig ? r->orcpt : "", orig ? ">" : "",
+	    q->relay != NULL ? q->relay : "none", delay, m->tries, dsn,
+	    status_word(q->state), q->text != NULL ? q->text : "no reason recorded");
+}

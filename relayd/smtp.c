@@ -1,0 +1,526 @@
+/*
+ * The SMTP client session (SPEC §6): connect, greeting, EHLO (HELO
+ * fallback), STARTTLS or implicit TLS, AUTH, RSET and QUIT, as an explicit
+ * state machine. The mail transaction is in smtp_send.c. No OpenSSL here:
+ * TLS is behind net.h/tls.h, SASL encodings behind auth.h.
+ *
+ * Every failure while opening is SMTP_TEMP: a smarthost that refuses us,
+ * speaks garbage or fails TLS or AUTH must never bounce mail. A reply code
+ * a smarthost gave us is kept in the smtp_reply for the log, but its
+ * enhanced code is forced to class 4 so nothing downstream takes it as
+ * permanent.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "log.h"
+#include "smtp_impl.h"
+#include "util.h"
+
+/* More reply lines than this is a smarthost gone mad, not a reply. */
+#define SMTP_MAX_REPLY_LINES 1000
+/* QUIT is a courtesy: never wait long for its answer. */
+#define SMTP_QUIT_TIMEOUT 10
+
+static const char *const state_names[] = {
+	[SMTP_S_CONNECT] = "CONNECT", [SMTP_S_GREETING] = "GREETING", [SMTP_S_EHLO] = "EHLO",
+	[SMTP_S_HELO] = "HELO", [SMTP_S_STARTTLS] = "STARTTLS",
+	[SMTP_S_TLS_HANDSHAKE] = "TLS_HANDSHAKE", [SMTP_S_EHLO2] = "EHLO2",
+	[SMTP_S_AUTH] = "AUTH", [SMTP_S_READY] = "READY", [SMTP_S_MAIL] = "MAIL",
+	[SMTP_S_RCPT] = "RCPT", [SMTP_S_DATA] = "DATA", [SMTP_S_BODY] = "BODY",
+	[SMTP_S_DOT] = "DOT", [SMTP_S_RSET] = "RSET", [SMTP_S_QUIT] = "QUIT",
+};
+
+const char *smtp_state_name(enum smtp_state st)
+{
+	if ((size_t)st < NR_ARRAY_LEN(state_names) && state_names[st] != NULL)
+		return state_names[st];
+	return "?";
+}
+
+void smtp_set_state(struct smtp_session *s, enum smtp_state st)
+{
+	if (s->state != st)
+		log_debug("smtp %s: %s -> %s", s->relay, smtp_state_name(s->state),
+		    smtp_state_name(st));
+	s->state = st;
+}
+
+const char *smtp_relay_name(const struct smtp_session *s)
+{
+	return s->relay;
+}
+
+bool smtp_usable(const struct smtp_session *s)
+{
+	return s != NULL && s->usable && s->net != NULL;
+}
+
+void smtp_drop(struct smtp_session *s)
+{
+	s->usable = false;
+	if (s->net != NULL) {
+		net_close(s->net, false);
+		s->net = NULL;
+	}
+}
+
+/* The reply for a network failure while doing `what`. */
+static void net_failure(struct smtp_session *s, enum net_status st, const char *what,
+    struct smtp_reply *r)
+{
+	if (st == NET_TIMEOUT)
+		smtp_reply_set(r, "4.4.2", "conversation with %s timed out while %s",
+		    s->relay, what);
+	else if (st == NET_ERROR)
+		smtp_reply_set(r, "4.4.2", "lost connection with %s while %s (%s)", s->relay,
+		    what, s->net ? net_error(s->net) : "closed");
+	else
+		smtp_reply_set(r, "4.4.2", "lost connection with %s while %s", s->relay, what);
+	smtp_drop(s);
+}
+
+/* Log each line of a batch as the client's side of the transcript. */
+static void log_sent(const struct smtp_session *s, const char *data, size_t len)
+{
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t l = nl ? (size_t)(nl - data) + 1 : len;
+		size_t show = l;
+
+		while (show > 0 && (data[show - 1] == '\n' || data[show - 1] == '\r'))
+			show--;
+		log_debug("smtp %s: > %.*s", s->relay, (int)(show > 1000 ? 1000 : show), data);
+		data += l;
+		len -= l;
+	}
+}
+
+int smtp_write(struct smtp_session *s, const char *data, size_t len, const char *shown,
+    time_t timeout, const char *what, struct smtp_reply *r)
+{
+	enum net_status st;
+
+	if (s->net == NULL) {
+		smtp_reply_set(r, "4.4.2", "no connection with %s while %s", s->relay, what);
+		return -1;
+	}
+	if (shown != NULL)
+		log_debug("smtp %s: > %s", s->relay, shown);
+	else
+		log_sent(s, data, len);
+	st = net_write(s->net, data, len, net_deadline(timeout));
+	if (st != NET_OK) {
+		net_failure(s, st, what, r);
+		return -1;
+	}
+	return 0;
+}
+
+int smtp_cmd(struct smtp_session *s, const char *cmd, const char *shown, time_t timeout,
+    const char *what, struct smtp_reply *r)
+{
+	size_t l = strlen(cmd);
+	char *line = xmalloc(l + 3);
+	int rc;
+
+	memcpy(line, cmd, l);
+	memcpy(line + l, "\r\n", 3);
+	rc = smtp_write(s, line, l + 2, shown, timeout, what, r);
+	explicit_bzero(line, l + 2);	/* may hold an AUTH response */
+	free(line);
+	return rc;
+}
+
+int smtp_read(struct smtp_session *s, struct smtp_reply *r, time_t timeout, const char *what,
+    struct smtp_ext *ext)
+{
+	int64_t deadline = net_deadline(timeout);
+	unsigned lines = 0;
+	int more;
+
+	smtp_reply_init(r);
+	if (s->net == NULL) {
+		smtp_reply_set(r, "4.4.2", "no connection with %s while %s", s->relay, what);
+		return -1;
+	}
+	do {
+		enum net_status st;
+		bool trunc;
+		size_t len;
+
+		st = net_read_line(s->net, s->line, sizeof(s->line), &len, &trunc, deadline);
+		if (st != NET_OK) {
+			net_failure(s, st, what, r);
+			return -1;
+		}
+		log_debug("smtp %s: < %s", s->relay, s->line);
+		more = smtp_reply_add_line(r, s->line, len);
+		if (more < 0 || ++lines > SMTP_MAX_REPLY_LINES) {
+			char text[sizeof(r->text)];
+
+			strlcpy(text, more < 0 ? r->text : "malformed reply: too many lines",
+			    sizeof(text));
+			smtp_reply_set(r, "4.5.0", "%s from %s while %s", text, s->relay, what);
+			smtp_drop(s);
+			return -1;
+		}
+		/* Lines after the first of a 250 EHLO reply are keywords. */
+		if (ext != NULL && lines > 1 && r->code == 250 && len > 4)
+			smtp_ext_parse_line(ext, s->line + 4, len - 4);
+	} while (more > 0);
+	smtp_reply_finish(r);
+	if (r->code == 421)
+		s->usable = false;	/* the server is closing the channel */
+	return 0;
+}
+
+/* Send cmd and read its reply into r; on a network failure the reason goes
+ * to why too. 0 or -1. */
+static int cmd_reply(struct smtp_session *s, const char *cmd, const char *shown, const char *what,
+    struct smtp_reply *r, struct smtp_reply *why, struct smtp_ext *ext)
+{
+	time_t t = s->c->timeout_command;
+
+	if (smtp_cmd(s, cmd, shown, t, what, why))
+		return -1;
+	if (smtp_read(s, r, t, what, ext)) {
+		*why = *r;
+		return -1;
+	}
+	return 0;
+}
+
+/* A failure while opening: class 4 always (see the top of the file). */
+static enum smtp_class open_fail(struct smtp_session *s, struct smtp_reply *why,
+    const struct smtp_reply *r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static enum smtp_class open_fail(struct smtp_session *s, struct smtp_reply *why,
+    const struct smtp_reply *r, const char *fmt, ...)
+{
+	char text[sizeof(why->text)], dsn[sizeof(why->dsn)];
+	va_list ap;
+
+	strlcpy(dsn, r && r->dsn[0] ? r->dsn : "4.4.0", sizeof(dsn));
+	if (dsn[0] == '5' || dsn[0] == '2')
+		dsn[0] = '4';
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	smtp_reply_set(why, dsn, "%s", text);
+	why->code = r ? r->code : 0;
+	s->usable = false;
+	return SMTP_TEMP;
+}
+
+/* EHLO, or HELO when EHLO is refused with 5xx (no extensions then). */
+static enum smtp_class ehlo(struct smtp_session *s, enum smtp_state st, struct smtp_reply *why)
+{
+	const struct conf *c = s->c;
+	struct smtp_reply r;
+	char cmd[300];
+
+	memset(&s->ext, 0, sizeof(s->ext));
+	smtp_set_state(s, st);
+	snprintf(cmd, sizeof(cmd), "EHLO %s", c->helo_name);
+	if (cmd_reply(s, cmd, NULL, "performing the EHLO handshake", &r, why, &s->ext)) {
+		s->usable = false;
+		return SMTP_TEMP;
+	}
+	if (r.code == 250)
+		return SMTP_DONE;
+	if (r.code < 500 || r.code > 599 || st != SMTP_S_EHLO)
+		return open_fail(s, why, &r, "%s refused EHLO: %s", s->relay, r.text);
+	memset(&s->ext, 0, sizeof(s->ext));
+	smtp_set_state(s, SMTP_S_HELO);
+	snprintf(cmd, sizeof(cmd), "HELO %s", c->helo_name);
+	if (cmd_reply(s, cmd, NULL, "performing the HELO handshake", &r, why, NULL)) {
+		s->usable = false;
+		return SMTP_TEMP;
+	}
+	if (r.code != 250)
+		return open_fail(s, why, &r, "%s refused HELO: %s", s->relay, r.text);
+	return SMTP_DONE;
+}
+
+static enum smtp_class start_tls(struct smtp_session *s, struct smtp_reply *why)
+{
+	char err[512], desc[128];
+
+	smtp_set_state(s, SMTP_S_TLS_HANDSHAKE);
+	if (net_start_tls(s->net, s->c, s->sh->host, net_deadline(s->c->timeout_command), err,
+	    sizeof(err)) == -1) {
+		smtp_reply_set(why, "4.7.5", "TLS with %s failed: %s", s->relay, err);
+		smtp_drop(s);
+		return SMTP_TEMP;
+	}
+	net_tls_describe(s->net, desc, sizeof(desc));
+	log_debug("smtp %s: TLS established: %s", s->relay, desc);
+	return SMTP_DONE;
+}
+
+static enum smtp_class starttls(struct smtp_session *s, struct smtp_reply *why)
+{
+	struct smtp_reply r;
+
+	if (!s->ext.starttls)
+		return open_fail(s, why, NULL, "%s: smarthost does not offer STARTTLS "
+		    "(tls = starttls refuses to continue in plain text)", s->relay);
+	smtp_set_state(s, SMTP_S_STARTTLS);
+	if (cmd_reply(s, "STARTTLS", NULL, "sending STARTTLS", &r, why, NULL))
+		return SMTP_TEMP;
+	if (r.code != 220)
+		return open_fail(s, why, &r, "%s refused STARTTLS: %s", s->relay, r.text);
+	return start_tls(s, why);
+}
+
+/* One SASL exchange with the secret. 0 done (*r is the final reply), -1
+ * network failure (why filled). */
+static int sasl(struct smtp_session *s, enum auth_mech m, const char *secret,
+    struct smtp_reply *r, struct smtp_reply *why)
+{
+	const struct conf *c = s->c;
+	const char *name = conf_mech_name(m), *what = "performing SASL authentication";
+	char shown[64], *resp = NULL, *cmd;
+	int rc;
+
+	snprintf(shown, sizeof(shown), "AUTH %s <secret hidden>", name);
+	if (m == AUTH_LOGIN) {
+		char *u;
+
+		if (cmd_reply(s, "AUTH LOGIN", NULL, what, r, why, NULL))
+			return -1;
+		if (r->code != 334)
+			return 0;
+		u = auth_b64_encode(c->auth_user, strlen(c->auth_user));
+		rc = cmd_reply(s, u, "<user name hidden>", what, r, why, NULL);
+		free(u);
+		if (rc)
+			return -1;
+		if (r->code != 334)
+			return 0;
+		resp = auth_b64_encode(secret, strlen(secret));
+		rc = cmd_reply(s, resp, "<secret hidden>", what, r, why, NULL);
+		auth_free(resp);
+		if (rc)
+			return -1;
+		if (r->code == 334)	/* a third challenge: cancel (RFC 4954) */
+			goto cancel;
+		return 0;
+	}
+	if (m == AUTH_PLAIN)
+		resp = auth_plain_response(c->auth_user, secret);
+	else if (m == AUTH_XOAUTH2)
+		resp = auth_xoauth2_response(c->auth_user, secret);
+	else
+		resp = auth_oauthbearer_response(c->auth_user, s->sh->host, s->sh->port, secret);
+	cmd = xasprintf("AUTH %s %s", name, resp);
+	auth_free(resp);
+	rc = cmd_reply(s, cmd, shown, what, r, why, NULL);
+	auth_free(cmd);
+	if (rc)
+		return -1;
+	if (r->code != 334)
+		return 0;
+	/* XOAUTH2 and OAUTHBEARER report a refused token as a 334 challenge
+	 * holding an error JSON; the client answers with an empty line
+	 * (XOAUTH2) or ^A (RFC 7628 §3.2.3) and the server then sends 535. */
+	{
+		const char *b64 = strchr(r->text, ' ');
+		size_t jl;
+		unsigned char *json = b64 ? auth_b64_decode(b64 + 1, &jl) : NULL;
+
+		if (json != NULL) {
+			for (size_t i = 0; i < jl; i++)
+				if (json[i] < 0x20 || json[i] >= 0x7f)
+					json[i] = '?';
+			log_debug("smtp %s: %s error: %s", s->relay, name, (char *)json);
+			free(json);
+		}
+	}
+cancel:
+	if (cmd_reply(s, m == AUTH_OAUTHBEARER ? "AQ==" : m == AUTH_XOAUTH2 ? "" : "*", NULL,
+	    what, r, why, NULL))
+		return -1;
+	if (r->code == 235 || r->code == 334) {
+		/* Success after our cancel, or yet another challenge: the server
+		 * does not follow the protocol; do not trust this session. */
+		smtp_reply_set(r, "4.7.0", "SASL %s: unexpected reply after the error "
+		    "challenge", name);
+		smtp_drop(s);
+		*why = *r;
+		return -1;
+	}
+	return 0;
+}
+
+static enum smtp_class authenticate(struct smtp_session *s, struct smtp_reply *why)
+{
+	const struct conf *c = s->c;
+	enum auth_mech m = AUTH_PLAIN;
+	bool found = false, token;
+	char err[512], *secret;
+	struct smtp_reply r;
+	int tries;
+	size_t i;
+
+	smtp_set_state(s, SMTP_S_AUTH);
+	/* The connected address decides, not the configured name: a name
+	 * may resolve elsewhere than the operator believed. */
+	if (!net_is_tls(s->net) && !(c->tls == TLS_NONE && net_peer_loopback(s->net)))
+		return open_fail(s, why, NULL, "%s: refusing to send AUTH over an unencrypted "
+		    "connection", s->relay);
+	for (i = 0; i < c->nauth_mechanisms && !found; i++) {
+		m = c->auth_mechanisms[i];
+		found = (s->ext.auth & (1u << m)) != 0 && auth_can_use(c, m);
+	}
+	if (!found) {
+		char offered[128] = "", allowed[128] = "";
+
+		for (i = 0; i < 4; i++)
+			if (s->ext.auth & (1u << i)) {
+				strlcat(offered, " ", sizeof(offered));
+				strlcat(offered, conf_mech_name((enum auth_mech)i), sizeof(offered));
+			}
+		for (i = 0; i < c->nauth_mechanisms; i++)
+			if (auth_can_use(c, c->auth_mechanisms[i])) {
+				strlcat(allowed, " ", sizeof(allowed));
+				strlcat(allowed, conf_mech_name(c->auth_mechanisms[i]),
+				    sizeof(allowed));
+			}
+		snprintf(err, sizeof(err), " (smarthost offers:%s; allowed:%s)",
+		    offered[0] ? offered : " none", allowed[0] ? allowed : " none");
+		return open_fail(s, why, NULL, "%s: no common AUTH mechanism%s", s->relay, err);
+	}
+	token = auth_mech_is_token(m);
+	/* A refused token may just have expired: fetch a fresh one once. */
+	for (tries = token ? 2 : 1; tries > 0; tries--) {
+		int rc;
+
+		secret = auth_secret_fetch(c, token, c->timeout_command, err, sizeof(err));
+		if (secret == NULL) {
+			smtp_reply_set(why, "4.7.0", "cannot get the AUTH secret for %s: %s",
+			    s->relay, err);
+			s->usable = false;
+			return SMTP_TEMP;
+		}
+		rc = sasl(s, m, secret, &r, why);
+		auth_free(secret);
+		if (rc == -1)
+			return SMTP_TEMP;
+		if (r.code == 235) {
+			log_debug("smtp %s: authenticated as %s with %s", s->relay, c->auth_user,
+			    conf_mech_name(m));
+			return SMTP_DONE;
+		}
+		if (r.code == 421 || s->net == NULL)
+			break;
+		if (tries > 1)
+			log_info("smtp %s: %s token refused (%s), fetching a new one", s->relay,
+			    conf_mech_name(m), r.text);
+	}
+	return open_fail(s, why, &r, "SASL authentication failed; server %s said: %s", s->relay,
+	    r.text);
+}
+
+static enum smtp_class open_session(struct smtp_session *s, struct smtp_reply *why)
+{
+	const struct conf *c = s->c;
+	struct smtp_reply r;
+	char err[1024];
+
+	smtp_set_state(s, SMTP_S_CONNECT);
+	s->net = net_connect(s->sh->host, s->sh->port, c->timeout_connect, err, sizeof(err));
+	if (s->net == NULL) {
+		smtp_reply_set(why, "4.4.1", "%s", err);
+		return SMTP_TEMP;
+	}
+	snprintf(s->relay, sizeof(s->relay), "%s[%s]:%u", s->sh->host, net_peer_addr(s->net),
+	    s->sh->port);
+	if (c->tls == TLS_SMTPS && start_tls(s, why) != SMTP_DONE)
+		return SMTP_TEMP;
+	smtp_set_state(s, SMTP_S_GREETING);
+	if (smtp_read(s, &r, c->timeout_greeting, "receiving the initial server greeting", NULL)) {
+		*why = r;
+		return SMTP_TEMP;
+	}
+	if (r.code != 220)
+		return open_fail(s, why, &r, "%s refused to talk to me: %s", s->relay, r.text);
+	if (ehlo(s, SMTP_S_EHLO, why) != SMTP_DONE)
+		return SMTP_TEMP;
+	if (c->tls == TLS_STARTTLS) {
+		if (starttls(s, why) != SMTP_DONE || ehlo(s, SMTP_S_EHLO2, why) != SMTP_DONE)
+			return SMTP_TEMP;
+	}
+	if (c->auth_user != NULL && authenticate(s, why) != SMTP_DONE)
+		return SMTP_TEMP;
+	smtp_set_state(s, SMTP_S_READY);
+	s->usable = true;
+	return SMTP_DONE;
+}
+
+enum smtp_class smtp_open(const struct conf *c, const struct smarthost *sh,
+    struct smtp_session **out, struct smtp_reply *why)
+{
+	struct smtp_session *s = xcalloc(1, sizeof(*s));
+
+	/* OpenSSL writes with write(2): a peer that hung up must be an error
+	 * return, not a fatal SIGPIPE (plain writes use MSG_NOSIGNAL). */
+	signal(SIGPIPE, SIG_IGN);
+	s->c = c;
+	s->sh = sh;
+	s->state = SMTP_S_CONNECT;
+	snprintf(s->relay, sizeof(s->relay), "%s[?]:%u", sh->host, sh->port);
+	smtp_reply_init(why);
+	if (open_session(s, why) != SMTP_DONE) {
+		if (why->dsn[0] == '\0')
+			strlcpy(why->dsn, "4.4.0", sizeof(why->dsn));
+		log_debug("smtp %s: open failed: %s", s->relay, why->text);
+		smtp_close(s, true);
+		*out = NULL;
+		return SMTP_TEMP;
+	}
+	*out = s;
+	return SMTP_DONE;
+}
+
+enum smtp_class smtp_rset(struct smtp_session *s)
+{
+	struct smtp_reply r;
+
+	if (!smtp_usable(s))
+		return SMTP_TEMP;
+	smtp_set_state(s, SMTP_S_RSET);
+	if (smtp_cmd(s, "RSET", NULL, s->c->timeout_command, "sending RSET", &r) ||
+	    smtp_read(s, &r, s->c->timeout_command, "sending RSET", NULL))
+		return SMTP_TEMP;
+	if (r.code != 250) {
+		/* We cannot know what state the server is in: start afresh. */
+		log_debug("smtp %s: RSET refused: %s", s->relay, r.text);
+		s->usable = false;
+		return SMTP_TEMP;
+	}
+	s->in_txn = false;
+	smtp_set_state(s, SMTP_S_READY);
+	return SMTP_DONE;
+}
+
+void smtp_close(struct smtp_session *s, bool polite)
+{
+	struct smtp_reply r;
+
+	if (s == NULL)
+		return;
+	if (polite && s->net != NULL && s->usable) {
+		smtp_set_state(s, SMTP_S_QUIT);
+		if (smtp_cmd(s, "QUIT", NULL, SMTP_QUIT_TIMEOUT, "sending QUIT", &r) == 0)
+			(void)smtp_read(s, &r, SMTP_QUIT_TIMEOUT, "sending QUIT", NULL);
+	}
+	if (s->net != NULL)
+		net_close(s->net, polite);
+	free(s);
+}
