@@ -1,0 +1,118 @@
+/* The client side of relayd's control socket: see mailq_client.h. */
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "mailq_client.h"
+#include "spool.h"
+#include "util.h"
+
+/* relayd answers at once; a minute covers a huge queue listing. */
+#define CTL_TIMEOUT_SEC 60
+
+static int ctl_connect(const char *spool, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	struct timeval tv = { CTL_TIMEOUT_SEC, 0 };
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (spool_path(sa.sun_path, sizeof(sa.sun_path), spool, SPOOL_SOCKET) != 0) {
+		snprintf(err, errlen, "%s/%s: path too long for a socket", spool, SPOOL_SOCKET);
+		return -EX_OSERR;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -EX_OSERR;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		int e = errno;
+
+		close(fd);
+		if (e == ENOENT || e == ECONNREFUSED || e == ENOTSOCK) {
+			snprintf(err, errlen, "relayd is not running (nothing listens on %s)",
+			    sa.sun_path);
+			return -EX_UNAVAILABLE;
+		}
+		snprintf(err, errlen, "cannot connect to %s: %s", sa.sun_path, strerror(e));
+		return e == EACCES ? -EX_NOPERM : -EX_OSERR;
+	}
+	return fd;
+}
+
+int ctl_request(const char *spool, const char *cmd, int copy_fd, char *reply, size_t replylen,
+    char *err, size_t errlen)
+{
+	char buf[8192], line[1024];
+	size_t ll = 0;
+	bool got_line = false, first = true;
+	int fd = ctl_connect(spool, err, errlen), rc = 0;
+
+	if (fd < 0)
+		return -fd;
+	if (write_all(fd, cmd, strlen(cmd)) != 0 || write_all(fd, "\n", 1) != 0) {
+		snprintf(err, errlen, "cannot talk to relayd: %s", strerror(errno));
+		close(fd);
+		return EX_IOERR;
+	}
+	shutdown(fd, SHUT_WR);
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "cannot read relayd's answer: %s",
+			    errno == EAGAIN ? "timed out" : strerror(errno));
+			rc = EX_IOERR;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (copy_fd >= 0 && first && n >= 4 && memcmp(buf, "ERR ", 4) == 0) {
+			/* relayd refused: say so instead of printing it as a listing. */
+			const char *nl = memchr(buf, '\n', (size_t)n);
+			int l = nl != NULL ? (int)(nl - buf) : (int)n;
+
+			snprintf(err, errlen, "relayd: %.*s", l, buf);
+			rc = EX_UNAVAILABLE;
+			break;
+		}
+		first = false;
+		if (copy_fd >= 0) {
+			if (write_all(copy_fd, buf, (size_t)n) != 0) {
+				snprintf(err, errlen, "write error: %s", strerror(errno));
+				rc = EX_IOERR;
+				break;
+			}
+			continue;
+		}
+		for (ssize_t i = 0; i < n && !got_line; i++) {
+			if (buf[i] == '\n')
+				got_line = true;
+			else if (ll + 1 < sizeof(line))
+				line[ll++] = buf[i];
+		}
+		if (got_line)
+			break;
+	}
+	close(fd);
+	if (copy_fd < 0 && reply != NULL && replylen > 0) {
+		line[ll] = '\0';
+		snprintf(reply, replylen, "%s", line);
+		if (rc == 0 && ll == 0 && !got_line) {
+			snprintf(err, errlen, "relayd closed the connection without an answer");
+			rc = EX_IOERR;
+		}
+	}
+	return rc;
+}
