@@ -23,6 +23,7 @@
 
 #include "log.h"
 #include "pickup.h"
+#include "tmp_sweep.h"
 #include "relay_log.h"
 #include "spool.h"
 
@@ -34,6 +35,7 @@ struct pickup {
 	const struct spool_dirs *d;
 	int ino_fd;
 	double due;		/* next scan, monotonic */
+	time_t next_sweep;	/* next sweep of incoming/tmp, wall clock */
 	pickup_cb cb;
 	void *arg;
 };
@@ -403,6 +405,10 @@ unsigned pickup_scan(struct pickup *p, const struct conf *c)
 	int fd;
 
 	p->due = now_monotonic() + (double)(c->rescan_interval > 0 ? c->rescan_interval : 60);
+	if (time(NULL) >= p->next_sweep) {
+		tmp_sweep(p->d->spool, time(NULL));
+		p->next_sweep = time(NULL) + 3600;
+	}
 	fd = openat(p->d->newdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
 		log_warn("cannot read %s", SPOOL_DROP_NEW);
