@@ -817,8 +817,11 @@ int addr_parse_sender(const char *s, struct addr *out, bool *is_null, char *err,
 		*is_null = true;
 		return 0;
 	}
-	if (addrlist_parse(s, strlen(s), &l, err, errlen) == -1)
+	if (addrlist_parse(s, strlen(s), &l, err, errlen) == -1) {
+		/* A failed parse leaves no addresses but may leave the array. */
+		addrlist_free(&l);
 		return -1;
+	}
 	if (l.n != 1) {
 		struct parser p;
 

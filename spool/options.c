@@ -42,6 +42,11 @@ static int usage(struct parse *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(p->err, p->errlen, fmt, ap);
 	va_end(ap);
+	/* Arguments are quoted in the message: a CR or LF in one must not
+	 * turn the promised single line of stderr into several. */
+	for (char *c = p->err; p->errlen > 0 && *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return EX_USAGE;
 }
 

@@ -455,8 +455,20 @@ static void test_refusals(void)
 	REFUSED("-bs", "-bs", "-bp");
 }
 
+/* An argument with a line break is quoted in the error without it: the
+ * caller prints exactly one line on stderr (found by fuzz_options). */
+static void test_error_is_one_line(void)
+{
+	CHECK_INT(parse("sendmail", "-B", "8BIT\nMIME", NULL), 64);
+	CHECK(strchr(err, '\n') == NULL);
+	CHECK(strchr(err, '\r') == NULL);
+	CHECK_INT(parse("sendmail", "-bp", "a\r\nb", NULL), 64);
+	CHECK(strchr(err, '\n') == NULL && strchr(err, '\r') == NULL);
+}
+
 int main(void)
 {
+	test_error_is_one_line();
 	test_defaults();
 	test_glued_values();
 	test_separate_values();
