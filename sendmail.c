@@ -183,12 +183,8 @@ static int list_queue(const struct sm_opts *o, const struct conf *c)
 
 	if (fflush(stdout) != 0)
 		return die(EX_IOERR, "write error on standard output");
-	rc = ctl_request(c->spool, o->json ? "LIST JSON" : "LIST", STDOUT_FILENO, NULL, 0, err,
-	    sizeof(err));
-	/* Reading the spool directly needs the queue tools (a later step);
-	 * until then say plainly that the daemon is needed. */
-	if (rc == EX_UNAVAILABLE && strncmp(err, "relayd is not running", 21) == 0)
-		return die(rc, "relayd is not running");
+	/* From relayd, or from the spool itself when it is not running. */
+	rc = mailq_list(c->spool, o->json, STDOUT_FILENO, err, sizeof(err));
 	if (rc != 0)
 		return die(rc, err);
 	return 0;

@@ -60,12 +60,95 @@ static void cmd_flush(struct control *ctl, struct client *cl, const char *args)
 	buf_appends(&cl->out, "OK\n");
 }
 
-/* The commands. LIST (mailq) is added here by the queue-tools work. */
+/* root and the relay user (whom relayd runs as) see and may change all. */
+static bool privileged(uid_t peer)
+{
+	return peer == 0 || peer == geteuid();
+}
+
+static void cmd_list(struct control *ctl, struct client *cl, const char *args)
+{
+	char err[256];
+	bool json = strcmp(args, "JSON") == 0;
+	size_t start = cl->out.len;
+
+	if (*args != '\0' && !json) {
+		buf_appends(&cl->out, "ERR LIST takes no argument but JSON\n");
+		return;
+	}
+	if (ctl->hooks.list == NULL) {
+		buf_appends(&cl->out, "ERR not implemented\n");
+		return;
+	}
+	if (ctl->hooks.list(ctl->hooks.ctx, json, privileged(cl->uid), cl->uid, &cl->out, err,
+		sizeof err) == -1) {
+		/* Never half a listing: drop what was added, say why. */
+		cl->out.len = start;
+		if (cl->out.data != NULL)
+			cl->out.data[start] = '\0';
+		buf_appendf(&cl->out, "ERR %s\n", err);
+	}
+}
+
+/* DELETE, HOLD, RELEASE, RETRY, REQUEUE: the name is the command. */
+static void cmd_admin_named(struct control *ctl, struct client *cl, const char *name,
+    const char *args)
+{
+	enum qadmin_op op;
+
+	if (qadmin_op_parse(name, &op) == -1 || ctl->hooks.admin == NULL) {
+		buf_appends(&cl->out, "ERR not implemented\n");
+		return;
+	}
+	if (!privileged(cl->uid)) {
+		log_warnx("control: uid %lu may not %s queued mail", (unsigned long)cl->uid, name);
+		buf_appends(&cl->out, "ERR permission denied: only root and the relay user may "
+		    "change the queue\n");
+		return;
+	}
+	if (strcmp(args, "ALL") != 0 && !queue_id_valid(args)) {
+		buf_appendf(&cl->out, "ERR %s takes a queue id or ALL\n", name);
+		return;
+	}
+	ctl->hooks.admin(ctl->hooks.ctx, cl->uid, op, args, &cl->out);
+}
+
+static void cmd_delete(struct control *ctl, struct client *cl, const char *args)
+{
+	cmd_admin_named(ctl, cl, "DELETE", args);
+}
+
+static void cmd_hold(struct control *ctl, struct client *cl, const char *args)
+{
+	cmd_admin_named(ctl, cl, "HOLD", args);
+}
+
+static void cmd_release(struct control *ctl, struct client *cl, const char *args)
+{
+	cmd_admin_named(ctl, cl, "RELEASE", args);
+}
+
+static void cmd_retry(struct control *ctl, struct client *cl, const char *args)
+{
+	cmd_admin_named(ctl, cl, "RETRY", args);
+}
+
+static void cmd_requeue(struct control *ctl, struct client *cl, const char *args)
+{
+	cmd_admin_named(ctl, cl, "REQUEUE", args);
+}
+
 static const struct {
 	const char *name;
 	cmd_fn fn;
 } commands[] = {
 	{ "FLUSH", cmd_flush },
+	{ "LIST", cmd_list },
+	{ "DELETE", cmd_delete },
+	{ "HOLD", cmd_hold },
+	{ "RELEASE", cmd_release },
+	{ "RETRY", cmd_retry },
+	{ "REQUEUE", cmd_requeue },
 };
 
 struct control *control_open(const char *spool, const struct control_hooks *hooks, char *err,

@@ -4,6 +4,13 @@
  * command per line, one reply per command:
  *
  *   FLUSH            → "OK\n"   (sendmail -q: retry everything now)
+ *   LIST, LIST JSON  → the mailq listing (qlist.h); an ordinary user sees
+ *                      only the messages they submitted (SPEC §5.2), root
+ *                      and the relay user see all
+ *   DELETE|HOLD|RELEASE|RETRY|REQUEUE ID|ALL
+ *                    → the operator's queue tools (qadmin.h), root and the
+ *                      relay user only: one "OK|MISSING|BUSY ID" or
+ *                      "FAIL ID reason" line per message
  *   anything else    → "ERR not implemented\n" (or "ERR ..." reason)
  *
  * New commands are rows in the table in control.c; a handler appends its
@@ -14,13 +21,24 @@
 #define NULLRELAY_CONTROL_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+#include "qadmin.h"
+#include "util.h"
 
 struct control_hooks {
 	void *ctx;
 	/* FLUSH: retry every message and every smarthost now. */
 	void (*flush)(void *ctx, uid_t peer);
+	/* LIST: append the listing of what peer may see (all: everything).
+	 * 0, or -1 with err. */
+	int (*list)(void *ctx, bool json, bool all, uid_t peer, struct buf *out, char *err,
+	    size_t errlen);
+	/* An operator command from root or the relay user, for one id or
+	 * "ALL": append the reply lines (qadmin.h). */
+	void (*admin)(void *ctx, uid_t peer, enum qadmin_op op, const char *id, struct buf *out);
 };
 
 struct control;

@@ -20,12 +20,15 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "bounce_queue.h"
 #include "control.h"
 #include "daemon.h"
 #include "deliver.h"
 #include "log.h"
 #include "metrics.h"
 #include "pickup.h"
+#include "qadmin.h"
+#include "qlist.h"
 #include "queue.h"
 #include "sched.h"
 #include "spool.h"
@@ -78,6 +81,105 @@ static void on_flush(void *ctx, uid_t peer)
 	dm->flush = true;
 }
 
+/* ---- mailq and the queue tools (control socket) ---- */
+
+/* Is a worker delivering id right now? */
+static bool held_by_worker(void *ctx, const char *id)
+{
+	struct daemon *dm = ctx;
+	size_t i;
+
+	for (i = 0; i < dm->nw; i++) {
+		if (dm->w[i].st == W_BUSY && strcmp(dm->w[i].id, id) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int on_list(void *ctx, bool json, bool all, uid_t peer, struct buf *out, char *err,
+    size_t errlen)
+{
+	struct daemon *dm = ctx;
+	struct qlist_opts o = { .json = json, .all = all, .uid = peer, .busy = held_by_worker,
+		.ctx = dm };
+
+	return qlist_format(dm->d.queue, dm->d.failed, &o, out, err, errlen);
+}
+
+static void admin_one(struct daemon *dm, enum qadmin_op op, const char *id, struct buf *out)
+{
+	struct qadmin_after after;
+	char err[600];
+
+	if (held_by_worker(dm, id)) {
+		buf_appendf(out, "BUSY %s\n", id);
+		return;
+	}
+	switch (qadmin_apply(&dm->d, op, id, &after, err, sizeof err)) {
+	case QA_DONE:
+		/* The index follows the files: held messages are not in it. */
+		if (after.queued)
+			sched_add(dm->s, id, after.arrival, after.next);
+		else
+			sched_remove(dm->s, id);
+		dm->metrics_dirty = true;
+		buf_appendf(out, "OK %s\n", id);
+		break;
+	case QA_MISSING:
+		buf_appendf(out, "MISSING %s\n", id);
+		break;
+	case QA_REFUSED:
+		buf_appendf(out, "FAIL %s %s\n", id, err);
+		break;
+	}
+}
+
+static void on_admin(void *ctx, uid_t peer, enum qadmin_op op, const char *id, struct buf *out)
+{
+	struct daemon *dm = ctx;
+	char (*ids)[17];
+	size_t n, i;
+
+	log_info("%s %s requested by uid %lu", qadmin_op_cmd(op), id, (unsigned long)peer);
+	if (strcmp(id, "ALL") != 0) {
+		admin_one(dm, op, id, out);
+		return;
+	}
+	n = qadmin_all(&dm->d, op, &ids);
+	for (i = 0; i < n; i++)
+		admin_one(dm, op, ids[i], out);
+	free(ids);
+}
+
+/*
+ * After an attempt, an expiry or at start-up, with no worker holding ID:
+ * bounce, re-address or warn (bounce_queue.h), and keep the index in step.
+ * Here in the parent, which owns the index a new report must join.
+ */
+static void review(struct daemon *dm, const char *id)
+{
+	struct bq_outcome o;
+
+	bq_review(dm->c, &dm->d, id, now_wall(), &o);
+	if (o.newid[0] != '\0')
+		sched_add(dm->s, o.newid, o.new_arrival, 0);
+	switch (o.act) {
+	case BQ_STAYS:
+		break;
+	case BQ_DUE_NOW:
+		sched_add(dm->s, id, o.arrival, 0);
+		sched_update(dm->s, id, 0);
+		break;
+	case BQ_LEFT:
+		sched_remove(dm->s, id);
+		break;
+	case BQ_RETRY:
+		sched_update(dm->s, id, time(NULL) + dm->c->retry_max);
+		break;
+	}
+	dm->metrics_dirty = true;
+}
+
 /* ---- start-up recovery ---- */
 
 static bool exists_at(int dir, const char *name)
@@ -116,14 +218,11 @@ static void recover_one(struct daemon *dm, const char *id)
 		qmsg_free(&m);
 		return;
 	}
-	if (qmsg_remaining(&m) == 0) {
-		/* Committed, then a crash before it left the queue. */
-		if (qmsg_finish(dm->d.queue, dm->d.failed, &m, err, sizeof err) == -1)
-			log_warnx("%s: %s", id, err);
-		qmsg_free(&m);
-		return;
-	}
-	sched_add(dm->s, id, m.arrival, m.next);
+	if (!m.held)	/* relayd --hold: never attempted until released */
+		sched_add(dm->s, id, m.arrival, m.next);
+	/* Committed, then a crash before it left the queue or was bounced. */
+	if (qmsg_remaining(&m) == 0 && !m.held)
+		review(dm, id);
 	qmsg_free(&m);
 }
 
@@ -324,6 +423,8 @@ static void worker_event(struct daemon *dm, struct worker *w, const struct worke
 			sched_remove(dm->s, ev->id);
 		else
 			sched_update(dm->s, ev->id, ev->next);
+		if (ev->type == WEV_DONE && !ev->final)
+			review(dm, ev->id);
 		if (ev->type == WEV_DONE) {
 			dm->m.sent += ev->sent;
 			dm->m.deferred += ev->deferred;
@@ -385,6 +486,8 @@ static void worker_gone(struct daemon *dm, struct worker *w, int status)
 			time_t later = time(NULL) + dm->c->retry_min;
 
 			sched_update(dm->s, w->id, m.next > later ? m.next : later);
+			if (qmsg_remaining(&m) == 0)
+				review(dm, w->id);
 			qmsg_free(&m);
 		} else if (errno == ENOENT) {
 			sched_remove(dm->s, w->id);
@@ -418,15 +521,13 @@ static void expire_due(struct daemon *dm)
 		return;
 	while (sched_take(dm->s, time(NULL), dm->o->once,
 	    now_wall() - (double)dm->c->queue_lifetime, id)) {
-		if (qmsg_expire_id(dm->d.queue, dm->d.failed, id, now_wall(), &nb, err,
-			sizeof err) == -1) {
+		if (qmsg_expire_id(dm->d.queue, -1, id, now_wall(), &nb, err, sizeof err) == -1) {
 			log_warnx("%s: cannot expire: %s", id, err);
 			sched_update(dm->s, id, time(NULL) + dm->c->retry_max);
 			continue;
 		}
 		dm->m.bounced += nb;
-		sched_remove(dm->s, id);
-		dm->metrics_dirty = true;
+		review(dm, id);
 	}
 }
 
@@ -641,7 +742,8 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	recover_queue(dm);
 	pickup_scan(dm->p, dm->c);
 	if (!o->once) {
-		hooks = (struct control_hooks){ .ctx = dm, .flush = on_flush };
+		hooks = (struct control_hooks){ .ctx = dm, .flush = on_flush, .list = on_list,
+			.admin = on_admin };
 		dm->ctl = control_open(c->spool, &hooks, err, sizeof err);
 		if (dm->ctl == NULL)
 			log_warnx("control socket: %s (sendmail -q and mailq will not reach relayd)",

@@ -233,12 +233,11 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 		unsigned nb;
 
 		qmsg_free(&m);
-		if (qmsg_expire_id(w->d->queue, w->d->failed, id, now_wall(), &nb, err,
-			sizeof err) == -1) {
+		/* Committed as failed; the parent bounces it (bounce_queue.h). */
+		if (qmsg_expire_id(w->d->queue, -1, id, now_wall(), &nb, err, sizeof err) == -1) {
 			log_warnx("%s: %s", id, err);
 			return -1;
 		}
-		o->final = true;
 		o->bounced = nb;
 		return 0;
 	}
@@ -299,7 +298,8 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 			  "again): %s", id, err);
 		o->next = (time_t)now + w->c->retry_min;
 	} else {
-		r = qmsg_finish(w->d->queue, w->d->failed, &m, err, sizeof err);
+		/* Failed recipients: it stays for the parent to bounce. */
+		r = qmsg_finish(w->d->queue, -1, &m, err, sizeof err);
 		if (r == -1)
 			log_warnx("%s: %s", id, err);
 		o->final = r == 1;

@@ -1,5 +1,6 @@
 /*
  * relayd [-C FILE] [-f] [-n] [--once]: flags, configuration, privileges;
+ * relayd --delete|--hold|--release|--retry|--requeue ID...: qadmin.c;
  * the daemon itself is daemon.c. Started as root it prepares the spool for
  * the relay user, then becomes that user for good before it touches the
  * network or reads the secret (SPEC §5.5).
@@ -18,11 +19,13 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "qadmin.h"
 #include "spool.h"
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: relayd [-C FILE] [-f] [-n] [--once]\n");
+	fprintf(stderr, "usage: relayd [-C FILE] [-f] [-n] [--once]\n"
+	    "       relayd [-C FILE] --delete|--hold|--release|--retry|--requeue ID...|ALL\n");
 	exit(EX_USAGE);
 }
 
@@ -57,6 +60,11 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "once", no_argument, NULL, 'O' },
+		{ "delete", no_argument, NULL, 'D' },
+		{ "hold", no_argument, NULL, 'H' },
+		{ "release", no_argument, NULL, 'R' },
+		{ "retry", no_argument, NULL, 'T' },
+		{ "requeue", no_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *explicit_path = NULL, *path;
@@ -65,6 +73,8 @@ int main(int argc, char **argv)
 	char err[CONF_ERR_MAX];
 	struct passwd *pw;
 	struct conf c;
+	enum qadmin_op op = QA_DELETE;
+	bool admin = false;
 	uid_t uid;
 	gid_t gid;
 	int ch;
@@ -84,6 +94,20 @@ int main(int argc, char **argv)
 		case 'O':
 			o.once = true;
 			break;
+		case 'D':
+		case 'H':
+		case 'R':
+		case 'T':
+		case 'Q':
+			if (admin) {
+				fprintf(stderr, "relayd: give one of --delete, --hold, --release, "
+				    "--retry, --requeue\n");
+				usage();
+			}
+			admin = true;
+			op = ch == 'D' ? QA_DELETE : ch == 'H' ? QA_HOLD : ch == 'R' ? QA_RELEASE :
+			    ch == 'T' ? QA_RETRY : QA_REQUEUE;
+			break;
 		default:
 			if (optopt == 'C')
 				fprintf(stderr, "relayd: -C needs a file name\n");
@@ -94,7 +118,11 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc) {
+	if (admin && (check || o.once)) {
+		fprintf(stderr, "relayd: the queue tools do not combine with -n or --once\n");
+		usage();
+	}
+	if (!admin && optind != argc) {
 		fprintf(stderr, "relayd: unexpected argument %s\n", argv[optind]);
 		usage();
 	}
@@ -111,6 +139,13 @@ int main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 
+	if (admin) {
+		/* The operator's queue tools (qadmin.h): no daemon here. */
+		int rc = qadmin_run(&c, op, argv + optind, (size_t)(argc - optind));
+
+		conf_free(&c);
+		return rc;
+	}
 	if (geteuid() == 0) {
 		pw = getpwnam(c.user);
 		if (pw == NULL) {

@@ -1,85 +1,18 @@
 /*
  * relayd's persistent queue: one message is queue/ID.msg (the bytes to send,
  * LF line endings, our Received: header first) and queue/ID.env (its state
- * file: the envelope plus delivery state). The state file format is described
- * at the top of queue.c. The state file is the truth; the scheduler (sched.h)
+ * file: the envelope plus delivery state; spool/qstate.h). The format is described
+ * at the top of spool/qstate.c. The state file is the truth; the scheduler (sched.h)
  * only keeps an index of it in memory.
  */
 #ifndef NULLRELAY_QUEUE_H
 #define NULLRELAY_QUEUE_H
 
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 #include <time.h>
 
-#include "envelope.h"
-#include "util.h"
-
-#define QUEUE_STATE_MAGIC "NULLRELAY-STATE 1"
-/* Largest state file we read (10000 recipients with long replies fit). */
-#define QUEUE_STATE_MAX (16 * 1024 * 1024)
-#define QUEUE_TEXT_MAX 512
-
-enum rcpt_state {
-	RCPT_PENDING,	/* not tried yet */
-	RCPT_DEFERRED,	/* tried, temporary failure: retry */
-	RCPT_SENT,	/* the smarthost accepted it: done */
-	RCPT_FAILED,	/* permanent failure or expired: needs a bounce */
-};
-
-struct qrcpt {
-	enum rcpt_state state;
-	int code;		/* last reply code; 0 = none (network, expiry) */
-	char dsn[16];		/* last enhanced status, "" = none */
-	char *text;		/* last reply text or our reason, NULL = none */
-	char *relay;		/* "host[addr]:port" that said it, NULL = none */
-};
-
-struct qdrop {			/* identity of the drop file this came from */
-	uint64_t dev, ino, size;
-	uint64_t uid;
-};
-
-struct qmsg {
-	char id[17];
-	struct envelope env;
-	struct qrcpt *rcpts;	/* env.nrcpts entries */
-	uid_t uid;		/* submitter, from the drop file's owner */
-	double arrival;		/* wall clock, seconds */
-	bool has_drop;
-	struct qdrop drop;
-	uint64_t size;		/* bytes of ID.msg */
-	unsigned tries;		/* delivery attempts so far */
-	time_t next;		/* next attempt (absolute); 0 = due */
-	time_t last_attempt;	/* 0 = never */
-	bool warned;		/* the delay warning was sent */
-};
-
-void qmsg_init(struct qmsg *m);
-void qmsg_free(struct qmsg *m);
-/* Size m->rcpts to m->env.nrcpts (all RCPT_PENDING). */
-void qmsg_init_rcpts(struct qmsg *m);
-
-/* The state file text of m into b (b's cap permitting). 0 or -1. */
-int qmsg_format(const struct qmsg *m, struct buf *b);
-/* Parse a whole state file. 0, or -1 with the line and reason in err. */
-int qmsg_parse(struct qmsg *m, const char *id, const char *text, size_t len,
-    char *err, size_t errlen);
-
-/* Read qdir/ID.env. 0, -1 with err (errno ENOENT when there is none). */
-int qmsg_load(int qdir, const char *id, struct qmsg *m, char *err, size_t errlen);
-/* Atomically replace qdir/ID.env: ID.env.tmp, fsync, rename, fsync qdir. */
-int qmsg_commit(int qdir, const struct qmsg *m, char *err, size_t errlen);
-
-/* Set one recipient's outcome; text is made printable and bounded. */
-void qmsg_set_reply(struct qmsg *m, size_t i, enum rcpt_state st, int code,
-    const char *dsn, const char *text, const char *relay);
-/* Recipients still to deliver (pending or deferred) / failed. */
-size_t qmsg_remaining(const struct qmsg *m);
-size_t qmsg_failed(const struct qmsg *m);
-const char *qrcpt_state_name(enum rcpt_state st);
+#include "qstate.h"
 
 /*
  * Backoff after `tries` attempts: retry_min * 2^(tries-1), capped at
@@ -89,11 +22,15 @@ const char *qrcpt_state_name(enum rcpt_state st);
 time_t queue_backoff(time_t retry_min, time_t retry_max, unsigned tries, uint32_t rnd);
 
 /*
- * After an attempt or an expiry: nothing left to do → all sent: unlink ID.env
- * then ID.msg; some failed: move ID.msg then ID.env into faileddir (fsynced).
- * Returns 1 if the message left the queue, 0 if it stays, -1 on error (err).
+ * After an attempt or an expiry: nothing left to do → all sent: qmsg_remove;
+ * some failed: move ID.msg then ID.env into faileddir (fsynced), or, when
+ * faileddir is -1, leave it in the queue for the parent to bounce
+ * (bounce_queue.h). Returns 1 if the message left the queue, 0 if it stays,
+ * -1 on error (err).
  */
 int qmsg_finish(int qdir, int faileddir, const struct qmsg *m, char *err, size_t errlen);
+/* Take ID out of the queue: unlink ID.env, fsync qdir, unlink ID.msg. 0/-1. */
+int qmsg_remove(int qdir, const char *id, char *err, size_t errlen);
 
 /*
  * Give up on the remaining recipients after queue_lifetime: each becomes

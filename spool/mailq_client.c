@@ -4,16 +4,19 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "mailq_client.h"
+#include "qlist.h"
 #include "spool.h"
 #include "util.h"
 
 /* relayd answers at once; a minute covers a huge queue listing. */
+#define LIST_MAX (256 * 1024 * 1024)
 #define CTL_TIMEOUT_SEC 60
 
 static int ctl_connect(const char *spool, char *err, size_t errlen)
@@ -114,5 +117,91 @@ int ctl_request(const char *spool, const char *cmd, int copy_fd, char *reply, si
 			rc = EX_IOERR;
 		}
 	}
+	return rc;
+}
+
+int ctl_request_buf(const char *spool, const char *cmd, struct buf *out, char *err,
+    size_t errlen)
+{
+	char chunk[8192];
+	int fd = ctl_connect(spool, err, errlen), rc = 0;
+
+	if (fd < 0)
+		return -fd;
+	if (write_all(fd, cmd, strlen(cmd)) != 0 || write_all(fd, "\n", 1) != 0) {
+		snprintf(err, errlen, "cannot talk to relayd: %s", strerror(errno));
+		close(fd);
+		return EX_IOERR;
+	}
+	shutdown(fd, SHUT_WR);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "cannot read relayd's answer: %s",
+			    errno == EAGAIN ? "timed out" : strerror(errno));
+			rc = EX_IOERR;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (buf_append(out, chunk, (size_t)n) != 0) {
+			snprintf(err, errlen, "relayd's answer is too long");
+			rc = EX_IOERR;
+			break;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+/* relayd is not running: read queue/ and failed/ ourselves. Only root and
+ * the relay user can (both are mode 0700), and they see everything. */
+static int list_direct(const char *spool, bool json, int out_fd, char *err, size_t errlen)
+{
+	struct qlist_opts o = { .json = json, .all = true };
+	char path[4096];
+	struct buf b;
+	int q, f, rc = 0;
+
+	if (spool_path(path, sizeof(path), spool, SPOOL_QUEUE) != 0) {
+		snprintf(err, errlen, "%s: path too long", spool);
+		return EX_OSFILE;
+	}
+	q = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (q == -1) {
+		if (errno == EACCES || errno == EPERM) {
+			snprintf(err, errlen, "%s", MAILQ_NO_DAEMON);
+			return EX_UNAVAILABLE;
+		}
+		snprintf(err, errlen, "relayd is not running and %s cannot be read: %s", path,
+		    strerror(errno));
+		return errno == ENOENT ? EX_OSFILE : EX_OSERR;
+	}
+	f = -1;
+	if (spool_path(path, sizeof(path), spool, SPOOL_FAILED) == 0)
+		f = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	buf_init(&b, LIST_MAX);
+	if (qlist_format(q, f, &o, &b, err, errlen) == -1)
+		rc = EX_OSERR;
+	else if (write_all(out_fd, b.data, b.len) != 0) {
+		snprintf(err, errlen, "write error: %s", strerror(errno));
+		rc = EX_IOERR;
+	}
+	buf_free(&b);
+	close(q);
+	if (f != -1)
+		close(f);
+	return rc;
+}
+
+int mailq_list(const char *spool, bool json, int out_fd, char *err, size_t errlen)
+{
+	int rc = ctl_request(spool, json ? "LIST JSON" : "LIST", out_fd, NULL, 0, err, errlen);
+
+	if (rc == EX_UNAVAILABLE && strncmp(err, "relayd is not running", 21) == 0)
+		return list_direct(spool, json, out_fd, err, errlen);
 	return rc;
 }

@@ -102,4 +102,5 @@ while ! log_has "$ID: to=<r@example.org>, .*status=bounced" && [ "$(date +%s)" -
 	relayd_once
 done
 check "lifetime: bounced after queue_lifetime (status=bounced)" log_has "$ID: to=<r@example.org>, .*status=bounced"
-check "lifetime: out of the queue, in failed/" eval "! queued $ID && failed $ID"
+check "lifetime: out of the queue, bounced to the sender" \
+	eval "! queued $ID && log_has '$ID: sender non-delivery notification: '"

@@ -1,0 +1,64 @@
+/*
+ * Bounces and delay warnings in the queue (SPEC §7): the glue between the
+ * queue (queue.h), the report builder (bounce.h) and local delivery
+ * (mbox.h). Only the parent process calls this: it owns the in-memory index
+ * that a new queue entry must join, and no worker holds the message while
+ * it runs (workers commit their outcome, then report; the parent reviews).
+ *
+ * A message with nothing left to deliver and some recipients failed:
+ *   - sender null (it is itself a bounce): never bounced. Re-addressed once
+ *     to admin_addr (recipient rewritten, original kept as its ORCPT, the
+ *     state flag `redirected` set, a fresh lifetime); when that fails too, or
+ *     there is no admin_addr, moved into failed/ and logged.
+ *   - NOTIFY given without FAILURE (sendmail -N never): no report; the
+ *     message is moved into failed/ and logged.
+ *   - a local sender (local-sender flag, or a sender at hostname or
+ *     localhost) as bounce_local says: mbox appends the report to
+ *     /var/mail/USER of the submitting uid (falling back to keep, logged,
+ *     when that fails), relay queues it to admin_addr, keep moves the
+ *     message into failed/.
+ *   - anyone else: the report is queued to the sender.
+ *
+ * Crash safety of a queued report, in this order: NEWID.msg written and
+ * fsynced, NEWID.env committed (fsync of queue/), and only then the original
+ * removed (ID.env unlinked, queue/ fsynced, ID.msg unlinked). A crash in
+ * between leaves both: the original is reviewed again at start-up and may
+ * make a second report; a report is never lost. The same holds for delay
+ * warnings: the report is committed before the original's `warned` flag.
+ */
+#ifndef NULLRELAY_BOUNCE_QUEUE_H
+#define NULLRELAY_BOUNCE_QUEUE_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "conf.h"
+#include "pickup.h"
+#include "queue.h"
+
+enum bq_action {
+	BQ_STAYS,	/* still queued, schedule unchanged */
+	BQ_DUE_NOW,	/* still queued, re-addressed: attempt it now */
+	BQ_LEFT,	/* no longer in queue/ (sent, bounced, kept in failed/) */
+	BQ_RETRY,	/* nothing could be done now (I/O error): review later */
+};
+
+struct bq_outcome {
+	enum bq_action act;
+	double arrival;		/* BQ_DUE_NOW: the message's (new) arrival */
+	char newid[17];		/* a report queued as a new entry, "" = none */
+	double new_arrival;
+};
+
+/*
+ * Review queue/ID after an attempt, an expiry, or at start-up (its state
+ * committed, no worker holding it): finish it, bounce it, re-address it,
+ * or send its delay warning, as described above. now is the wall clock.
+ */
+void bq_review(const struct conf *c, const struct spool_dirs *d, const char *id, double now,
+    struct bq_outcome *o);
+
+/* True if sender counts as local for bounce_local (see above). Pure. */
+bool bq_sender_is_local(const struct conf *c, const struct envelope *env);
+
+#endif

@@ -1,0 +1,299 @@
+/*
+ * The queue listing (qlist.h). Text layout, as Postfix's mailq with our
+ * 16-character ids:
+ *
+ *   -Queue ID-       --Size-- ----Arrival Time---- -Sender/Recipient-------
+ *   69A1B2C3D4E5F607     2345 Sun Nov 22 12:00:00  alice@example.org
+ *                                                   (deferred: 451 4.3.0 later; next attempt ...)
+ *                                                   bob@example.org
+ *
+ *   -- 3 Kbytes in 1 Request.
+ *
+ * After the id, '*' marks a message a worker is delivering now and '!' a
+ * held one. Only recipients not yet delivered are listed, each under its
+ * state line. JSON: one object per message and line, `postqueue -j` names
+ * (queue_name, queue_id, arrival_time, message_size, forced_expire, sender,
+ * recipients[address, orig_address, delay_reason]) plus ours (tries,
+ * next_attempt, state per recipient).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qlist.h"
+#include "qstate.h"
+
+#define INDENT 48
+
+struct entry {
+	struct qmsg m;
+	bool failed;	/* in failed/ */
+	bool busy;
+};
+
+struct list {
+	struct entry *e;
+	size_t n, cap;
+};
+
+static bool have_id(const struct list *l, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->e[i].m.id, id) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Load every ID.env of dir that o lets the caller see. */
+static int scan(int dir, bool failed, const struct qlist_opts *o, struct list *l, char *err,
+    size_t errlen)
+{
+	char id[17], why[256];
+	struct dirent *de;
+	struct qmsg m;
+	DIR *d;
+	int fd;
+
+	fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+		int e = errno;
+
+		if (fd != -1)
+			close(fd);
+		snprintf(err, errlen, "cannot read %s/: %s", failed ? "failed" : "queue",
+		    strerror(e));
+		errno = e;
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 16 + 4 || strcmp(de->d_name + 16, ".env") != 0)
+			continue;
+		memcpy(id, de->d_name, 16);
+		id[16] = '\0';
+		if (!queue_id_valid(id) || (failed && have_id(l, id)))
+			continue;
+		if (qmsg_load(dir, id, &m, why, sizeof why) == -1)
+			continue;
+		if (!o->all && m.uid != o->uid) {
+			qmsg_free(&m);
+			continue;
+		}
+		if (l->n == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 32;
+			l->e = xreallocarray(l->e, l->cap, sizeof(*l->e));
+		}
+		l->e[l->n].m = m;
+		l->e[l->n].failed = failed;
+		l->e[l->n].busy = !failed && o->busy != NULL && o->busy(o->ctx, id);
+		l->n++;
+	}
+	closedir(d);
+	return 0;
+}
+
+static int by_arrival(const void *a, const void *b)
+{
+	const struct entry *x = a, *y = b;
+
+	if (x->m.arrival != y->m.arrival)
+		return x->m.arrival < y->m.arrival ? -1 : 1;
+	return strcmp(x->m.id, y->m.id);
+}
+
+/* "Sun Nov 22 12:00:00" in local time, as Postfix prints it. */
+static void when(time_t t, char *out, size_t outlen)
+{
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL || strftime(out, outlen, "%a %b %e %H:%M:%S", &tm) == 0)
+		snprintf(out, outlen, "%lld", (long long)t);
+}
+
+static bool listed(const struct qrcpt *r)
+{
+	return r->state != RCPT_SENT;
+}
+
+/* The last reply as "451 4.3.0 text" (relayd stores the server's whole
+ * line as the text; our own reasons carry no code), or "". */
+static void reply_text(const struct qrcpt *r, char *out, size_t outlen)
+{
+	char code[8] = "";
+	const char *text = r->text != NULL ? r->text : "";
+
+	if (r->code != 0)
+		snprintf(code, sizeof code, "%d", r->code);
+	if (code[0] == '\0' || strncmp(text, code, 3) == 0)
+		snprintf(out, outlen, "%s", text);
+	else
+		snprintf(out, outlen, "%s%s%s%s%s", code, r->dsn[0] ? " " : "", r->dsn,
+		    text[0] ? " " : "", text);
+}
+
+static const char *queue_name(const struct entry *e)
+{
+	if (e->failed)
+		return "failed";
+	if (e->m.held)
+		return "hold";
+	if (e->busy || e->m.tries == 0)
+		return "active";
+	return "deferred";
+}
+
+static int text_entry(const struct entry *e, time_t now, struct buf *out)
+{
+	const struct qmsg *m = &e->m;
+	char date[64], next[64], reply[QUEUE_TEXT_MAX + 32];
+	time_t arrival = (time_t)m->arrival;
+	size_t i;
+
+	when(arrival, date, sizeof date);
+	if (buf_appendf(out, "%-16s%c%8llu %-20.20s %s\n", m->id,
+		m->held ? '!' : e->busy ? '*' : ' ', (unsigned long long)m->size, date,
+		m->env.sender[0] != '\0' ? m->env.sender : "MAILER-DAEMON") == -1)
+		return -1;
+	when(m->next > now ? m->next : now, next, sizeof next);
+	for (i = 0; i < m->env.nrcpts; i++) {
+		const struct qrcpt *r = &m->rcpts[i];
+		bool waiting = r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
+
+		if (!listed(r))
+			continue;
+		reply_text(r, reply, sizeof reply);
+		if (buf_appendf(out, "%*s(%s%s%s", INDENT, "", qrcpt_state_name(r->state),
+			reply[0] ? ": " : "", reply) == -1)
+			return -1;
+		if (waiting && m->held && buf_appends(out, "; on hold") == -1)
+			return -1;
+		if (waiting && !m->held && !e->failed &&
+		    buf_appendf(out, "; next attempt %s", e->busy ? "now" : next) == -1)
+			return -1;
+		if (buf_appendf(out, ")\n%*s%s\n", INDENT, "", m->env.rcpts[i].addr) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int format_text(const struct list *l, time_t now, struct buf *out)
+{
+	unsigned long long total = 0;
+	size_t i;
+
+	if (l->n == 0)
+		return buf_appends(out, "Mail queue is empty\n");
+	if (buf_appends(out, "-Queue ID-       --Size-- ----Arrival Time---- "
+		"-Sender/Recipient-------\n") == -1)
+		return -1;
+	for (i = 0; i < l->n; i++) {
+		if ((i > 0 && buf_appends(out, "\n") == -1) || text_entry(&l->e[i], now, out) == -1)
+			return -1;
+		total += l->e[i].m.size;
+	}
+	return buf_appendf(out, "\n-- %llu Kbytes in %zu Request%s.\n", (total + 1023) / 1024,
+	    l->n, l->n == 1 ? "" : "s");
+}
+
+int json_append_str(struct buf *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (buf_appends(out, "\"") == -1)
+		return -1;
+	for (; *p != '\0'; p++) {
+		int r;
+
+		if (*p == '"' || *p == '\\')
+			r = buf_appendf(out, "\\%c", *p);
+		else if (*p == '\n')
+			r = buf_appends(out, "\\n");
+		else if (*p == '\t')
+			r = buf_appends(out, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			r = buf_appendf(out, "\\u%04x", *p);
+		else
+			r = buf_append(out, p, 1);
+		if (r == -1)
+			return -1;
+	}
+	return buf_appends(out, "\"");
+}
+
+static int json_rcpt(const struct entry *e, size_t i, bool first, struct buf *out)
+{
+	const struct qrcpt *r = &e->m.rcpts[i];
+	const struct env_rcpt *er = &e->m.env.rcpts[i];
+	char reply[QUEUE_TEXT_MAX + 32];
+
+	if (buf_appends(out, first ? "{\"address\":" : ",{\"address\":") == -1 ||
+	    json_append_str(out, er->addr) == -1)
+		return -1;
+	if (er->orcpt != NULL && strcmp(er->orcpt, er->addr) != 0 &&
+	    (buf_appends(out, ",\"orig_address\":") == -1 || json_append_str(out, er->orcpt) == -1))
+		return -1;
+	reply_text(r, reply, sizeof reply);
+	if (reply[0] != '\0' &&
+	    (buf_appends(out, ",\"delay_reason\":") == -1 || json_append_str(out, reply) == -1))
+		return -1;
+	return buf_appendf(out, ",\"state\":\"%s\"}", qrcpt_state_name(r->state));
+}
+
+static int json_entry(const struct entry *e, struct buf *out)
+{
+	const struct qmsg *m = &e->m;
+	bool first = true;
+	size_t i;
+
+	if (buf_appendf(out, "{\"queue_name\":\"%s\",\"queue_id\":\"%s\",\"arrival_time\":%lld,"
+		"\"message_size\":%llu,\"forced_expire\":false,\"sender\":", queue_name(e), m->id,
+		(long long)m->arrival, (unsigned long long)m->size) == -1 ||
+	    json_append_str(out, m->env.sender) == -1)
+		return -1;
+	if (buf_appends(out, ",\"recipients\":[") == -1)
+		return -1;
+	for (i = 0; i < m->env.nrcpts; i++) {
+		if (!listed(&m->rcpts[i]))
+			continue;
+		if (json_rcpt(e, i, first, out) == -1)
+			return -1;
+		first = false;
+	}
+	return buf_appendf(out, "],\"tries\":%u,\"next_attempt\":%lld,\"held\":%s}\n", m->tries,
+	    (long long)m->next, m->held ? "true" : "false");
+}
+
+int qlist_format(int qdir, int faileddir, const struct qlist_opts *o, struct buf *out,
+    char *err, size_t errlen)
+{
+	struct list l = { 0 };
+	time_t now = o->now != 0 ? o->now : time(NULL);
+	size_t i;
+	int r = 0;
+
+	if (scan(qdir, false, o, &l, err, errlen) == -1 ||
+	    (faileddir != -1 && scan(faileddir, true, o, &l, err, errlen) == -1))
+		r = -1;
+	if (r == 0) {
+		qsort(l.e, l.n, sizeof(*l.e), by_arrival);
+		if (o->json) {
+			for (i = 0; i < l.n && r == 0; i++)
+				r = json_entry(&l.e[i], out);
+		} else {
+			r = format_text(&l, now, out);
+		}
+		if (r == -1)
+			snprintf(err, errlen, "the listing is too large");
+	}
+	for (i = 0; i < l.n; i++)
+		qmsg_free(&l.e[i].m);
+	free(l.e);
+	return r;
+}

@@ -1,0 +1,39 @@
+/*
+ * The queue listing behind mailq (SPEC §8): Postfix's `mailq` text layout or
+ * one JSON object per message with `postqueue -j`'s field names. Read from
+ * the state files of SPOOL/queue and SPOOL/failed, so relayd (over its
+ * control socket) and sendmail (reading the spool itself when relayd is not
+ * running) print the same thing.
+ */
+#ifndef NULLRELAY_QLIST_H
+#define NULLRELAY_QLIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+struct qlist_opts {
+	bool json;		/* postqueue -j lines instead of the text layout */
+	bool all;		/* every message; else only those submitted by uid */
+	uid_t uid;
+	/* Is this message being delivered right now? NULL = never known. */
+	bool (*busy)(void *ctx, const char *id);
+	void *ctx;
+	time_t now;		/* for "next attempt" (0 = time(NULL)) */
+};
+
+/*
+ * Append the listing of qdir (queue/) and faileddir (failed/; -1 = none) to
+ * out, oldest message first. A state file that does not parse (or vanished
+ * while we looked) is skipped: relayd quarantines what it cannot read. 0, or
+ * -1 with err (out too small, unreadable directory; errno kept).
+ */
+int qlist_format(int qdir, int faileddir, const struct qlist_opts *o, struct buf *out,
+    char *err, size_t errlen);
+
+/* Append s as a JSON string (quotes, escapes; UTF-8 passed through). */
+int json_append_str(struct buf *out, const char *s);
+
+#endif
