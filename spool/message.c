@@ -2,8 +2,10 @@
  * The header section (message.h): lookups, removal, additions, -t
  * recipient extraction and the SPEC §4 fix-ups. Fields are kept as the
  * caller wrote them; a fix-up changes only the bytes it must (qualifying a
- * bare name inserts "@domain" and nothing else).
+ * bare name inserts "@domain" and nothing else, but for the folds that keep
+ * the line it lengthens within RFC 5322's limits).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,65 +181,323 @@ static int replace_text(struct msg_headers *h, size_t i, struct buf *b)
 	return 0;
 }
 
-/* Insert "@domain" after each bare name, nothing else changed. */
+/*
+ * ---- folding (RFC 5322 §2.2.3) ----
+ * A line a fix-up makes longer, or a field it regenerates, is folded so no
+ * physical line passes MSG_LINE_MAX (the MUST) and, where the text allows,
+ * FOLD_WIDTH (the SHOULD). A fold only ever puts a line break before
+ * existing white space, so unfolding gives back the same text; where two
+ * addresses or a name and its <address> touch with no blank between them,
+ * it inserts "\n " (white space the grammar allows there).
+ */
+#define FOLD_WIDTH 78
+#define RFC2047_WORD_MAX 75	/* RFC 2047 §2: octets in one encoded word */
+#define RFC2047_Q_FRAME 12	/* of which "=?utf-8?Q?" and "?=" */
+
+static bool is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* A place where a physical line may be folded. */
+struct fold_at {
+	size_t pos;	/* offset in the line */
+	bool insert;	/* insert "\n " at pos; else "\n" before the blank at pos */
+	int rank;	/* FOLD_BETWEEN, FOLD_INSIDE or FOLD_LAST */
+	bool chosen;
+};
+
+/* Folding points by preference: between two addresses; inside one (a
+ * name and its <address>, the words of a name); right after the colon,
+ * which leaves the field name alone on its line, only to stay within
+ * MSG_LINE_MAX. */
+enum { FOLD_BETWEEN, FOLD_INSIDE, FOLD_LAST };
+
+/* Where the scan of a structured field is, carried from line to line. */
+struct fold_scan {
+	bool quote, literal, escape;
+	unsigned comment, angle;
+};
+
+static void add_point(struct fold_at *v, size_t *nv, size_t pos, bool insert, int rank)
+{
+	/* Positions only grow; a comma and a '<' may name the same one. */
+	if (*nv > 0 && v[*nv - 1].pos == pos) {
+		if (rank < v[*nv - 1].rank)
+			v[*nv - 1].rank = rank;
+		return;
+	}
+	v[*nv].pos = pos;
+	v[*nv].insert = insert;
+	v[*nv].rank = rank;
+	v[*nv].chosen = false;
+	(*nv)++;
+}
+
+/*
+ * The folding points of line s[0..n), scanned from `from` (past the colon
+ * on a field's first line): the first blank of a run outside comments,
+ * domain literals and angle brackets (in a quoted string too: unfolding
+ * restores it), after a comma between addresses with no blank after it,
+ * before a '<' with no blank before it; never where a side of the fold
+ * would hold only white space. Returns the count, *out allocated.
+ */
+static size_t fold_points(const char *s, size_t n, size_t from, struct fold_scan *st,
+    struct fold_at **out)
+{
+	struct fold_at *v = xreallocarray(NULL, n + 1, sizeof(*v));
+	size_t nv = 0, first = 0, last = n;
+	bool comma = false;	/* the last text at the top level was a comma */
+
+	while (first < n && is_wsp(s[first]))
+		first++;
+	while (last > first && is_wsp(s[last - 1]))
+		last--;
+	for (size_t i = from; i < n; i++) {
+		char c = s[i];
+		bool blank = is_wsp(c) && i > first && i < last && !is_wsp(s[i - 1]);
+		int rank = i == from && from > 0 ? FOLD_LAST : FOLD_INSIDE;
+
+		if (st->escape) {
+			st->escape = false;
+		} else if (st->quote) {
+			if (c == '\\')
+				st->escape = true;
+			else if (c == '"')
+				st->quote = false;
+			else if (blank && st->angle == 0)
+				add_point(v, &nv, i, false, rank);
+		} else if (st->comment > 0) {
+			if (c == '\\')
+				st->escape = true;
+			else if (c == '(')
+				st->comment++;
+			else if (c == ')')
+				st->comment--;
+		} else if (st->literal) {
+			if (c == '\\')
+				st->escape = true;
+			else if (c == ']')
+				st->literal = false;
+		} else if (is_wsp(c)) {
+			if (blank && st->angle == 0)
+				add_point(v, &nv, i, false, comma ? FOLD_BETWEEN : rank);
+		} else {
+			comma = false;
+			if (c == '"')
+				st->quote = true;
+			else if (c == '(')
+				st->comment = 1;
+			else if (c == '[')
+				st->literal = true;
+			else if (c == '<') {
+				if (st->angle++ == 0 && i > first && !is_wsp(s[i - 1]))
+					add_point(v, &nv, i, true, rank);
+			} else if (c == '>' && st->angle > 0)
+				st->angle--;
+			else if (c == ',' && st->angle == 0) {
+				comma = true;
+				if (i + 1 < n && !is_wsp(s[i + 1]))
+					add_point(v, &nv, i + 1, true, FOLD_BETWEEN);
+			}
+		}
+	}
+	*out = v;
+	return nv;
+}
+
+/* Greedy: among v[lo..hi) of rank at most `rank`, choose folds so the
+ * piece from start (ins: it begins with an inserted blank) to end is cut
+ * into lines of at most width octets where the points allow. */
+static void fold_choose(struct fold_at *v, size_t lo, size_t hi, size_t start, bool ins,
+    size_t end, int rank, size_t width)
+{
+	size_t prev = SIZE_MAX;
+
+	for (size_t k = lo; k <= hi; k++) {
+		size_t at = k < hi ? v[k].pos : end;
+
+		if (k < hi && v[k].rank > rank)
+			continue;
+		if (prev != SIZE_MAX && at - start + ins > width) {
+			v[prev].chosen = true;
+			start = v[prev].pos;
+			ins = v[prev].insert;
+		}
+		prev = k;
+	}
+}
+
+/* Cut each piece of the line (between the folds chosen so far) that is
+ * wider than width at the points of rank at most `rank` inside it. */
+static void fold_refine(struct fold_at *v, size_t nv, size_t n, size_t width, int rank)
+{
+	size_t start = 0, lo = 0;
+	bool ins = false;
+
+	for (size_t k = 0; k <= nv; k++) {
+		size_t end;
+
+		if (k < nv && !v[k].chosen)
+			continue;
+		end = k < nv ? v[k].pos : n;
+		if (end - start + ins > width)
+			fold_choose(v, lo, k, start, ins, end, rank, width);
+		if (k < nv) {
+			start = v[k].pos;
+			ins = v[k].insert;
+			lo = k + 1;
+		}
+	}
+}
+
+static void fold_plan(struct fold_at *v, size_t nv, size_t n, size_t width)
+{
+	fold_refine(v, nv, n, width, FOLD_BETWEEN);
+	fold_refine(v, nv, n, width, FOLD_INSIDE);
+	fold_refine(v, nv, n, MSG_LINE_MAX, FOLD_LAST);
+}
+
+/*
+ * Append line s[0..n) (without its LF) to b, folded to width where the
+ * points allow (SIZE_MAX: only scanned, for the state of the next line).
+ * Returns the longest physical line written; *rc gets -1 if b is full.
+ */
+static size_t fold_line(struct buf *b, const char *s, size_t n, size_t from,
+    struct fold_scan *st, size_t width, int *rc)
+{
+	struct fold_at *v;
+	size_t nv = fold_points(s, n, from, st, &v), done = 0, longest = 0;
+	bool ins = false;
+
+	if (n > width)
+		fold_plan(v, nv, n, width);
+	for (size_t k = 0; k < nv; k++) {
+		if (!v[k].chosen)
+			continue;
+		*rc |= buf_append(b, s + done, v[k].pos - done);
+		*rc |= buf_appends(b, v[k].insert ? "\n " : "\n");
+		if (v[k].pos - done + ins > longest)
+			longest = v[k].pos - done + ins;
+		done = v[k].pos;
+		ins = v[k].insert;
+	}
+	*rc |= buf_append(b, s + done, n - done);
+	if (n - done + ins > longest)
+		longest = n - done + ins;
+	free(v);
+	return longest;
+}
+
+/*
+ * Insert "@domain" after each bare name, nothing else changed, except that
+ * a line this makes longer than FOLD_WIDTH is folded: to FOLD_WIDTH if it
+ * was within it before, else only as far as MSG_LINE_MAX needs. 0, -1 (the
+ * header section would be too large), or EX_DATAERR when an address is too
+ * long to qualify within MSG_LINE_MAX.
+ */
 static int qualify_field(struct msg_headers *h, size_t i, const struct addrlist *l,
-    const char *domain)
+    const char *domain, char *err, size_t errlen)
 {
 	const struct msg_field *f = &h->v[i];
-	size_t vlen, done = 0, voff;
+	size_t vlen, voff, k = 0, le, longest = 0;
 	const char *v = msg_value(h, i, &vlen);
-	struct buf b;
+	struct fold_scan st = { 0 };
+	struct buf b, line;
 	int rc = 0;
 
 	voff = (size_t)(v - f->text);
 	buf_init(&b, MSG_HEADER_MAX);
-	for (size_t k = 0; k < l->n && rc == 0; k++) {
-		size_t at = voff + l->v[k].qualify_at;
+	buf_init(&line, MSG_HEADER_MAX);
+	/* Line by line: every stored field ends in LF (msg_read_headers). */
+	for (size_t ls = 0; ls < f->len && rc == 0; ls = le + 1) {
+		size_t done = ls, width = SIZE_MAX, got;
+		bool touched = false;
 
-		if (l->v[k].domain != NULL || at < done || at > f->len - 1)
-			continue;
-		rc |= buf_append(&b, f->text + done, at - done);
-		rc |= buf_appendf(&b, "@%s", domain);
-		done = at;
+		le = (size_t)((const char *)memchr(f->text + ls, '\n', f->len - ls) - f->text);
+		buf_reset(&line);
+		for (; k < l->n && rc == 0; k++) {
+			size_t at = voff + l->v[k].qualify_at;
+
+			if (l->v[k].domain != NULL || at < done)
+				continue;
+			if (at > le)
+				break;
+			rc |= buf_append(&line, f->text + done, at - done);
+			rc |= buf_appendf(&line, "@%s", domain);
+			done = at;
+			touched = true;
+		}
+		rc |= buf_append(&line, f->text + done, le - done);
+		if (touched && line.len > FOLD_WIDTH)
+			width = le - ls <= FOLD_WIDTH ? FOLD_WIDTH : MSG_LINE_MAX;
+		got = fold_line(&b, line.data != NULL ? line.data : "", line.len,
+		    ls == 0 ? voff : 0, &st, width, &rc);
+		if (got > longest)
+			longest = got;
+		rc |= buf_appends(&b, "\n");
 	}
-	rc |= buf_append(&b, f->text + done, f->len - done);
-	if (rc == 0)
+	if (rc == 0 && longest > MSG_LINE_MAX) {
+		char label[64];
+
+		field_label(f, label, sizeof(label));
+		snprintf(err, errlen, "address in %s: too long to qualify (a header line would "
+		    "exceed %d octets)", label, MSG_LINE_MAX);
+		rc = EX_DATAERR;
+	} else if (rc == 0)
 		rc = replace_text(h, i, &b);
+	buf_free(&line);
 	buf_free(&b);
 	return rc;
 }
 
 /* From_rewrite: rebuild the field with local addresses replaced; display
- * names are kept, comments and groups are not (the field is regenerated). */
+ * names are kept, comments and groups are not (the field is regenerated),
+ * folded between addresses. 0, -1 (too large) or EX_DATAERR. */
 static int rewrite_from(struct msg_headers *h, size_t i, const struct addrlist *l,
-    const struct msg_fix *fx)
+    const struct msg_fix *fx, char *err, size_t errlen)
 {
 	const struct msg_field *f = &h->v[i];
-	struct buf b;
+	struct fold_scan st = { 0 };
+	struct buf b, line;
+	size_t longest = 0;
 	int rc = 0;
 
+	buf_init(&line, MSG_HEADER_MAX);
 	buf_init(&b, MSG_HEADER_MAX);
-	rc |= buf_append(&b, f->text, f->namelen);
-	rc |= buf_appends(&b, ": ");
+	rc |= buf_append(&line, f->text, f->namelen);
+	rc |= buf_appends(&line, ": ");
 	for (size_t k = 0; k < l->n; k++) {
 		const struct addr *a = &l->v[k];
 		char *spec = is_local(a, fx) ? xstrdup(fx->from_rewrite) : addr_spec(a);
 		char *mb = msg_mailbox(a->display, spec);
 
 		if (k > 0)
-			rc |= buf_appends(&b, ", ");
-		rc |= buf_appends(&b, mb);
+			rc |= buf_appends(&line, ", ");
+		rc |= buf_appends(&line, mb);
 		free(mb);
 		free(spec);
 	}
-	rc |= buf_appends(&b, "\n");
-	if (rc == 0)
+	if (rc == 0) {
+		longest = fold_line(&b, line.data, line.len, f->namelen + 1, &st, FOLD_WIDTH, &rc);
+		rc |= buf_appends(&b, "\n");
+	}
+	if (rc == 0 && longest > MSG_LINE_MAX) {
+		char label[64];
+
+		field_label(f, label, sizeof(label));
+		snprintf(err, errlen, "address in %s: too long to rewrite (a header line would "
+		    "exceed %d octets)", label, MSG_LINE_MAX);
+		rc = EX_DATAERR;
+	} else if (rc == 0)
 		rc = replace_text(h, i, &b);
+	buf_free(&line);
 	buf_free(&b);
 	return rc;
 }
 
-static int fix_address_field(struct msg_headers *h, size_t i, const struct msg_fix *fx)
+static int fix_address_field(struct msg_headers *h, size_t i, const struct msg_fix *fx,
+    char *err, size_t errlen)
 {
 	struct addrlist l = { 0 };
 	bool bare = false, local = false;
@@ -256,9 +516,9 @@ static int fix_address_field(struct msg_headers *h, size_t i, const struct msg_f
 		local |= is_local(&l.v[k], fx);
 	}
 	if (fx->from_rewrite != NULL && local && is_from_field(&h->v[i]))
-		rc = rewrite_from(h, i, &l, fx);
+		rc = rewrite_from(h, i, &l, fx, err, errlen);
 	else if (bare && fx->default_domain != NULL)
-		rc = qualify_field(h, i, &l, fx->default_domain);
+		rc = qualify_field(h, i, &l, fx->default_domain, err, errlen);
 	addrlist_free(&l);
 	return rc;
 }
@@ -286,7 +546,9 @@ int msg_fixup(struct msg_headers *h, const struct msg_fix *fx, char *err, size_t
 		msg_remove(h, strip[i]);
 	for (size_t i = 0; i < h->n && rc == 0; i++)
 		if (is_address_field(&h->v[i]))
-			rc = fix_address_field(h, i, fx);
+			rc = fix_address_field(h, i, fx, err, errlen);
+	if (rc == EX_DATAERR)
+		return rc;	/* err says which field and why */
 	for (size_t i = 0; i < h->n && resent; i++)
 		if (is_resent_name(&h->v[i])) {
 			first_resent = (long)i;
@@ -347,7 +609,9 @@ char *msg_mailbox(const char *name, const char *addr)
 	}
 	if (atoms && name[0] != ' ' && name[strlen(name) - 1] != ' ')
 		return xasprintf("%s <%s>", name, addr);
-	buf_init(&b, 4 * MSG_LINE_MAX);
+	/* At most 3 octets per name byte, plus a word break every 50 or so
+	 * and the address: the cap is never reached. */
+	buf_init(&b, 5 * strlen(name) + strlen(addr) + 64);
 	if (ascii) {
 		buf_appends(&b, "\"");
 		for (const char *p = name; *p != '\0'; p++) {
@@ -357,21 +621,42 @@ char *msg_mailbox(const char *name, const char *addr)
 		}
 		buf_appends(&b, "\"");
 	} else {
-		/* RFC 2047 "Q" encoded word; control characters become '?'. */
+		/* RFC 2047 "Q" encoded words of at most 75 characters, split
+		 * between characters (§2, §5) so a long name can be folded;
+		 * control characters become '?'. */
 		static const char hex[] = "0123456789ABCDEF";
+		const unsigned char *p = (const unsigned char *)name;
+		size_t word = 0;
 
 		buf_appends(&b, "=?utf-8?Q?");
-		for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
-			unsigned char c = (*p < 0x20 || *p == 0x7f) ? '?' : *p;
-			char e[3] = { '=', hex[c >> 4], hex[c & 15] };
+		while (*p != '\0') {
+			char enc[4 * 3];
+			size_t elen = 0, clen = 1;
 
-			if (c == ' ')
-				buf_appends(&b, "_");
-			else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9') || (c != '\0' && strchr("!*+-/", c) != NULL))
-				buf_append(&b, &c, 1);
-			else
-				buf_append(&b, e, 3);
+			/* One character: a byte and its continuation bytes. */
+			while (clen < 4 && (p[clen] & 0xc0) == 0x80)
+				clen++;
+			for (size_t j = 0; j < clen; j++) {
+				unsigned char c = (p[j] < 0x20 || p[j] == 0x7f) ? '?' : p[j];
+
+				if (c == ' ')
+					enc[elen++] = '_';
+				else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				    (c >= '0' && c <= '9') || strchr("!*+-/", c) != NULL)
+					enc[elen++] = (char)c;
+				else {
+					enc[elen++] = '=';
+					enc[elen++] = hex[c >> 4];
+					enc[elen++] = hex[c & 15];
+				}
+			}
+			if (word > 0 && word + elen > RFC2047_WORD_MAX - RFC2047_Q_FRAME) {
+				buf_appends(&b, "?= =?utf-8?Q?");
+				word = 0;
+			}
+			buf_append(&b, enc, elen);
+			word += elen;
+			p += clen;
 		}
 		buf_appends(&b, "?=");
 	}

@@ -21,6 +21,8 @@
 /* A file whose length does not match is given this long to finish. */
 #define DROP_YOUNG_SECS 60
 #define READ_CHUNK 8192
+/* The header buffer starts this big and doubles up to DROP_HEADER_MAX. */
+#define HEADER_START 4096
 
 static const char *type_name(mode_t m)
 {
@@ -64,12 +66,13 @@ static bool young(const struct stat *st, time_t now)
 }
 
 /*
- * Read the header (up to and including the blank line) into h, which holds
- * DROP_HEADER_MAX bytes. Returns 1 with *hdrlen if complete, 0 if the file
- * ended first, -1 if the header is longer than DROP_HEADER_MAX, -2 on a read
- * error (errno set). Reads in small steps so a small message costs little.
+ * Read the header (up to and including the blank line) into *h, a buffer
+ * of *cap bytes that grows by doubling up to DROP_HEADER_MAX: a 300-byte
+ * file costs a few KiB, not the whole allowance. Returns 1 with *hdrlen if
+ * complete, 0 if the file ended first, -1 if the header is longer than
+ * DROP_HEADER_MAX, -2 on a read error (errno set). *got is what was read.
  */
-static int read_header(int fd, char *h, size_t *hdrlen, size_t *got)
+static int read_header(int fd, char **h, size_t *cap, size_t *hdrlen, size_t *got)
 {
 	size_t len = 0;
 
@@ -81,13 +84,17 @@ static int read_header(int fd, char *h, size_t *hdrlen, size_t *got)
 
 		if (want == 0)
 			return -1;
-		if ((n = read_full(fd, h + len, want)) < 0)
+		while (*cap - len < want) {
+			*cap = *cap > DROP_HEADER_MAX / 2 ? DROP_HEADER_MAX : *cap * 2;
+			*h = xreallocarray(*h, *cap, 1);
+		}
+		if ((n = read_full(fd, *h + len, want)) < 0)
 			return -2;
 		len += (size_t)n;
 		*got = len;
 		/* The header ends at the first empty line: "\n\n". */
-		if ((end = memmem(h + from, len - from, "\n\n", 2)) != NULL) {
-			*hdrlen = (size_t)(end - h) + 2;
+		if ((end = memmem(*h + from, len - from, "\n\n", 2)) != NULL) {
+			*hdrlen = (size_t)(end - *h) + 2;
 			return 1;
 		}
 		if ((size_t)n < want)
@@ -166,7 +173,7 @@ static enum drop_verdict check_open(int newdir_fd, const char *name, const struc
 	    UINT64_MAX : max_size + DROP_HEADER_MAX;
 	uint64_t present;
 	char reason[320];
-	size_t hdrlen = 0, got = 0, maglen = strlen(DROP_MAGIC);
+	size_t hdrlen = 0, got = 0, maglen = strlen(DROP_MAGIC), cap = HEADER_START;
 	char *hdr;
 	int r;
 
@@ -192,8 +199,8 @@ static enum drop_verdict check_open(int newdir_fd, const char *name, const struc
 		return verdict(df, DROP_QUARANTINE, why, whylen,
 		    "oversized: %jd bytes, limit %" PRIu64, (intmax_t)df->st.st_size, limit);
 
-	hdr = xmalloc(DROP_HEADER_MAX);
-	r = read_header(df->fd, hdr, &hdrlen, &got);
+	hdr = xmalloc(cap);
+	r = read_header(df->fd, &hdr, &cap, &hdrlen, &got);
 	/* Not ours at all (wrong magic) is said first, whatever else is wrong. */
 	if (r != -2 && memcmp(hdr, DROP_MAGIC, got < maglen ? got : maglen) != 0) {
 		snprintf(reason, sizeof(reason), "bad magic (not a nullrelay drop file)");

@@ -27,15 +27,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static int in_fd = -1, body_fd = -1;
 
-/* `make ... KNOWN=skip` sets this while a reported bug is still open
- * (README.md, "Known bugs"), so the run can go on looking for others. */
-static bool skip_known(void)
-{
-	const char *v = getenv("NULLRELAY_FUZZ_SKIP_KNOWN");
-
-	return v != NULL && v[0] == '1';
-}
-
 static void broken(const char *what, const char *detail)
 {
 	fprintf(stderr, "fuzz_message: invariant broken: %s\n%.2000s\n", what,
@@ -71,7 +62,7 @@ static void load(int fd, const void *p, size_t n)
 }
 
 /* LF-ended lines of at most MSG_LINE_MAX octets, no NUL, no CR at all. */
-static void check_lines(const struct buf *b, const char *what, bool long_ok)
+static void check_lines(const struct buf *b, const char *what)
 {
 	size_t i, start = 0;
 
@@ -81,7 +72,7 @@ static void check_lines(const struct buf *b, const char *what, bool long_ok)
 		if (b->data[i] == '\r')
 			broken(what, "CR byte");
 		if (b->data[i] == '\n') {
-			if (i - start > MSG_LINE_MAX && !long_ok)
+			if (i - start > MSG_LINE_MAX)
 				broken(what, b->data + start);
 			start = i + 1;
 		}
@@ -175,11 +166,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			broken("msg_qp_body into memory failed", err);
 		if (written != qp.len)
 			broken("qp byte count wrong", NULL);
-		check_lines(&qp, "quoted-printable body", false);
+		check_lines(&qp, "quoted-printable body");
 	} else if (rc == 0) {
 		if (bi.long_line || bi.nul || bi.bare_cr)
 			broken("body needs re-encoding but reencode_needed says no", NULL);
-		check_lines(&body, "body sent as it is", false);
+		check_lines(&body, "body sent as it is");
 	} else if (rc != EX_DATAERR) {
 		broken("msg_reencode_needed: unexpected code", err);
 	}
@@ -190,7 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (hdr.len > 1 && hdr.data[hdr.len - 2] != '\n'))
 		broken("header section not ended by one blank line", hdr.data);
 	/* SPEC §4: every line sent is at most 998 octets. */
-	check_lines(&hdr, "header line over 998 octets after the fix-ups", skip_known());
+	check_lines(&hdr, "header line over 998 octets after the fix-ups");
 out:
 	addrlist_free(&l);
 	buf_free(&hdr);

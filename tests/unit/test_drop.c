@@ -407,6 +407,73 @@ static void test_pickup_hostile(void)
 	expect("00000000000000FF", 0, DROP_NOT_YET, "vanished");
 }
 
+/*
+ * A valid drop file whose header (up to and including the blank line) is
+ * exactly hdr_total bytes, made of long unique rcpt lines, then "hello\n".
+ */
+static char *big_header_file(size_t hdr_total, size_t *len)
+{
+	static const char head[] = "NULLRELAY-DROP 1\nlength 00000000000000000006\nsender <a@b>\n";
+	size_t rest = hdr_total - strlen(head) - 1, off, i;
+	char *f = xmalloc(hdr_total + 6);
+
+	memcpy(f, head, strlen(head));
+	off = strlen(head);
+	/* Each line is "rcpt <" + address + ">\n"; the last one takes what
+	 * is left (between 100 and 999 bytes, so its address is valid). */
+	for (i = 0; rest > 0; i++) {
+		size_t line = rest >= 1000 ? 900 : rest, alen = line - 8;
+		int n = snprintf(f + off, hdr_total + 6 - off, "rcpt <%06zu", i);
+
+		CHECK(n == 12);
+		memset(f + off + 12, 'x', alen - 6 - 2);
+		memcpy(f + off + 6 + alen - 2, "@d>\n", 4);
+		off += line;
+		rest -= line;
+	}
+	f[off++] = '\n';
+	CHECK_INT(off, hdr_total);
+	memcpy(f + off, "hello\n", 6);
+	*len = off + 6;
+	return f;
+}
+
+/* The header may use all of DROP_HEADER_MAX (the buffer grows to it), and
+ * not one byte more. */
+static void test_pickup_header_limit(void)
+{
+	struct drop_file df;
+	char why[512] = "";
+	enum drop_verdict v;
+	size_t len;
+	char *f;
+
+	empty_dir(newdir);
+	f = big_header_file(DROP_HEADER_MAX, &len);
+	put_file(ID1, f, len);
+	free(f);
+	v = drop_file_open(newfd, ID1, 100, time(NULL), &df, why, sizeof(why));
+	CHECK_INT(v, DROP_OK);
+	if (v == DROP_OK) {
+		CHECK_INT(df.body_off, DROP_HEADER_MAX);
+		CHECK_INT(df.length, 6);
+		CHECK(df.env.nrcpts > 1000);
+		CHECK_STR(df.env.sender, "a@b");
+		drop_file_close(&df);
+	} else
+		fprintf(stderr, "header of DROP_HEADER_MAX bytes refused: %s\n", why);
+
+	f = big_header_file(DROP_HEADER_MAX + 1, &len);
+	put_file(ID1, f, len);
+	free(f);
+	expect(ID1, 100, DROP_QUARANTINE, "header over");
+
+	/* Small files still work after the buffer had to grow. */
+	put_file(ID1, GOOD_HDR "hello\n", strlen(GOOD_HDR) + 6);
+	expect(ID1, 100, DROP_OK, "");
+	empty_dir(newdir);
+}
+
 struct bad_case {
 	const char *text;
 	const char *frag;
@@ -530,6 +597,7 @@ int main(void)
 	test_create_errors();
 	test_pickup_good();
 	test_pickup_hostile();
+	test_pickup_header_limit();
 	test_pickup_malformed();
 	test_pickup_half_written();
 

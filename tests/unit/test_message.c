@@ -354,6 +354,241 @@ static void test_fixups(void)
 	free(s);
 }
 
+/* msg_fixup's code and the header section it leaves (or "" on an error). */
+static int fixed_rc(const char *input, const struct msg_fix *fx, char **out, char *err,
+    size_t errlen)
+{
+	struct result r;
+	struct buf b;
+	struct msg_sink sink = { mem_write, &b };
+	uint64_t hb;
+	int rc;
+
+	run(input, true, &r);
+	buf_init(&b, 4 << 20);
+	err[0] = '\0';
+	rc = r.rc != 0 ? r.rc : msg_fixup(&r.h, fx, err, errlen);
+	if (rc == 0)
+		rc = msg_write_headers(&r.h, &sink, &hb, err, errlen);
+	*out = xstrdup(rc == 0 ? str(&b) : "");
+	buf_free(&b);
+	result_free(&r);
+	return rc;
+}
+
+/* The longest line of s, without its LF. */
+static size_t longest_line(const char *s)
+{
+	size_t best = 0, n;
+
+	for (; *s != '\0'; s += n + (s[n] == '\n')) {
+		n = strcspn(s, "\n");
+		if (n > best)
+			best = n;
+	}
+	return best;
+}
+
+/* s with every fold (LF followed by a blank) undone, RFC 5322 §2.2.3. */
+static char *unfold(const char *s)
+{
+	char *u = xstrdup(s), *w = u;
+
+	for (; *s != '\0'; s++)
+		if (!(s[0] == '\n' && (s[1] == ' ' || s[1] == '\t')))
+			*w++ = *s;
+	*w = '\0';
+	return u;
+}
+
+static char *repeat(char c, size_t n)
+{
+	char *s = xmalloc(n + 1);
+
+	memset(s, c, n);
+	s[n] = '\0';
+	return s;
+}
+
+static const struct msg_fix fold_fx = {
+	.default_domain = "example.org",
+	.hostname = "host.example.org",
+	.date = "d",
+	.msgid = "<m@b.c>",
+	.from = "f@b.c",
+};
+
+/* Qualifying in place never makes a line over 998 octets (fuzz_message-1). */
+static void test_fold_qualify(void)
+{
+	char err[512], *in, *out, *want, *u, *a;
+	int rc;
+
+	/* The reproducer: one bare name that is too long by itself. */
+	a = repeat('a', 994);
+	in = xasprintf("To: %s\n\nbody\n", a);
+	rc = fixed_rc(in, &fold_fx, &out, err, sizeof(err));
+	CHECK_INT(rc, EX_DATAERR);
+	CHECK(strstr(err, "address in To: too long to qualify") != NULL);
+	free(out);
+	free(in);
+	free(a);
+
+	/* A long name after another address: folded between them. */
+	a = repeat('b', 980);
+	in = xasprintf("From: f@b.c\nTo: root, %s\nDate: d\nMessage-ID: <m@b.c>\n\n", a);
+	rc = fixed_rc(in, &fold_fx, &out, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	want = xasprintf("From: f@b.c\nTo: root@example.org,\n %s@example.org\nDate: d\n"
+			 "Message-ID: <m@b.c>\n\n", a);
+	CHECK_STR(out, want);
+	CHECK(longest_line(out) <= MSG_LINE_MAX);
+	free(want);
+	free(out);
+	free(in);
+
+	/* A quoted name touching its <address>: a blank is inserted there. */
+	in = xasprintf("From: f@b.c\nTo: \"%.*s\"<root>\nDate: d\nMessage-ID: <m@b.c>\n\n", 985,
+	    a);
+	rc = fixed_rc(in, &fold_fx, &out, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	want = xasprintf("From: f@b.c\nTo: \"%.*s\"\n <root@example.org>\nDate: d\n"
+			 "Message-ID: <m@b.c>\n\n", 985, a);
+	CHECK_STR(out, want);
+	free(want);
+	free(out);
+	free(in);
+	free(a);
+
+	/* A short line made longer than 78: folded between addresses to 78,
+	 * and unfolding gives exactly the qualified text. */
+	rc = fixed_rc("From: f@b.c\nTo: alpha, beta, gamma, delta, epsilon, zeta\nDate: d\n"
+		      "Message-ID: <m@b.c>\n\n", &fold_fx, &out, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	CHECK_STR(out, "From: f@b.c\nTo: alpha@example.org, beta@example.org, gamma@example.org, "
+		       "delta@example.org,\n epsilon@example.org, zeta@example.org\nDate: d\n"
+		       "Message-ID: <m@b.c>\n\n");
+	CHECK(longest_line(out) <= 78);
+	u = unfold(out);
+	CHECK_STR(u, "From: f@b.c\nTo: alpha@example.org, beta@example.org, gamma@example.org, "
+		     "delta@example.org, epsilon@example.org, zeta@example.org\nDate: d\n"
+		     "Message-ID: <m@b.c>\n\n");
+	free(u);
+	free(out);
+
+	/* No blank after the commas: "\n " goes after one. */
+	rc = fixed_rc("To: alpha,beta,gamma,delta,epsilon,zeta\n", &fold_fx, &out, err,
+	    sizeof(err));
+	CHECK_INT(rc, 0);
+	CHECK_STR(out, "To: alpha@example.org,beta@example.org,gamma@example.org,"
+		       "delta@example.org,\n epsilon@example.org,zeta@example.org\n"
+		       "From: f@b.c\nMessage-ID: <m@b.c>\nDate: d\n\n");
+	CHECK(longest_line(out) <= 78);
+	free(out);
+
+	/* A line already over 78 is only folded where 998 needs it, and a
+	 * continuation line keeps its own shape. */
+	a = repeat('c', 70);
+	in = xasprintf("To: %s@x.org, root\nCc: x@y.org,\n\tdave, %s@x.org\n", a, a);
+	rc = fixed_rc(in, &fold_fx, &out, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	want = xasprintf("To: %s@x.org, root@example.org\nCc: x@y.org,\n\tdave@example.org, "
+			 "%s@x.org\n", a, a);
+	CHECK(strncmp(out, want, strlen(want)) == 0);
+	free(want);
+	free(out);
+	free(in);
+	free(a);
+
+	/* Ordinary headers: byte-identical apart from "@domain". */
+	rc = fixed_rc("From: Cron Daemon <root>\nTo: root, Bob <bob> (ops),\n \"A B\" <ab>\n"
+		      "Cc: (nobody)\nDate: d\nMessage-ID: <m@b.c>\n\n", &fold_fx, &out, err,
+	    sizeof(err));
+	CHECK_INT(rc, 0);
+	CHECK_STR(out, "From: Cron Daemon <root@example.org>\n"
+		       "To: root@example.org, Bob <bob@example.org> (ops),\n"
+		       " \"A B\" <ab@example.org>\nCc: (nobody)\nDate: d\nMessage-ID: <m@b.c>\n\n");
+	free(out);
+}
+
+/* from_rewrite folds the field it rebuilds (fuzz_message-2). */
+static void test_fold_rewrite(void)
+{
+	struct msg_fix fx = fold_fx;
+	struct buf in, want;
+	char err[512], *out, *u, *a, *line;
+	int rc;
+
+	/* The reproducer: a folded From: of 60 local mailboxes. */
+	fx.from_rewrite = "alerts@example.org";
+	buf_init(&in, 1 << 20);
+	buf_init(&want, 1 << 20);
+	buf_appends(&in, "From: ");
+	buf_appends(&want, "From: ");
+	for (int k = 0; k < 60; k++) {
+		buf_appendf(&in, "%sSome Person%d <root%d>", k > 0 ? ",\n " : "", k, k);
+		buf_appendf(&want, "%sSome Person%d <alerts@example.org>", k > 0 ? ", " : "", k);
+	}
+	buf_appends(&in, "\n\nbody\n");
+	buf_appends(&want, "\nMessage-ID: <m@b.c>\nDate: d\n\n");
+	rc = fixed_rc(str(&in), &fx, &out, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	CHECK(longest_line(out) <= 78);
+	u = unfold(out);
+	CHECK_STR(u, str(&want));
+	free(u);
+	/* Folded only between mailboxes: every From: line but the last ends
+	 * in a comma. */
+	for (line = out; strncmp(line, "Message-ID:", 11) != 0; line = strchr(line, '\n') + 1) {
+		size_t n = strcspn(line, "\n");
+
+		CHECK(line[n] == '\n');
+		if (strncmp(line + n + 1, "Message-ID:", 11) != 0)
+			CHECK(line[n - 1] == ',');
+		else
+			CHECK(line[n - 1] == '>');
+	}
+	free(out);
+	buf_free(&in);
+	buf_free(&want);
+
+	/* A long non-ASCII name: encoded words of at most 75 characters, one
+	 * per line. */
+	a = xmalloc(2 * 300 + 1);
+	for (int k = 0; k < 300; k++)
+		memcpy(a + 2 * k, "\xc3\xa9", 2);
+	a[600] = '\0';
+	line = xasprintf("From: %s <root>\nDate: d\nMessage-ID: <m@b.c>\n", a);
+	rc = fixed_rc(line, &fx, &out, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	CHECK(longest_line(out) <= 78);
+	CHECK(strstr(out, "?=\n =?utf-8?Q?") != NULL);
+	CHECK(strstr(out, "?=\n <alerts@example.org>\n") != NULL);
+	free(out);
+	free(line);
+	free(a);
+
+	/* A mailbox whose <address> alone passes 998 octets once rebuilt
+	 * on one line (a quoted local part is not folded inside <>):
+	 * refused, never cut. */
+	a = repeat('q', 494);
+	line = xasprintf("From: root,\n Bob <\"%s\n %s\"@g.cc>\n", a, a);
+	rc = fixed_rc(line, &fx, &out, err, sizeof(err));
+	CHECK_INT(rc, EX_DATAERR);
+	CHECK(strstr(err, "address in From: too long to rewrite") != NULL);
+	free(out);
+	free(line);
+	free(a);
+
+	/* Short: one line, as before. */
+	rc = fixed_rc("From: Charlie Root <root>, al@gmail.com\nDate: d\nMessage-ID: <m@b.c>\n",
+	    &fx, &out, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	CHECK_STR(out, "From: Charlie Root <alerts@example.org>, al@gmail.com\nDate: d\n"
+		       "Message-ID: <m@b.c>\n\n");
+	free(out);
+}
+
 static void test_mailbox(void)
 {
 	char *s;
@@ -370,6 +605,22 @@ static void test_mailbox(void)
 	s = msg_mailbox("Jörg M_ü", "j@x.org");
 	CHECK_STR(s, "=?utf-8?Q?J=C3=B6rg_M=5F=C3=BC?= <j@x.org>");
 	free(s);
+	/* Encoded words stay within RFC 2047's 75 characters, split between
+	 * characters, so a long name can be folded. */
+	{
+		char name[2 * 25 + 1], want[512];
+
+		for (int k = 0; k < 25; k++)
+			memcpy(name + 2 * k, "\xc3\xa9", 2);
+		name[50] = '\0';
+		snprintf(want, sizeof(want), "=?utf-8?Q?%s?= =?utf-8?Q?%s?= =?utf-8?Q?%s?= <j@x.org>",
+		    "=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9",
+		    "=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9",
+		    "=C3=A9=C3=A9=C3=A9=C3=A9=C3=A9");
+		s = msg_mailbox(name, "j@x.org");
+		CHECK_STR(s, want);
+		free(s);
+	}
 	s = msg_mailbox(NULL, "j@x.org");
 	CHECK_STR(s, "j@x.org");
 	free(s);
@@ -700,6 +951,8 @@ int main(void)
 	test_dots();
 	test_from_line_and_headers();
 	test_fixups();
+	test_fold_qualify();
+	test_fold_rewrite();
 	test_mailbox();
 	test_rcpts();
 	test_body_limits();
