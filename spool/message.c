@@ -533,6 +533,40 @@ static int add_at(struct msg_headers *h, const char *name, const char *value, lo
 	return rc;
 }
 
+/*
+ * Add the From: we generate folded like the fields we rewrite: a long -F or
+ * passwd name must not make a line over MSG_LINE_MAX. 0, -1 when the
+ * header section is full, or EX_DATAERR with err.
+ */
+static int add_from_folded(struct msg_headers *h, const char *name, const char *value,
+    long *pos, char *err, size_t errlen)
+{
+	struct fold_scan st = { 0 };
+	struct buf line, b;
+	size_t longest = 0;
+	int rc = 0;
+
+	buf_init(&line, MSG_HEADER_MAX);
+	buf_init(&b, MSG_HEADER_MAX);
+	rc |= buf_appendf(&line, "%s: %s", name, value);
+	if (rc == 0) {
+		longest = fold_line(&b, line.data, line.len, strlen(name) + 1, &st, FOLD_WIDTH, &rc);
+		rc |= buf_appends(&b, "\n");
+	}
+	if (rc == 0 && longest > MSG_LINE_MAX) {
+		snprintf(err, errlen, "the %s: sendmail would add is too long (a header line would "
+		    "exceed %d octets): shorten the -F name", name, MSG_LINE_MAX);
+		rc = EX_DATAERR;
+	} else if (rc == 0) {
+		rc = insert_field(h, xstrdup(b.data), strlen(name), *pos);
+		if (rc == 0 && *pos >= 0)
+			(*pos)++;
+	}
+	buf_free(&line);
+	buf_free(&b);
+	return rc == EX_DATAERR ? rc : rc != 0 ? -1 : 0;
+}
+
 int msg_fixup(struct msg_headers *h, const struct msg_fix *fx, char *err, size_t errlen)
 {
 	static const char *const strip[] = { "Bcc", "Resent-Bcc", "Return-Path", "Content-Length" };
@@ -557,7 +591,10 @@ int msg_fixup(struct msg_headers *h, const struct msg_fix *fx, char *err, size_t
 	/* Added Resent- fields go before the existing block (RFC 5322
 	 * §3.6.6 keeps each resend's fields together, newest first). */
 	if (rc == 0 && fx->from != NULL && !msg_has(h, resent ? "Resent-From" : "From"))
-		rc = add_at(h, resent ? "Resent-From" : "From", fx->from, &first_resent);
+		rc = add_from_folded(h, resent ? "Resent-From" : "From", fx->from, &first_resent,
+		    err, errlen);
+	if (rc == EX_DATAERR)
+		return rc;
 	if (rc == 0 && fx->msgid != NULL &&
 	    !msg_has(h, resent ? "Resent-Message-ID" : "Message-ID"))
 		rc = add_at(h, resent ? "Resent-Message-ID" : "Message-ID", fx->msgid, &first_resent);
