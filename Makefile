@@ -97,7 +97,7 @@ units: $(UNIT_BINS) $(TOOL_BINS)
 sanitize: deps
 	$(MAKE) BUILD=build-san SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check
 
-bench: all
+bench: all units
 	bench/run
 
 fuzz:

@@ -1,0 +1,162 @@
+# Shared helpers for the benchmark scripts (bash). bench/run sets W (the
+# scratch directory), TOP, BENCH and exports them; each measurement script
+# sources this file.
+#
+#   result KEY VALUE UNIT LABEL [DETAIL]  record one figure ($W/results.tsv)
+#   note TEXT                     record a caveat or a failure ($W/notes.txt)
+#   cmd TEXT                      record an exact command ($W/commands.txt)
+#   say TEXT                      progress on stderr
+#   now                           seconds since the epoch, microseconds
+#   elapsed T0                    seconds since T0 (from now)
+#   rate N SECONDS                N / SECONDS, 1 decimal
+#   ratio A B                     A / B, 2 decimals ("-" if either is missing)
+#   getres KEY                    a recorded value
+#   bench_spool DIR               a spool for the relay user (mkspool)
+#   msg2k FILE [N]                a 2 KB message (To:, Subject:, body)
+#   wait_until SECONDS CMD...     poll CMD every 20 ms until true
+#   free_port                     an unused TCP port on 127.0.0.1
+#   stop_pid PID                  SIGTERM, then SIGKILL after 5 s; reaps it
+
+set -u
+: "${W:?bench scripts are run by bench/run}"
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+BENCH=${BENCH:-$TOP/bench}
+SENDMAIL=${SENDMAIL:-$TOP/sendmail}
+RELAYD=${RELAYD:-$TOP/relayd/relayd}
+MKSPOOL=${MKSPOOL:-$TOP/build/tests/tools/mkspool}
+PY=/usr/bin/python3
+RELAY_USER=${RELAY_USER:-nullrelay}
+# Where downloaded peers (nullmailer, postfix's smtp-sink) are kept, outside git.
+PEERS=${PEERS:-/var/cache/nullrelay-bench}
+# Sizes, overridable for a quick run (bench/run --quick).
+N_SUBMIT=${N_SUBMIT:-1000}
+N_DRAIN=${N_DRAIN:-10000}
+
+result() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" >> "$W/results.tsv"; }
+note() { printf '%s\n' "$*" >> "$W/notes.txt"; printf 'bench: note: %s\n' "$*" >&2; }
+cmd() { printf '%s\n' "$*" >> "$W/commands.txt"; }
+say() { printf 'bench: %s\n' "$*" >&2; }
+
+is_root() { [ "$(id -u)" = 0 ]; }
+relay_user() { if is_root; then echo "$RELAY_USER"; else id -un; fi; }
+
+now() { printf '%s\n' "$EPOCHREALTIME"; }
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f\n", b - a }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f\n", n / s; else print "-" }'; }
+ratio() {
+	awk -v a="${1:--}" -v b="${2:--}" 'BEGIN {
+		if (a == "-" || b == "-" || b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'
+}
+getres() { awk -F '\t' -v k="$1" '$1 == k { v = $2 } END { print (v == "" ? "-" : v) }' "$W/results.tsv" 2>/dev/null; }
+
+bench_spool() {
+	"$MKSPOOL" "$1" "$(relay_user)" || { note "mkspool $1 failed"; return 1; }
+}
+
+# msg2k FILE [N]: To:/Subject: headers and a body, 2048 bytes in all, lines
+# of 64 characters.
+msg2k() {
+	{
+		printf 'To: sink@example.org\nSubject: bench message %s\n\n' "${2:-0}"
+		local i line
+		line=$(printf '%063d' 0 | tr 0 x)
+		for ((i = 0; i < 40; i++)); do printf '%s\n' "$line"; done
+	} | head -c 2047 > "$1"
+	printf '\n' >> "$1"
+	chmod 644 "$1"
+}
+
+wait_until() {
+	local end
+	end=$(awk -v a="$EPOCHREALTIME" -v s="$1" 'BEGIN { printf "%.3f", a + s }'); shift
+	while :; do
+		"$@" 2>/dev/null && return 0
+		awk -v a="$EPOCHREALTIME" -v e="$end" 'BEGIN { exit !(a >= e) }' && return 1
+		sleep 0.02
+	done
+}
+
+free_port() {
+	"$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+_alive() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]; }
+stop_pid() {
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait_until 5 eval "! _alive $pid" || kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# count_files DIR: regular files directly in DIR (0 if DIR is missing).
+count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
+
+# relay_conf FILE SPOOL [LINE...]: a relayd/sendmail config for the bench.
+# Without a smarthost line it names a closed port (sendmail never connects).
+relay_conf() {
+	local f=$1 s=$2; shift 2
+	{
+		printf '%s\n' "spool = $s" "user = $(relay_user)" "hostname = bench.example.org" \
+			"bounce_local = keep" "max_message_size = 2G"
+		case " $* " in
+		*" smarthost = "*) ;;
+		*) printf '%s\n' "smarthost = 127.0.0.1:9" "tls = none" ;;
+		esac
+		printf '%s\n' "$@"
+	} > "$f"
+	chmod 644 "$f"
+}
+
+# nm_setup NMDIR [REMOTE]: the files nullmailer expects (see nm-ns.sh), as
+# Debian's postinst makes them: queue, tmp, failed owned by mail, a FIFO
+# trigger; REMOTE is a line of /etc/nullmailer/remotes.
+nm_setup() {
+	local d=$1 remote=${2:-}
+	mkdir -p "$d/etc/nullmailer" "$d/spool/nullmailer/queue" "$d/spool/nullmailer/tmp" \
+		"$d/spool/nullmailer/failed" || return 1
+	echo bench.example.org > "$d/etc/mailname"
+	echo bench.example.org > "$d/etc/nullmailer/defaultdomain"
+	[ -z "$remote" ] || printf '%s\n' "$remote" > "$d/etc/nullmailer/remotes"
+	rm -f "$d/spool/nullmailer/trigger"
+	mkfifo -m 0622 "$d/spool/nullmailer/trigger" || return 1
+	chown mail:root "$d/spool/nullmailer/queue" "$d/spool/nullmailer/tmp" \
+		"$d/spool/nullmailer/failed" "$d/spool/nullmailer/trigger" &&
+	chmod 750 "$d/spool/nullmailer/queue" "$d/spool/nullmailer/tmp" "$d/spool/nullmailer/failed"
+}
+
+# sink_start DIR: Postfix's smtp-sink on 127.0.0.1:SINK_PORT, bounded to 600 s,
+# counting sessions and messages (-c) into DIR/sink.out. Sets SINK_PID (the
+# `timeout` wrapper: stop it with stop_pid, it passes the signal on).
+sink_start() {
+	local d=$1 u=()
+	mkdir -p "$d"
+	is_root && u=(-u nobody)
+	SINK_PORT=$(free_port)
+	SINK_CMD="smtp-sink -c ${u[*]} 127.0.0.1:$SINK_PORT 256"
+	LD_LIBRARY_PATH=$SMTP_SINK_LIBS timeout 600 "$SMTP_SINK" -c "${u[@]}" \
+		"127.0.0.1:$SINK_PORT" 256 > "$d/sink.out" 2> "$d/sink.err" &
+	SINK_PID=$!
+	SINK_DIR=$d
+	wait_until 5 eval "ss -Hltn 'sport = :$SINK_PORT' | grep -q LISTEN" ||
+		{ note "smtp-sink did not start: $(cat "$d/sink.err")"; return 1; }
+}
+# sink_stat sess|mesg: smtp-sink's last counter line ("sess=N quit=N mesg=N").
+sink_stat() {
+	tr '\r' '\n' < "$SINK_DIR/sink.out" | grep . | tail -n 1 |
+		sed -n "s/.*\\b$1=\\([0-9]*\\).*/\\1/p" | grep . || echo 0
+}
+sink_has() { [ "$(sink_stat mesg)" -ge "$1" ]; }
+
+# proc_tree PID: PID and all its descendants.
+proc_tree() {
+	local p c
+	echo "$1"
+	for c in $(ps -o pid= --ppid "$1" 2>/dev/null); do proc_tree "$c"; done
+}
+# vm KEY PID: VmRSS/VmHWM of PID in kB (empty if gone).
+vm() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status" 2>/dev/null; }
+mb() { awk -v k="$1" 'BEGIN { if (k == "" || k == "-") print "-"; else printf "%.1f\n", k / 1024 }'; }
+# is_empty DIR: nothing in DIR (stops at the first name: cheap on big dirs).
+is_empty() { [ -z "$(find "$1" -mindepth 1 -maxdepth 1 -print -quit 2>/dev/null)" ]; }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# bench/report.sh W: print the benchmark report from the scratch directory W
+# that bench/run filled (results.tsv, commands.txt, notes.txt, peers.env,
+# total). bench/run calls it and saves the output as bench/results-latest.txt;
+# run it by hand on a directory kept with `bench/run --keep`.
+set -u
+W=${1:?usage: bench/report.sh SCRATCHDIR}
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$W/peers.env" 2>/dev/null
+
+echo "nullrelay benchmark — $(date -u -r "$W/results.tsv" '+%Y-%m-%d %H:%M:%S UTC')"
+echo "host: $(uname -srm), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)," \
+	"scratch fs: $(df -T "$W" | awk 'NR == 2 { print $2 " on " $1 }') (shared with other jobs)"
+echo "nullrelay: git $(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$TOP" && git status --porcelain -- . ':!bench' 2>/dev/null | grep -q . && echo ' + uncommitted changes');" \
+	"peers (Debian packages, unpacked, not installed): nullmailer ${NULLMAILER_VERSION:-n/a}, postfix smtp-sink ${POSTFIX_VERSION:-n/a}"
+echo "run as: $(stat -c %U "$W/results.tsv"); bench time $(cat "$W/total" 2>/dev/null || echo ?)s"
+echo
+awk -F '\t' '
+	BEGIN { printf "%-54s %10s  %-6s %s\n", "measurement", "value", "unit", "detail" }
+	{
+		sec = $1; sub(/\..*/, "", sec)
+		if (sec != last) printf "%s\n", "------------------------------------------------------------------------------------------"
+		last = sec
+		printf "%-54s %10s  %-6s %s\n", $4, $2, $3, $5
+	}' "$W/results.tsv"
+echo
+echo "Ratios: rates nullrelay/other (> 1 = nullrelay faster); RSS nullrelay/other (< 1 = nullrelay smaller)."
+echo
+echo "Commands (W = scratch dir under /var/tmp, CONF/SPOOL/NMDIR under it; sources in bench/):"
+sed 's/^/  /' "$W/commands.txt"
+cat <<'CAVEATS'
+
+How to read it (fixed caveats):
+  - One machine, 2 CPUs, a virtual disk shared with other jobs: fsync latency moves
+    with their load (runs of the same tree have given 60 to 260 msgs/s for the relayd
+    drain). Compare figures within one run (same moment, same disk), not across runs.
+  - Submission: every program runs once per message from the same bash loop; blocks of
+    N/10 are taken in turn so a burst of load hits all three alike. The floor is the
+    least a durable maildir drop can do (create O_EXCL, write, fsync, rename, fsync dir).
+  - nullmailer has /etc, /usr/sbin, /var/spool paths compiled in: it runs in a private
+    mount namespace (bench/nm-ns.sh: overlays on /etc and /usr, its spool bind-mounted
+    from the scratch dir on the same disk). nullmailer-queue fsyncs the file and the
+    queue dir, like nullrelay. Its sendmail runs as root (setuid mail nullmailer-queue).
+  - Drain queue: SEED messages made by each program's own submission path, copied byte
+    for byte under fresh names to N (bench/replicate.py) and synced once.
+  - relayd --once first picks every drop file up (checks, copies into queue/, fsyncs,
+    unlinks), then sends: "in all" includes that, "sending" is after it. nullmailer's
+    queue needs no pick-up, so "relayd sending / nullmailer" is the like-for-like
+    network-side ratio and "in all / nullmailer" the end-to-end one.
+  - nullmailer-send makes one connection and runs one smtp process per message; it is
+    stopped after NM_DRAIN_TIMEOUT seconds and rated on what it sent by then.
+  - The TLS drain uses bench/tls_sink.py (Python asyncio, STARTTLS, AUTH PLAIN/LOGIN,
+    refuses MAIL before both), the plain one Postfix's smtp-sink (C): the TLS/plain
+    ratio mixes relayd's TLS cost with the sinks' difference.
+  - Peak RSS by /usr/bin/time -f %M covers the process and every child it reaped
+    (nullmailer: sendmail -> nullmailer-inject -> nullmailer-queue).
+CAVEATS
+if [ -s "$W/notes.txt" ]; then
+	echo
+	echo "Notes from this run:"
+	sed 's/^/  - /' "$W/notes.txt"
+fi
