@@ -282,7 +282,8 @@ int qlist_format(int qdir, int faileddir, const struct qlist_opts *o, struct buf
 	    (faileddir != -1 && scan(faileddir, true, o, &l, err, errlen) == -1))
 		r = -1;
 	if (r == 0) {
-		qsort(l.e, l.n, sizeof(*l.e), by_arrival);
+		if (l.n > 1)
+			qsort(l.e, l.n, sizeof(*l.e), by_arrival);
 		if (o->json) {
 			for (i = 0; i < l.n && r == 0; i++)
 				r = json_entry(&l.e[i], out);
