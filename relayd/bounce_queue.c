@@ -255,7 +255,7 @@ static int mbox_report(const struct conf *c, const struct spool_dirs *d, const s
 	unlinkat(d->queue, name, 0);
 	r = write_report(c, d, m, kind, now, fd, &res, err, errlen);
 	if (r == 0)
-		r = mbox_deliver(path, "", (time_t)now, fd, 0, res.size, err, errlen);
+		r = mbox_deliver(path, m->uid, "", (time_t)now, fd, 0, res.size, err, errlen);
 	close(fd);
 	if (r == 0) {
 		log_info("%s: sender %s notification: %s", m->id, kind_word[kind], id);

@@ -4,11 +4,13 @@
  *
  * Order: open the mbox first (a missing one creates no lock file), take the
  * dot-lock, then the fcntl lock, then check that the path still names the
- * file we opened (a reader may have replaced it while we waited). Each lock
+ * file we opened (a reader may have replaced it while we waited) and that
+ * it is still a plain file owned by the expected user. Each lock
  * wait is bounded: a stuck reader delays a bounce, it never stalls relayd.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -136,8 +138,32 @@ static void fcntl_release(int fd)
 	(void)fcntl(fd, F_SETLK, &fl);
 }
 
-/* Open the existing mailbox, refusing anything but a plain regular file. */
-static int open_mbox(const char *path, struct stat *st, char *err, size_t errlen)
+/*
+ * 0 if the mailbox st belongs to owner, else -1 with err naming both uids
+ * and, when the passwd file knows it, the user (getpwuid_r: the caller may
+ * hold a getpwuid result of its own).
+ */
+static int check_owner(const char *path, const struct stat *st, uid_t owner, char *err,
+    size_t errlen)
+{
+	struct passwd pwbuf, *pw = NULL;
+	char pwmem[4096];
+
+	if (st->st_uid == owner)
+		return 0;
+	if (getpwuid_r(owner, &pwbuf, pwmem, sizeof(pwmem), &pw) != 0)
+		pw = NULL;
+	seterr(err, errlen, "mailbox %s is owned by uid %lu, not by %s (uid %lu): not delivering",
+	    path, (unsigned long)st->st_uid, pw != NULL ? pw->pw_name : "the user",
+	    (unsigned long)owner);
+	return -1;
+}
+
+/* Open the existing mailbox, refusing anything but a plain regular file of
+ * owner (checked here so a foreign file gets no dot-lock next to it, and
+ * again once locked). */
+static int open_mbox(const char *path, uid_t owner, struct stat *st, char *err,
+    size_t errlen)
 {
 	int fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
@@ -163,6 +189,10 @@ static int open_mbox(const char *path, struct stat *st, char *err, size_t errlen
 	if (st->st_nlink != 1) {
 		seterr(err, errlen, "mailbox %s has %ju links: refused", path,
 		    (uintmax_t)st->st_nlink);
+		close(fd);
+		return -1;
+	}
+	if (check_owner(path, st, owner, err, errlen) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -343,8 +373,9 @@ out:
 	return r;
 }
 
-int mbox_deliver_wait(const char *path, const char *envelope_sender, time_t t, int msg_fd,
-    off_t off, uint64_t len, unsigned wait_ms, char *err, size_t errlen)
+int mbox_deliver_wait(const char *path, uid_t expected_owner, const char *envelope_sender,
+    time_t t, int msg_fd, off_t off, uint64_t len, unsigned wait_ms, char *err,
+    size_t errlen)
 {
 	char lock[4096];
 	struct stat st, now;
@@ -358,7 +389,7 @@ int mbox_deliver_wait(const char *path, const char *envelope_sender, time_t t, i
 		seterr(err, errlen, "mailbox path too long: %s", path);
 		return -1;
 	}
-	if ((fd = open_mbox(path, &st, err, errlen)) == -1)
+	if ((fd = open_mbox(path, expected_owner, &st, err, errlen)) == -1)
 		return -1;
 	if (dotlock_take(lock, now_monotonic() + wait_ms / 1000.0, err, errlen) == -1) {
 		close(fd);
@@ -375,6 +406,8 @@ int mbox_deliver_wait(const char *path, const char *envelope_sender, time_t t, i
 		seterr(err, errlen, "mailbox %s changed while we waited for the lock", path);
 		goto unlock;
 	}
+	if (check_owner(path, &st, expected_owner, err, errlen) == -1)
+		goto unlock;
 	if (append(fd, st.st_size, envelope_sender, t, msg_fd, off, len, path, err, errlen) == 0)
 		r = 0;
 	else if (ftruncate(fd, st.st_size) == -1 || fsync(fd) == -1) {
@@ -393,9 +426,9 @@ out:
 	return r;
 }
 
-int mbox_deliver(const char *path, const char *envelope_sender, time_t t, int msg_fd,
-    off_t off, uint64_t len, char *err, size_t errlen)
+int mbox_deliver(const char *path, uid_t expected_owner, const char *envelope_sender,
+    time_t t, int msg_fd, off_t off, uint64_t len, char *err, size_t errlen)
 {
-	return mbox_deliver_wait(path, envelope_sender, t, msg_fd, off, len,
+	return mbox_deliver_wait(path, expected_owner, envelope_sender, t, msg_fd, off, len,
 	    MBOX_LOCK_WAIT_MS, err, errlen);
 }

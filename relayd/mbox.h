@@ -2,7 +2,10 @@
  * Local delivery of a bounce into an existing mbox (bounce_local = mbox).
  *
  * Only an existing mailbox is appended to: a regular file with one link,
- * opened O_NOFOLLOW (a symlink is refused). Locking is what Debian's mail
+ * owned by the user the bounce is for, opened O_NOFOLLOW (a symlink is
+ * refused). The owner check matters because group `mail` can write any
+ * file in /var/mail: without it a file another user planted at
+ * /var/mail/USER would receive USER's bounce. Locking is what Debian's mail
  * readers (mutt, alpine, mailx, procmail, Postfix local) expect, both kinds:
  * a dot-lock PATH.lock created O_EXCL (retried, one older than
  * MBOX_STALE_LOCK seconds is removed as stale) and an fcntl write lock,
@@ -34,17 +37,20 @@
 
 /*
  * Append the message read from msg_fd at [off, off + len) to the mbox at
- * path, envelope_sender ("" = null sender) and t in its From_ line.
+ * path, envelope_sender ("" = null sender) and t in its From_ line. The
+ * mbox must be owned by expected_owner (the uid the bounce is for).
  * 0 delivered (durable), -1 not delivered and the mbox as it was: the
- * reason in err ("no mailbox", "locked", permissions, I/O). The caller keeps
- * the message and may retry later; nothing here is a permanent failure.
+ * reason in err ("no mailbox", "locked", "is owned by uid N, not by USER",
+ * permissions, I/O). The caller keeps the message and may retry later;
+ * nothing here is a permanent failure.
  */
-int mbox_deliver(const char *path, const char *envelope_sender, time_t t, int msg_fd,
-    off_t off, uint64_t len, char *err, size_t errlen);
+int mbox_deliver(const char *path, uid_t expected_owner, const char *envelope_sender,
+    time_t t, int msg_fd, off_t off, uint64_t len, char *err, size_t errlen);
 
 /* The same with an explicit lock wait in milliseconds (tests). */
-int mbox_deliver_wait(const char *path, const char *envelope_sender, time_t t, int msg_fd,
-    off_t off, uint64_t len, unsigned wait_ms, char *err, size_t errlen);
+int mbox_deliver_wait(const char *path, uid_t expected_owner, const char *envelope_sender,
+    time_t t, int msg_fd, off_t off, uint64_t len, unsigned wait_ms, char *err,
+    size_t errlen);
 
 /* The From_ line date: asctime form in local time, "Sun Nov 22 12:00:00 2026"
  * (English names whatever the locale). out >= 32 bytes. */

@@ -216,6 +216,15 @@ def main():
     result(r.returncode != 0 and b"no mailbox" in r.stderr and not os.path.exists(os.path.join(T, "nombox")),
            "missing mbox: error 'no mailbox', nothing created")
 
+    # An mbox not owned by the user the bounce is for is refused, unchanged.
+    with open(mb, "rb") as f:
+        before = f.read()
+    r = subprocess.run([MKBOUNCE, "-M", mb, "", bounce, str(os.geteuid() + 1)], stderr=subprocess.PIPE, timeout=30)
+    with open(mb, "rb") as f:
+        after = f.read()
+    result(r.returncode != 0 and b"is owned by uid %d" % os.geteuid() in r.stderr and before == after,
+           "mbox of another owner: refused, unchanged")
+
 
 try:
     main()

@@ -9,10 +9,12 @@
  *       writes the report for MSGFILE on stdout; -o -s -m -d -l apply to
  *       the last -r; times are seconds since the epoch; -v prints the
  *       bounce_result on stderr.
- *   mkbounce -M MBOX SENDER MSGFILE
- *       appends MSGFILE to the existing mbox MBOX (mbox_deliver).
+ *   mkbounce -M MBOX SENDER MSGFILE [OWNER-UID]
+ *       appends MSGFILE to the existing mbox MBOX (mbox_deliver), which
+ *       must be owned by OWNER-UID (default: our effective uid).
  */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,14 +54,24 @@ static int do_mbox(int argc, char **argv)
 {
 	char err[1024];
 	struct stat st;
+	uid_t owner = geteuid();
 	int fd;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: mkbounce -M MBOX SENDER MSGFILE\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: mkbounce -M MBOX SENDER MSGFILE [OWNER-UID]\n");
 		return 2;
 	}
+	if (argc == 6) {
+		const char *e = NULL;
+
+		owner = (uid_t)strtonum(argv[5], 0, UINT32_MAX - 1, &e);
+		if (e != NULL) {
+			fprintf(stderr, "mkbounce: bad uid %s: %s\n", argv[5], e);
+			return 2;
+		}
+	}
 	fd = open_msg(argv[4], &st);
-	if (mbox_deliver(argv[2], argv[3], time(NULL), fd, 0, (uint64_t)st.st_size,
+	if (mbox_deliver(argv[2], owner, argv[3], time(NULL), fd, 0, (uint64_t)st.st_size,
 	    err, sizeof(err)) == -1) {
 		fprintf(stderr, "mkbounce: %s\n", err);
 		return 1;

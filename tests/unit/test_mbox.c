@@ -1,5 +1,6 @@
 /* Unit tests for relayd/mbox.c: appending to an existing, locked mbox. */
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +73,8 @@ static int deliver(const char *mbox, const char *sender, const char *msg, unsign
 {
 	int fd = msg_fd(msg), r;
 
-	r = mbox_deliver_wait(mbox, sender, T0, fd, 7, strlen(msg), wait_ms, err, errlen);
+	r = mbox_deliver_wait(mbox, geteuid(), sender, T0, fd, 7, strlen(msg), wait_ms, err,
+	    errlen);
 	close(fd);
 	return r;
 }
@@ -173,6 +175,88 @@ static void test_refused(void)
 	CHECK_INT(deliver(dir, "", "X: y\n\nz\n", 1000, err, sizeof(err)), -1);
 }
 
+/* deliver() to an mbox that must belong to owner. */
+static int deliver_to(const char *mbox, uid_t owner, unsigned wait_ms, char *err,
+    size_t errlen)
+{
+	const char *msg = "X: y\n\nz\n";
+	int fd = msg_fd(msg), r;
+
+	r = mbox_deliver_wait(mbox, owner, "", T0, fd, 7, strlen(msg), wait_ms, err, errlen);
+	close(fd);
+	return r;
+}
+
+/*
+ * A mailbox not owned by the user the bounce is for is refused (F12): group
+ * mail can write any file in /var/mail, so one planted there by another
+ * user must not receive the bounce.
+ */
+static void test_owner(void)
+{
+	char mb[128], lock[160], err[512] = "", want[512];
+	const uid_t other = 65534;
+	struct passwd *pw;
+	char *got;
+	pid_t pid;
+	int status;
+
+	path_in(mb, sizeof(mb), "owned");
+	snprintf(lock, sizeof(lock), "%s.lock", mb);
+	put_file(mb, "before\n\n");
+
+	/* Our own file, expected to be someone else's: refused, unchanged. */
+	CHECK_INT(deliver_to(mb, geteuid() + 1, 1000, err, sizeof(err)), -1);
+	CHECK(strstr(err, "is owned by uid") != NULL && strstr(err, "not delivering") != NULL);
+	CHECK(!exists(lock));
+	got = slurp(mb);
+	CHECK_STR(got, "before\n\n");
+	free(got);
+
+	if (geteuid() != 0) {
+		printf("SKIP: mbox owned by another uid (need root to chown)\n");
+		return;
+	}
+	/* As root: a mailbox owned by another uid, delivered for root. */
+	CHECK_INT(chown(mb, other, (gid_t)-1), 0);
+	CHECK_INT(deliver_to(mb, 0, 1000, err, sizeof(err)), -1);
+	pw = getpwuid(0);
+	snprintf(want, sizeof(want), "mailbox %s is owned by uid %lu, not by %s (uid 0): "
+	    "not delivering", mb, (unsigned long)other, pw != NULL ? pw->pw_name : "the user");
+	CHECK_STR(err, want);
+	CHECK(!exists(lock));
+	got = slurp(mb);
+	CHECK_STR(got, "before\n\n");
+	free(got);
+
+	/* For its owner it is delivered. */
+	CHECK_INT(deliver_to(mb, other, 1000, err, sizeof(err)), 0);
+	got = slurp(mb);
+	CHECK(strncmp(got, "before\n\nFrom MAILER-DAEMON ", 27) == 0);
+	free(got);
+
+	/* Ownership changes while we wait for the dot-lock: the check after
+	 * locking refuses it, and the mbox is unchanged. */
+	CHECK_INT(chown(mb, 0, (gid_t)-1), 0);
+	put_file(mb, "before\n\n");
+	put_file(lock, "12345\n");
+	if ((pid = fork()) == 0) {
+		usleep(300000);
+		if (chown(mb, other, (gid_t)-1) == -1)
+			_exit(1);
+		unlink(lock);
+		_exit(0);
+	}
+	CHECK_INT(deliver_to(mb, 0, 5000, err, sizeof(err)), -1);
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(strstr(err, "is owned by uid 65534") != NULL);
+	CHECK(!exists(lock));
+	got = slurp(mb);
+	CHECK_STR(got, "before\n\n");
+	free(got);
+}
+
 static void test_locks(void)
 {
 	char mb[128], lock[160], err[512] = "";
@@ -265,7 +349,8 @@ static void test_failure_restores(void)
 	/* The message is shorter than claimed: the copy fails part way, after
 	 * the From_ line and the text were written; the mbox is cut back. */
 	fd = msg_fd(msg);
-	CHECK_INT(mbox_deliver_wait(mb, "", T0, fd, 7, strlen(msg) + 100, 1000, err, sizeof(err)), -1);
+	CHECK_INT(mbox_deliver_wait(mb, geteuid(), "", T0, fd, 7, strlen(msg) + 100, 1000, err,
+	    sizeof(err)), -1);
 	close(fd);
 	CHECK(strstr(err, "shorter") != NULL);
 	got = slurp(mb);
@@ -307,6 +392,7 @@ int main(void)
 	test_date();
 	test_append();
 	test_refused();
+	test_owner();
 	test_locks();
 	test_failure_restores();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
