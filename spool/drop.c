@@ -67,6 +67,30 @@ static int open_subdir(int spoolfd, const char *spool, const char *rel, char *er
 	return fd;
 }
 
+/*
+ * Without the setgid bit on incoming/tmp (a hand-made spool) the new file
+ * gets the submitter's group, relayd cannot read it and would quarantine it
+ * after sendmail had said "queued": refuse now. 0 or -1 with err.
+ */
+static int check_group(const struct drop *d, const char *spool, char *err, size_t errlen)
+{
+	struct stat fst, dst;
+
+	if (fstat(d->fd, &fst) == -1 || fstat(d->tmpdir, &dst) == -1) {
+		snprintf(err, errlen, "cannot check the group of %s/%s/%s: %s", spool,
+		    SPOOL_DROP_TMP, d->id, strerror(errno));
+		return -1;
+	}
+	if (fst.st_gid != dst.st_gid) {
+		snprintf(err, errlen,
+		    "%s/%s is not setgid to the relay group: start relayd as root once to "
+		    "repair the spool (a new file there gets group %lu, the directory has %lu)",
+		    spool, SPOOL_DROP_TMP, (unsigned long)fst.st_gid, (unsigned long)dst.st_gid);
+		return -1;
+	}
+	return 0;
+}
+
 int drop_create(const char *spool, struct drop **out, char *err, size_t errlen)
 {
 	struct drop *d;
@@ -126,6 +150,8 @@ int drop_create(const char *spool, struct drop **out, char *err, size_t errlen)
 		    SPOOL_DROP_TMP, d->id, strerror(errno));
 		goto fail_cantcreat;
 	}
+	if (check_group(d, spool, err, errlen) != 0)
+		goto fail_cantcreat;
 	d->spool = xstrdup(spool);
 	d->buf = xmalloc(DROP_BUFSIZE);
 	*out = d;

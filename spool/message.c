@@ -567,6 +567,25 @@ static int add_from_folded(struct msg_headers *h, const char *name, const char *
 	return rc == EX_DATAERR ? rc : rc != 0 ? -1 : 0;
 }
 
+/*
+ * Add the From (fromname), Message-ID (idname) and Date (datename) fields
+ * fx gives values for, each unless a field of that name is present, at
+ * *pos. 0, -1 when the header section is full, or EX_DATAERR with err.
+ */
+static int add_missing(struct msg_headers *h, const struct msg_fix *fx, const char *fromname,
+    const char *idname, const char *datename, long *pos, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (fx->from != NULL && !msg_has(h, fromname))
+		rc = add_from_folded(h, fromname, fx->from, pos, err, errlen);
+	if (rc == 0 && fx->msgid != NULL && !msg_has(h, idname))
+		rc = add_at(h, idname, fx->msgid, pos);
+	if (rc == 0 && fx->date != NULL && !msg_has(h, datename))
+		rc = add_at(h, datename, fx->date, pos);
+	return rc;
+}
+
 int msg_fixup(struct msg_headers *h, const struct msg_fix *fx, char *err, size_t errlen)
 {
 	static const char *const strip[] = { "Bcc", "Resent-Bcc", "Return-Path", "Content-Length" };
@@ -590,16 +609,21 @@ int msg_fixup(struct msg_headers *h, const struct msg_fix *fx, char *err, size_t
 		}
 	/* Added Resent- fields go before the existing block (RFC 5322
 	 * §3.6.6 keeps each resend's fields together, newest first). */
-	if (rc == 0 && fx->from != NULL && !msg_has(h, resent ? "Resent-From" : "From"))
-		rc = add_from_folded(h, resent ? "Resent-From" : "From", fx->from, &first_resent,
-		    err, errlen);
-	if (rc == EX_DATAERR)
-		return rc;
-	if (rc == 0 && fx->msgid != NULL &&
-	    !msg_has(h, resent ? "Resent-Message-ID" : "Message-ID"))
-		rc = add_at(h, resent ? "Resent-Message-ID" : "Message-ID", fx->msgid, &first_resent);
-	if (rc == 0 && fx->date != NULL && !msg_has(h, resent ? "Resent-Date" : "Date"))
-		rc = add_at(h, resent ? "Resent-Date" : "Date", fx->date, &first_resent);
+	if (resent) {
+		rc = add_missing(h, fx, "Resent-From", "Resent-Message-ID", "Resent-Date",
+		    &first_resent, err, errlen);
+		if (rc == EX_DATAERR)
+			return rc;
+	}
+	/* A resend still needs the plain ones (RFC 5322 §3.6: From and Date
+	 * are required in every message): added at the end when missing. */
+	if (rc == 0) {
+		long end = -1;
+
+		rc = add_missing(h, fx, "From", "Message-ID", "Date", &end, err, errlen);
+		if (rc == EX_DATAERR)
+			return rc;
+	}
 	if (rc != 0) {
 		snprintf(err, errlen, "header section too large (over %d bytes)", MSG_HEADER_MAX);
 		return EX_DATAERR;

@@ -102,12 +102,12 @@ struct msg_fix {
  * that a line this makes longer than 78 octets is folded (to 78 if it was
  * within 78, else only as MSG_LINE_MAX needs) before existing white space
  * or after a comma between addresses; apply from_rewrite (the rebuilt
- * field folded between addresses); add Date, Message-ID and From (or, when
- * the message has Resent- fields, Resent-Date, Resent-Message-ID and
- * Resent-From, placed before the first Resent- field) unless already
- * present. 0, or EX_DATAERR with err saying why: the header section would
- * become too large, or an address is too long to qualify or rewrite
- * without a header line over MSG_LINE_MAX.
+ * field folded between addresses); add From, Message-ID and Date at the
+ * end unless already present, and, when the message has Resent- fields,
+ * also Resent-From, Resent-Message-ID and Resent-Date unless present,
+ * placed before the first Resent- field. 0, or EX_DATAERR with err saying
+ * why: the header section would become too large, or an address is too
+ * long to qualify or rewrite without a header line over MSG_LINE_MAX.
  */
 int msg_fixup(struct msg_headers *h, const struct msg_fix *f, char *err, size_t errlen);
 

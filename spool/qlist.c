@@ -11,7 +11,11 @@
  *
  * After the id, '*' marks a message a worker is delivering now and '!' a
  * held one. Only recipients not yet delivered are listed, each under its
- * state line. JSON: one object per message and line, `postqueue -j` names
+ * state line. Drop files still waiting in incoming/new (relayd stopped, or
+ * not yet picked up) are listed too, as Postfix lists its maildrop queue:
+ * the file's name, size and mtime, the envelope sender, and each recipient
+ * under "(waiting for pick-up)"; queue_name "maildrop" in JSON. JSON: one
+ * object per message and line, `postqueue -j` names
  * (queue_name, queue_id, arrival_time, message_size, forced_expire, sender,
  * recipients[address, orig_address, delay_reason]) plus ours (tries,
  * next_attempt, state per recipient).
@@ -27,12 +31,18 @@
 
 #include "qlist.h"
 #include "qstate.h"
+#include "spool.h"
 
 #define INDENT 48
+/* incoming/new seen from queue/: both callers (relayd's LIST, sendmail's
+ * direct read) pass SPOOL/queue, so this finds the maildrop of the same
+ * spool without a new parameter. */
+#define MAILDROP_FROM_QUEUE "../" SPOOL_DROP_NEW
 
 struct entry {
 	struct qmsg m;
 	bool failed;	/* in failed/ */
+	bool maildrop;	/* a drop file in incoming/new, not picked up yet */
 	bool busy;
 };
 
@@ -50,6 +60,21 @@ static bool have_id(const struct list *l, const char *id)
 			return true;
 	}
 	return false;
+}
+
+/* Append m (taken over) to l; the new entry, zeroed but for m. */
+static struct entry *push(struct list *l, const struct qmsg *m)
+{
+	struct entry *e;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 32;
+		l->e = xreallocarray(l->e, l->cap, sizeof(*l->e));
+	}
+	e = &l->e[l->n++];
+	memset(e, 0, sizeof(*e));
+	e->m = *m;
+	return e;
 }
 
 /* Load every ID.env of dir that o lets the caller see. */
@@ -86,17 +111,71 @@ static int scan(int dir, bool failed, const struct qlist_opts *o, struct list *l
 			qmsg_free(&m);
 			continue;
 		}
-		if (l->n == l->cap) {
-			l->cap = l->cap ? l->cap * 2 : 32;
-			l->e = xreallocarray(l->e, l->cap, sizeof(*l->e));
-		}
-		l->e[l->n].m = m;
-		l->e[l->n].failed = failed;
-		l->e[l->n].busy = !failed && o->busy != NULL && o->busy(o->ctx, id);
-		l->n++;
+		push(l, &m)->failed = failed;
+		l->e[l->n - 1].busy = !failed && o->busy != NULL && o->busy(o->ctx, id);
 	}
 	closedir(d);
 	return 0;
+}
+
+/*
+ * One drop file of incoming/new as a listing entry, if it passes the
+ * checks relayd makes at pick-up (drop_file_open: read only, nothing is
+ * removed or moved here) and o lets the caller see it (its owner is the
+ * submitter).
+ */
+static void load_drop(int newdir, const char *name, time_t now, const struct qlist_opts *o,
+    struct list *l)
+{
+	struct drop_file df;
+	struct entry *e;
+	struct qmsg m;
+	char why[256];
+
+	if (drop_file_open(newdir, name, 0, now, &df, why, sizeof why) != DROP_OK)
+		return;
+	if (!o->all && df.st.st_uid != o->uid) {
+		drop_file_close(&df);
+		return;
+	}
+	qmsg_init(&m);
+	strlcpy(m.id, name, sizeof m.id);
+	m.env = df.env;		/* take it over */
+	envelope_init(&df.env);
+	qmsg_init_rcpts(&m);
+	m.uid = df.st.st_uid;
+	m.arrival = (double)df.st.st_mtim.tv_sec;
+	m.size = (uint64_t)df.st.st_size;
+	drop_file_close(&df);
+	e = push(l, &m);
+	e->maildrop = true;
+}
+
+/*
+ * The maildrop: drop files in incoming/new not yet picked up. One whose id
+ * is already listed from queue/ (a pick-up interrupted before it removed
+ * the drop file) is shown once, from queue/. A spool without a readable
+ * incoming/new (or a qdir outside a spool) simply has no maildrop.
+ */
+static void scan_maildrop(int qdir, time_t now, const struct qlist_opts *o, struct list *l)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	fd = openat(qdir, MAILDROP_FROM_QUEUE, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (!queue_id_valid(de->d_name) || have_id(l, de->d_name))
+			continue;
+		load_drop(dirfd(d), de->d_name, now, o, l);
+	}
+	closedir(d);
 }
 
 static int by_arrival(const void *a, const void *b)
@@ -140,6 +219,8 @@ static void reply_text(const struct qrcpt *r, char *out, size_t outlen)
 
 static const char *queue_name(const struct entry *e)
 {
+	if (e->maildrop)
+		return "maildrop";
 	if (e->failed)
 		return "failed";
 	if (e->m.held)
@@ -168,6 +249,12 @@ static int text_entry(const struct entry *e, time_t now, struct buf *out)
 
 		if (!listed(r))
 			continue;
+		if (e->maildrop) {
+			if (buf_appendf(out, "%*s(waiting for pick-up)\n%*s%s\n", INDENT, "",
+				INDENT, "", m->env.rcpts[i].addr) == -1)
+				return -1;
+			continue;
+		}
 		reply_text(r, reply, sizeof reply);
 		if (buf_appendf(out, "%*s(%s%s%s", INDENT, "", qrcpt_state_name(r->state),
 			reply[0] ? ": " : "", reply) == -1)
@@ -281,6 +368,8 @@ int qlist_format(int qdir, int faileddir, const struct qlist_opts *o, struct buf
 	if (scan(qdir, false, o, &l, err, errlen) == -1 ||
 	    (faileddir != -1 && scan(faileddir, true, o, &l, err, errlen) == -1))
 		r = -1;
+	if (r == 0)
+		scan_maildrop(qdir, now, o, &l);
 	if (r == 0) {
 		if (l.n > 1)
 			qsort(l.e, l.n, sizeof(*l.e), by_arrival);

@@ -1,9 +1,10 @@
 /*
  * The queue listing behind mailq (SPEC §8): Postfix's `mailq` text layout or
  * one JSON object per message with `postqueue -j`'s field names. Read from
- * the state files of SPOOL/queue and SPOOL/failed, so relayd (over its
- * control socket) and sendmail (reading the spool itself when relayd is not
- * running) print the same thing.
+ * the state files of SPOOL/queue and SPOOL/failed and the drop files of
+ * SPOOL/incoming/new, so relayd (over its control socket) and sendmail
+ * (reading the spool itself when relayd is not running) print the same
+ * thing.
  */
 #ifndef NULLRELAY_QLIST_H
 #define NULLRELAY_QLIST_H
@@ -25,10 +26,14 @@ struct qlist_opts {
 };
 
 /*
- * Append the listing of qdir (queue/) and faileddir (failed/; -1 = none) to
- * out, oldest message first. A state file that does not parse (or vanished
- * while we looked) is skipped: relayd quarantines what it cannot read. 0, or
- * -1 with err (out too small, unreadable directory; errno kept).
+ * Append the listing of qdir (SPOOL/queue/), faileddir (failed/; -1 = none)
+ * and the maildrop (SPOOL/incoming/new, found as qdir/../incoming/new; drop
+ * files not yet picked up, queue_name "maildrop", their owner the submitter)
+ * to out, oldest message first. A state file that does not parse (or
+ * vanished while we looked) is skipped: relayd quarantines what it cannot
+ * read; so is a drop file drop_file_open does not accept (read only: mailq
+ * never removes or moves one), and an unreadable incoming/new. 0, or -1
+ * with err (out too small, unreadable queue directory; errno kept).
  */
 int qlist_format(int qdir, int faileddir, const struct qlist_opts *o, struct buf *out,
     char *err, size_t errlen);

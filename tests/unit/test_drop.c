@@ -237,6 +237,53 @@ static void test_create_errors(void)
 	rmdir(path);
 }
 
+/*
+ * A hand-made spool whose incoming/tmp lacks the setgid bit: a new file
+ * would get the submitter's group, relayd could not read it. drop_create
+ * refuses with 73 and says how to repair; nothing is left behind.
+ */
+static void test_create_not_setgid(void)
+{
+	char err[512], sp[PATH_MAX], tdir[PATH_MAX + 32], id[17];
+	gid_t other = getegid() == 1 ? 2 : 1;
+	struct drop *d = NULL;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		printf("SKIP: incoming/tmp without setgid (need root to chgrp)\n");
+		return;
+	}
+	snprintf(sp, sizeof(sp), "%s/nosgid", spool);
+	snprintf(tdir, sizeof(tdir), "%s/incoming/tmp", sp);
+	CHECK_INT(spool_setup(sp, geteuid(), getegid(), err, sizeof(err)), 0);
+
+	/* Mode 0733, group not ours, no setgid: refused. */
+	CHECK(chown(tdir, (uid_t)-1, other) == 0);
+	CHECK(chmod(tdir, 0733) == 0);
+	CHECK(stat(tdir, &st) == 0 && st.st_gid == other && (st.st_mode & S_ISGID) == 0);
+	err[0] = '\0';
+	CHECK_INT(drop_create(sp, &d, err, sizeof(err)), EX_CANTCREAT);
+	CHECK(d == NULL);
+	CHECK(strstr(err, tdir) != NULL);
+	CHECK(strstr(err, "incoming/tmp is not setgid to the relay group: start relayd as "
+	    "root once to repair the spool") != NULL);
+	CHECK_INT(count_entries(tdir), 0);
+	drop_abort(d);
+
+	/* The same group with setgid: the file inherits it, accepted. */
+	CHECK(chmod(tdir, 03733) == 0);
+	CHECK_INT(drop_create(sp, &d, err, sizeof(err)), 0);
+	if (d != NULL) {
+		char path[PATH_MAX + 64];
+
+		strlcpy(id, drop_id(d), sizeof(id));
+		snprintf(path, sizeof(path), "%s/%s", tdir, id);
+		CHECK(stat(path, &st) == 0 && st.st_gid == other);
+		drop_abort(d);
+	}
+	CHECK_INT(count_entries(tdir), 0);
+}
+
 /* Write a file by hand into new/ (as a hostile user would). */
 static void put_file(const char *name, const char *text, size_t len)
 {
@@ -595,6 +642,7 @@ int main(void)
 	test_commit_large();
 	test_second_pass_and_abort();
 	test_create_errors();
+	test_create_not_setgid();
 	test_pickup_good();
 	test_pickup_hostile();
 	test_pickup_header_limit();

@@ -317,6 +317,42 @@ static void test_fixups(void)
 		     "Date: d\nMessage-ID: <m@b.c>\n\n");
 	free(s);
 
+	/* Resent-* without From/Date/Message-ID: the plain ones are added too
+	 * (at the end), the Resent- ones before the block, none twice. */
+	s = fixed("Resent-To: x@y.z\nSubject: s\n", &fx);
+	CHECK_STR(s, "Resent-From: Cron Daemon <root@example.org>\n"
+		     "Resent-Message-ID: <1.ID@host.example.org>\n"
+		     "Resent-Date: Sun, 22 Nov 2026 12:00:00 +0000\n"
+		     "Resent-To: x@y.z\nSubject: s\n"
+		     "From: Cron Daemon <root@example.org>\n"
+		     "Message-ID: <1.ID@host.example.org>\n"
+		     "Date: Sun, 22 Nov 2026 12:00:00 +0000\n\n");
+	free(s);
+	/* Some of each present: only the missing ones. */
+	s = fixed("Resent-From: r@b.c\nResent-To: x@y.z\nFrom: a@b.c\nSubject: s\n", &fx);
+	CHECK_STR(s, "Resent-Message-ID: <1.ID@host.example.org>\n"
+		     "Resent-Date: Sun, 22 Nov 2026 12:00:00 +0000\n"
+		     "Resent-From: r@b.c\nResent-To: x@y.z\nFrom: a@b.c\nSubject: s\n"
+		     "Message-ID: <1.ID@host.example.org>\n"
+		     "Date: Sun, 22 Nov 2026 12:00:00 +0000\n\n");
+	free(s);
+	s = fixed("resent-date: d\nResent-Message-ID: <r@b.c>\ndate: e\nResent-To: x@y.z\n", &fx);
+	CHECK_STR(s, "Resent-From: Cron Daemon <root@example.org>\n"
+		     "resent-date: d\nResent-Message-ID: <r@b.c>\ndate: e\nResent-To: x@y.z\n"
+		     "From: Cron Daemon <root@example.org>\n"
+		     "Message-ID: <1.ID@host.example.org>\n\n");
+	free(s);
+	/* A Resent-Bcc alone (removed) still makes it a resend. */
+	s = fixed("Resent-Bcc: r@y.z\nSubject: s\n", &fx);
+	CHECK_STR(s, "Subject: s\n"
+		     "Resent-From: Cron Daemon <root@example.org>\n"
+		     "Resent-Message-ID: <1.ID@host.example.org>\n"
+		     "Resent-Date: Sun, 22 Nov 2026 12:00:00 +0000\n"
+		     "From: Cron Daemon <root@example.org>\n"
+		     "Message-ID: <1.ID@host.example.org>\n"
+		     "Date: Sun, 22 Nov 2026 12:00:00 +0000\n\n");
+	free(s);
+
 	/* Removed with their continuation lines, every occurrence. */
 	s = fixed("From: a@b.c\nBcc: x@y.z,\n  w@y.z\nSubject: s\nbcc: q@y.z\nResent-Bcc: r@y.z\n"
 		  "Return-Path: <a@b.c>\nContent-Length: 12\nDate: d\nMessage-ID: <m@b.c>\n", &fx);
