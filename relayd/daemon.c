@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "deliver.h"
 #include "log.h"
+#include "mailq_client.h"
 #include "metrics.h"
 #include "pickup.h"
 #include "qadmin.h"
@@ -32,6 +33,7 @@
 #include "queue.h"
 #include "sched.h"
 #include "spool.h"
+#include "spool_lock.h"
 
 /* How long a worker with nothing to do keeps its connection for more. */
 #define WORKER_IDLE_SECONDS 5
@@ -55,6 +57,7 @@ struct daemon {
 	struct pickup *p;
 	struct control *ctl;
 	int sfd;
+	int lockfd;		/* SPOOL/relayd.lock, held; workers inherit it */
 	sigset_t oldmask;
 	struct worker w[MAX_WORKERS];
 	size_t nw;
@@ -317,7 +320,8 @@ static bool spawn(struct daemon *dm, const char *id)
 		return false;
 	}
 	if (pid == 0) {
-		/* The worker: nothing of the parent's event loop stays open. */
+		/* The worker: nothing of the parent's event loop stays open;
+		 * the spool lock does, so an orphaned worker keeps it. */
 		close(sv[0]);
 		close(dm->sfd);
 		for (i = 0; i < dm->nw; i++) {
@@ -715,6 +719,61 @@ static void loop(struct daemon *dm)
 	}
 }
 
+/* Wait up to ms for a signal; true once SIGTERM or SIGINT came. */
+static bool stop_requested(struct daemon *dm, int ms)
+{
+	struct pollfd pfd = { .fd = dm->sfd, .events = POLLIN };
+
+	if (poll(&pfd, 1, ms) > 0)
+		read_signals(dm);
+	return dm->stopping;
+}
+
+/* --once beside a running daemon: have it retry everything now, as
+ * sendmail -q does. false if no daemon answers (a dead one's orphaned
+ * workers may hold the lock). */
+static bool ask_flush(struct daemon *dm)
+{
+	char reply[256], err[512];
+
+	if (ctl_request(dm->c->spool, "FLUSH", -1, reply, sizeof reply, err, sizeof err) != 0 ||
+	    strncmp(reply, "OK", 2) != 0)
+		return false;
+	log_info("another relayd is running on %s: asked it to flush the queue instead", dm->c->spool);
+	return true;
+}
+
+/*
+ * Take SPOOL/relayd.lock (spool_lock.h), waiting while another relayd or
+ * its orphaned workers hold it; SIGTERM still stops us. 0: the spool is
+ * ours; 1: exit now (stopped while waiting, or --once handed to the
+ * running daemon).
+ */
+static int lock_spool(struct daemon *dm)
+{
+	char err[512];
+	bool said = false;
+	int r;
+
+	dm->lockfd = spool_lock_open(dm->c->spool, err, sizeof err);
+	if (dm->lockfd == -1)
+		fatalx(errno == EACCES ? EX_NOPERM : EX_OSFILE, "spool lock: %s", err);
+	while ((r = spool_lock_try(dm->lockfd)) == 1) {
+		if (dm->o->once && ask_flush(dm))
+			return 1;
+		if (!said)
+			log_info("waiting for the other relayd on %s to exit", dm->c->spool);
+		said = true;
+		if (stop_requested(dm, 500))
+			return 1;
+	}
+	if (r == -1)
+		fatalx(EX_OSERR, "flock %s/%s: %s", dm->c->spool, SPOOL_LOCK, strerror(errno));
+	if (said)
+		log_info("the other relayd on %s is gone: starting", dm->c->spool);
+	return 0;
+}
+
 int daemon_run(struct conf *c, const struct daemon_opts *o)
 {
 	struct control_hooks hooks;
@@ -735,6 +794,14 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	if (sigprocmask(SIG_BLOCK, &mask, &dm->oldmask) == -1 ||
 	    (dm->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		fatalx(EX_OSERR, "signalfd: %s", strerror(errno));
+	if (lock_spool(dm) == 1) {
+		if (dm->stopping)
+			log_info("stopped before the spool was free");
+		close(dm->lockfd);
+		close(dm->sfd);
+		free(dm);
+		return 0;
+	}
 	if (spool_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
 		fatalx(EX_OSFILE, "spool: %s", err);
 	dm->s = sched_new();
@@ -761,7 +828,9 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	sched_free(dm->s);
 	spool_dirs_close(&dm->d);
 	close(dm->sfd);
-	free(dm);
 	log_info("stopped");
+	/* Last: workers we no longer wait for would still hold it. */
+	close(dm->lockfd);
+	free(dm);
 	return rc;
 }

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -27,6 +29,21 @@ static void usage(void)
 	fprintf(stderr, "usage: relayd [-C FILE] [-f] [-n] [--once]\n"
 	    "       relayd [-C FILE] --delete|--hold|--release|--retry|--requeue ID...|ALL\n");
 	exit(EX_USAGE);
+}
+
+/*
+ * No core files, and no ptrace or /proc peeking by the same user: workers
+ * hold the smarthost password or token (SPEC §2: secrets never appear in
+ * core files). First thing in main, before any secret is read.
+ */
+static void no_core_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		fatalx(EX_OSERR, "setrlimit RLIMIT_CORE: %s", strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		fatalx(EX_OSERR, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
 }
 
 /* setgroups, setresgid, setresuid, then check that none of it can be undone. */
@@ -79,6 +96,7 @@ int main(int argc, char **argv)
 	gid_t gid;
 	int ch;
 
+	no_core_dumps();
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+C:fn", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -177,8 +195,12 @@ int main(int argc, char **argv)
 
 	if (spool_setup(c.spool, uid, gid, err, sizeof err) == -1)
 		fatalx(EX_CANTCREAT, "spool: %s", err);
-	if (geteuid() == 0)
+	if (geteuid() == 0) {
 		drop_root(uid, gid);
+		/* A change of credentials resets "dumpable" to the
+		 * fs.suid_dumpable sysctl, which may not be 0. */
+		no_core_dumps();
+	}
 	/* Only now, as the relay user: the secret must be readable by it alone. */
 	if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1)
 		goto config_error;

@@ -8,11 +8,14 @@
  * Then queue/ID.env is committed, the queue directory fsynced, and only then
  * is the drop file unlinked. A crash at any point leaves the drop file in
  * place; picking it up again finds ID.env recording the same drop identity
- * (dev, ino, uid, size) and just unlinks the drop.
+ * (dev, ino, uid, size) and ID.msg of the size it records, and just unlinks
+ * the drop. A commit that fails (even after its rename) removes ID.env, then
+ * ID.msg, and leaves the drop file for the next scan.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +33,8 @@
 /* How soon to look again at a file that is still being written. */
 #define PICKUP_NOT_YET_DELAY 2.0
 #define LINE_MAX_OCTETS 998
+/* A file name (NAME_MAX bytes) as log_safe shows it. */
+#define SHOWN_MAX LOG_SAFE_SIZE(NAME_MAX)
 
 struct pickup {
 	const struct spool_dirs *d;
@@ -86,27 +91,31 @@ void spool_dirs_close(struct spool_dirs *d)
 
 void quarantine_file(const struct spool_dirs *d, int dir, const char *name, const char *why)
 {
-	char dst[128];
+	char dst[128], shown[SHOWN_MAX], shown_dst[LOG_SAFE_SIZE(sizeof dst)];
 	unsigned char rnd[4];
+
+	/* The name may be anything a local user chose: never log it raw. */
+	log_safe(name, shown, sizeof shown);
 
 	if (renameat2(dir, name, d->quarantine, name, RENAME_NOREPLACE) == 0) {
 		strlcpy(dst, name, sizeof dst);
 	} else {
 		if (errno != EEXIST) {
-			log_warn("%s: cannot quarantine (%s)", name, why);
+			log_warn("%s: cannot quarantine (%s)", shown, why);
 			return;
 		}
 		random_bytes(rnd, sizeof rnd);
 		snprintf(dst, sizeof dst, "%.64s.%02x%02x%02x%02x", name, rnd[0], rnd[1], rnd[2],
 		    rnd[3]);
 		if (renameat2(dir, name, d->quarantine, dst, RENAME_NOREPLACE) == -1) {
-			log_warn("%s: cannot quarantine (%s)", name, why);
+			log_warn("%s: cannot quarantine (%s)", shown, why);
 			return;
 		}
 	}
 	fsync(d->quarantine);
 	fsync(dir);
-	log_warnx("%s: quarantined as quarantine/%s: %s", name, dst, why);
+	log_warnx("%s: quarantined as quarantine/%s: %s", shown, log_safe(dst, shown_dst,
+	    sizeof shown_dst), why);
 }
 
 struct pickup *pickup_new(const struct spool_dirs *d, const char *spool, pickup_cb cb, void *arg)
@@ -264,8 +273,24 @@ static bool same_drop(const struct qmsg *m, const struct drop_file *df)
 	    m->drop.size == (uint64_t)df->st.st_size;
 }
 
-/* Choose the queue id: the drop's name unless taken by another message.
- * 1: use *id; 0: this drop is already queued (crash after commit). */
+/* Is queue/ID.msg there, whole (the size ID.env records)? */
+static bool msg_whole(struct pickup *p, const struct qmsg *m)
+{
+	char msgname[32];
+	struct stat st;
+
+	snprintf(msgname, sizeof msgname, "%s.msg", m->id);
+	return fstatat(p->d->queue, msgname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(st.st_mode) && (uint64_t)st.st_size == m->size;
+}
+
+/*
+ * Choose the queue id: the drop's name unless taken by another message.
+ * 1: use *id; 0: this drop is already queued (crash after commit). Only a
+ * state file recording this very drop AND its whole message file say so:
+ * the drop file is deleted on that word, so a state file alone (its
+ * message lost to an I/O error) never is enough.
+ */
 static int choose_id(struct pickup *p, const char *name, const struct drop_file *df, char id[17])
 {
 	char err[256];
@@ -279,11 +304,15 @@ static int choose_id(struct pickup *p, const char *name, const struct drop_file 
 				return 1;
 			/* Some unreadable state file holds this id: leave it be. */
 		} else {
-			bool same = same_drop(&old, df);
+			bool same = same_drop(&old, df), whole = same && msg_whole(p, &old);
 
 			qmsg_free(&old);
-			if (same)
+			if (whole)
 				return 0;
+			if (same)
+				log_warnx("%s: queue/%s.env records this drop file but its message "
+				    "file is missing or short; queuing the drop file afresh", name,
+				    id);
 		}
 		queue_id_new(id);
 	}
@@ -294,6 +323,23 @@ static void unlink_drop(struct pickup *p, const char *name)
 {
 	if (unlinkat(p->d->newdir, name, 0) == -1 && errno != ENOENT)
 		log_warn("%s: cannot remove the drop file after queuing it", name);
+}
+
+/*
+ * Undo a pick-up whose commit failed, perhaps after ID.env was renamed into
+ * place: ID.env goes first (and that is made durable if the disk lets us),
+ * so no state file is ever left whose message file is gone. The drop file
+ * stays and is picked up again at the next scan.
+ */
+static void unqueue(struct pickup *p, const char *id)
+{
+	char name[32];
+
+	snprintf(name, sizeof name, "%s.env", id);
+	if (unlinkat(p->d->queue, name, 0) == 0)
+		fsync(p->d->queue);
+	snprintf(name, sizeof name, "%s.msg", id);
+	unlinkat(p->d->queue, name, 0);
 }
 
 static int queue_it(struct pickup *p, const struct conf *c, const char *name, struct drop_file *df)
@@ -350,7 +396,7 @@ static int queue_it(struct pickup *p, const struct conf *c, const char *name, st
 	/* The state commit fsyncs the queue directory, covering ID.msg too. */
 	if (qmsg_commit(p->d->queue, &m, err, sizeof err) == -1) {
 		log_warnx("%s: not queued yet: %s", name, err);
-		unlinkat(p->d->queue, msgname, 0);
+		unqueue(p, id);
 		qmsg_free(&m);
 		return 0;
 	}
@@ -365,9 +411,11 @@ static int queue_it(struct pickup *p, const struct conf *c, const char *name, st
 int pickup_one(struct pickup *p, const struct conf *c, const char *name)
 {
 	struct drop_file df;
-	char why[512];
+	char why[512], shown[SHOWN_MAX];
 	enum drop_verdict v;
 	int r = 0;
+
+	log_safe(name, shown, sizeof shown);
 
 	v = drop_file_open(p->d->newdir, name, c->max_message_size, time(NULL), &df, why,
 	    sizeof why);
@@ -376,16 +424,16 @@ int pickup_one(struct pickup *p, const struct conf *c, const char *name)
 		r = queue_it(p, c, name, &df);
 		break;
 	case DROP_NOT_YET:
-		log_debug("%s: not picked up yet: %s", name, why);
+		log_debug("%s: not picked up yet: %s", shown, why);
 		if (p->due > now_monotonic() + PICKUP_NOT_YET_DELAY)
 			p->due = now_monotonic() + PICKUP_NOT_YET_DELAY;
 		break;
 	case DROP_REMOVE:
 		if (unlinkat(p->d->newdir, name, 0) == -1 &&
 		    (errno != EISDIR || unlinkat(p->d->newdir, name, AT_REMOVEDIR) == -1))
-			log_warn("%s: cannot remove refused drop entry (%s)", name, why);
+			log_warn("%s: cannot remove refused drop entry (%s)", shown, why);
 		else
-			log_warnx("%s: removed from incoming/new: %s", name, why);
+			log_warnx("%s: removed from incoming/new: %s", shown, why);
 		r = -1;
 		break;
 	case DROP_QUARANTINE:

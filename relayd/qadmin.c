@@ -34,6 +34,7 @@
 #include "qadmin.h"
 #include "queue.h"
 #include "spool.h"
+#include "spool_lock.h"
 
 /* How long the client keeps asking while a worker holds a message. */
 #define BUSY_WAIT_SECONDS 60
@@ -433,10 +434,29 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 	struct spool_dirs d;
 	char err[600];
 	size_t i, k;
+	int lockfd, r;
 
-	if (spool_dirs_open(c->spool, &d, err, sizeof err) == -1) {
+	/* No daemon answered, but one may be starting, or a dead one's
+	 * workers still finishing: never edit under them. */
+	if ((lockfd = spool_lock_open(c->spool, err, sizeof err)) == -1) {
 		fprintf(stderr, "relayd: %s: %s\n", ops[op].flag, err);
 		return errno == EACCES ? EX_NOPERM : EX_OSFILE;
+	}
+	if ((r = spool_lock_try(lockfd)) != 0) {
+		if (r == 1)
+			fprintf(stderr, "relayd: %s: relayd is busy on this spool; try again\n",
+			    ops[op].flag);
+		else
+			fprintf(stderr, "relayd: %s: flock %s/%s: %s\n", ops[op].flag, c->spool,
+			    SPOOL_LOCK, strerror(errno));
+		close(lockfd);
+		return r == 1 ? EX_TEMPFAIL : EX_OSERR;
+	}
+	if (spool_dirs_open(c->spool, &d, err, sizeof err) == -1) {
+		r = errno;
+		fprintf(stderr, "relayd: %s: %s\n", ops[op].flag, err);
+		close(lockfd);
+		return r == EACCES ? EX_NOPERM : EX_OSFILE;
 	}
 	for (i = 0; i < nids; i++) {
 		if (strcmp(ids[i], "ALL") == 0) {
@@ -451,6 +471,7 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 		}
 	}
 	spool_dirs_close(&d);
+	close(lockfd);
 	return 0;
 }
 

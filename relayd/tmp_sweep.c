@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@ unsigned tmp_sweep(int spoolfd, time_t now)
 		return 0;
 	}
 	while ((de = readdir(dir)) != NULL) {
+		char shown[LOG_SAFE_SIZE(NAME_MAX)];
 		struct stat st;
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -33,19 +35,21 @@ unsigned tmp_sweep(int spoolfd, time_t now)
 			continue;
 		if (st.st_mtime > now - TMP_STALE_AGE)
 			continue;
+		/* A user chose the name: never log it raw. */
+		log_safe(de->d_name, shown, sizeof shown);
 		/* Never follow anything a user left here: unlinkat removes the
 		 * name only; a directory is left alone (and said so). */
 		if (S_ISDIR(st.st_mode)) {
 			log_warnx("%s/%s: a directory a user left; remove it by hand",
-			    SPOOL_DROP_TMP, de->d_name);
+			    SPOOL_DROP_TMP, shown);
 			continue;
 		}
 		if (unlinkat(fd, de->d_name, 0) == 0) {
 			log_info("removed abandoned %s/%s (uid %u, %lld bytes)", SPOOL_DROP_TMP,
-			    de->d_name, (unsigned)st.st_uid, (long long)st.st_size);
+			    shown, (unsigned)st.st_uid, (long long)st.st_size);
 			removed++;
 		} else if (errno != ENOENT) {
-			log_warn("cannot remove %s/%s", SPOOL_DROP_TMP, de->d_name);
+			log_warn("cannot remove %s/%s", SPOOL_DROP_TMP, shown);
 		}
 	}
 	closedir(dir);

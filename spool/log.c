@@ -88,6 +88,38 @@ void log_debug(const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *log_safe(const char *in, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0;
+
+	if (outlen == 0)
+		return "";
+	for (; *s != '\0'; s++) {
+		bool plain = *s >= 0x21 && *s <= 0x7e && *s != '\\';
+		size_t need = plain ? 1 : 4;
+
+		if (o + need >= outlen) {
+			/* Truncated: say so, within the buffer. */
+			o = outlen > 4 ? (o < outlen - 4 ? o : outlen - 4) : 0;
+			if (outlen > 4)
+				o += (size_t)snprintf(out + o, outlen - o, "...");
+			break;
+		}
+		if (plain) {
+			out[o++] = (char)*s;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*s >> 4];
+			out[o++] = hex[*s & 0xf];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 noreturn void fatalx(int code, const char *fmt, ...)
 {
 	va_list ap;

@@ -6,6 +6,7 @@
 #define NULLRELAY_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdnoreturn.h>
 
 /* ident: "nullrelay/relayd" or "nullrelay/sendmail". */
@@ -18,6 +19,16 @@ void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like log_warnx with ": strerror(errno)" appended. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * A copy of in fit for one log line: every byte outside 0x21-0x7e, and the
+ * backslash, written as \xNN, so a hostile file name cannot forge a line
+ * (a newline) or hide in spaces. Cut short with "..." when out is too
+ * small. Returns out, so it can be an argument of log_info directly.
+ */
+const char *log_safe(const char *in, char *out, size_t outlen);
+/* The out size that always holds log_safe of n input bytes. */
+#define LOG_SAFE_SIZE(n) ((n) * 4 + 1)
+
 /* Log and exit(code); only at start-up or for a broken invariant. */
 noreturn void fatalx(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

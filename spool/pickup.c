@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "spool.h"
 #include "util.h"
 
@@ -39,6 +40,30 @@ static const char *type_name(mode_t m)
 	return "non-regular file";
 }
 
+/*
+ * why is logged by the caller, and parts of it (a name, an envelope line)
+ * come from the submitter: rewrite any control byte left in it as \xNN in
+ * place, cutting the end if need be, so no one can forge a log line.
+ */
+static void escape_controls(char *why, size_t whylen)
+{
+	char tmp[1024];
+	size_t i, o = 0;
+
+	if (whylen == 0)
+		return;
+	for (i = 0; why[i] != '\0' && o + 5 < sizeof(tmp); i++) {
+		unsigned char c = (unsigned char)why[i];
+
+		if (c < 0x20 || c == 0x7f)
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "\\x%02x", c);
+		else
+			tmp[o++] = (char)c;
+	}
+	tmp[o] = '\0';
+	strlcpy(why, tmp, whylen);
+}
+
 static enum drop_verdict verdict(struct drop_file *df, enum drop_verdict v, char *why,
     size_t whylen, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -55,6 +80,7 @@ static enum drop_verdict verdict(struct drop_file *df, enum drop_verdict v, char
 	va_start(ap, fmt);
 	vsnprintf(why, whylen, fmt, ap);
 	va_end(ap);
+	escape_controls(why, whylen);
 	return v;
 }
 
@@ -256,9 +282,13 @@ enum drop_verdict drop_file_open(int newdir_fd, const char *name, uint64_t max_s
 	if (lst.st_nlink != 1)
 		return verdict(df, DROP_QUARANTINE, why, whylen, "%ju hard links",
 		    (uintmax_t)lst.st_nlink);
-	if (!queue_id_valid(name))
+	if (!queue_id_valid(name)) {
+		char shown[LOG_SAFE_SIZE(40)], head[41];
+
+		strlcpy(head, name, sizeof(head));
 		return verdict(df, DROP_QUARANTINE, why, whylen,
-		    "bad name (not a queue id): %.40s", name);
+		    "bad name (not a queue id): %s", log_safe(head, shown, sizeof(shown)));
+	}
 	return check_open(newdir_fd, name, &lst, max_size, now, df, why, whylen);
 }
 

@@ -571,7 +571,9 @@ static int keep_owner(int qdir, const char *name, int fd)
 int qmsg_commit(int qdir, const struct qmsg *m, char *err, size_t errlen)
 {
 	char tmp[40], name[32];
+	struct stat st;
 	struct buf b;
+	bool created;
 	int fd;
 
 	snprintf(tmp, sizeof tmp, "%s.env.tmp", m->id);
@@ -603,13 +605,23 @@ int qmsg_commit(int qdir, const struct qmsg *m, char *err, size_t errlen)
 		return -1;
 	}
 	buf_free(&b);
+	created = fstatat(qdir, name, &st, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT;
 	if (close(fd) == -1 || renameat(qdir, tmp, qdir, name) == -1) {
 		snprintf(err, errlen, "rename %s: %s", tmp, strerror(errno));
 		unlinkat(qdir, tmp, 0);
 		return -1;
 	}
 	if (fsync(qdir) == -1) {
-		snprintf(err, errlen, "fsync queue directory: %s", strerror(errno));
+		int saved = errno;
+
+		snprintf(err, errlen, "fsync queue directory: %s", strerror(saved));
+		/* A new message's callers take -1 as "not queued" and remove
+		 * ID.msg: take back the state file first, so none is left
+		 * without its message. A replaced one stays: the message is
+		 * still there and the old state is gone either way. */
+		if (created && unlinkat(qdir, name, 0) == 0)
+			fsync(qdir);
+		errno = saved;
 		return -1;
 	}
 	return 0;
