@@ -20,7 +20,10 @@ if command -v cc >/dev/null && cc -shared -fPIC -o "$T/fsyncfail.so" "$TOP/tests
 	test_message fsync > "$RD/msg"
 	submit -f s@example.org r@example.org < "$RD/msg"
 	ID=$SUBMIT_ID
-	LD_PRELOAD=$T/fsyncfail.so FSYNCFAIL_ONCE=$RD/mark/failed \
+	# Under `make sanitize` the ASan runtime must come first in the
+	# preload list, or it refuses to start.
+	asan=$(ldd "$RELAYD" 2>/dev/null | awk '/libasan/ { print $3 }')
+	LD_PRELOAD="${asan:+$asan }$T/fsyncfail.so" FSYNCFAIL_ONCE=$RD/mark/failed \
 		relayd_start
 	wait_for 10 sh_has sh-fsync
 	wait_for 3 log_has "$ID: to=<r@example.org>, .*status=sent"
