@@ -37,20 +37,6 @@ struct scan {
 	bool collision;		/* a line starts with "--" boundary */
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int out_write(struct out *o, const void *p, size_t n)
 {
 	if (n == 0)
@@ -505,7 +491,7 @@ static int scan_original(int fd, off_t off, uint64_t len, const char *boundary,
 		if (got == -1 && errno == EINTR)
 			continue;
 		if (got <= 0) {
-			seterr(err, errlen, "cannot read the original message: %s",
+			format_err(err, errlen, "cannot read the original message: %s",
 			    got == 0 ? "shorter than its recorded length" : strerror(errno));
 			free(chunk);
 			return -1;
@@ -559,13 +545,13 @@ static int copy_original(struct out *o, int fd, off_t off, uint64_t n, char *err
 		if (got == -1 && errno == EINTR)
 			continue;
 		if (got <= 0) {
-			seterr(err, errlen, "cannot read the original message: %s",
+			format_err(err, errlen, "cannot read the original message: %s",
 			    got == 0 ? "shorter than its recorded length" : strerror(errno));
 			free(chunk);
 			return -1;
 		}
 		if (out_write(o, chunk, (size_t)got) == -1) {
-			seterr(err, errlen, "output failed%s%s", errno ? ": " : "",
+			format_err(err, errlen, "output failed%s%s", errno ? ": " : "",
 			    errno ? strerror(errno) : "");
 			free(chunk);
 			return -1;
@@ -593,18 +579,18 @@ static int check_args(const struct bounce_info *b, int fd, char *err, size_t err
 	size_t i;
 
 	if (b->hostname == NULL || b->hostname[0] == '\0')
-		return seterr(err, errlen, "bounce: no hostname"), -1;
+		return format_err(err, errlen, "bounce: no hostname"), -1;
 	if (b->queue_id == NULL || b->queue_id[0] == '\0')
-		return seterr(err, errlen, "bounce: no queue id"), -1;
+		return format_err(err, errlen, "bounce: no queue id"), -1;
 	if (b->to == NULL || b->to[0] == '\0')
-		return seterr(err, errlen, "bounce: no recipient (null sender)"), -1;
+		return format_err(err, errlen, "bounce: no recipient (null sender)"), -1;
 	if (b->nrcpts == 0 || b->rcpts == NULL)
-		return seterr(err, errlen, "bounce: no recipients to report"), -1;
+		return format_err(err, errlen, "bounce: no recipients to report"), -1;
 	for (i = 0; i < b->nrcpts; i++)
 		if (b->rcpts[i].final_rcpt == NULL || b->rcpts[i].final_rcpt[0] == '\0')
-			return seterr(err, errlen, "bounce: recipient %zu has no address", i + 1), -1;
+			return format_err(err, errlen, "bounce: recipient %zu has no address", i + 1), -1;
 	if (fd < 0)
-		return seterr(err, errlen, "bounce: no original message"), -1;
+		return format_err(err, errlen, "bounce: no original message"), -1;
 	return 0;
 }
 
@@ -664,7 +650,7 @@ int bounce_write(const struct bounce_info *b, int orig_fd, off_t off, uint64_t l
 	/* 128 random bits make a collision absurd; check anyway, it is free. */
 	for (tries = 0;; tries++) {
 		if (tries == 8) {
-			seterr(err, errlen, "bounce: cannot find a MIME boundary absent from the message");
+			format_err(err, errlen, "bounce: cannot find a MIME boundary absent from the message");
 			return -1;
 		}
 		hexrand(rnd, 16);
@@ -698,13 +684,13 @@ int bounce_write(const struct bounce_info *b, int orig_fd, off_t off, uint64_t l
 	    "message/rfc822") == -1 ||
 	    (part8 && buf_appends(&h, "Content-Transfer-Encoding: 8bit\n") == -1) ||
 	    buf_appends(&h, "\n") == -1) {
-		seterr(err, errlen, "bounce: report too large");
+		format_err(err, errlen, "bounce: report too large");
 		buf_free(&h);
 		return -1;
 	}
 	errno = 0;
 	if (out_write(&o, h.data, h.len) == -1) {
-		seterr(err, errlen, "output failed%s%s", errno ? ": " : "",
+		format_err(err, errlen, "output failed%s%s", errno ? ": " : "",
 		    errno ? strerror(errno) : "");
 		buf_free(&h);
 		return -1;
@@ -720,7 +706,7 @@ int bounce_write(const struct bounce_info *b, int orig_fd, off_t off, uint64_t l
 	 */
 	buf_init(&h, 256);
 	if (buf_appendf(&h, "\n--%s--\n", boundary) == -1 || out_write(&o, h.data, h.len) == -1) {
-		seterr(err, errlen, "output failed%s%s", errno ? ": " : "",
+		format_err(err, errlen, "output failed%s%s", errno ? ": " : "",
 		    errno ? strerror(errno) : "");
 		buf_free(&h);
 		return -1;

@@ -33,20 +33,6 @@ struct wbuf {
 	unsigned char data[CHUNK];
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 void mbox_date(time_t t, char *out, size_t outlen)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
@@ -89,7 +75,7 @@ static int dotlock_take(const char *lock, double deadline, char *err, size_t err
 			return 0;
 		}
 		if (errno != EEXIST) {
-			seterr(err, errlen, "cannot create the dot-lock %s: %s", lock, strerror(errno));
+			format_err(err, errlen, "cannot create the dot-lock %s: %s", lock, strerror(errno));
 			return -1;
 		}
 		/* A lock nobody touched for MBOX_STALE_LOCK seconds: its holder died. */
@@ -98,7 +84,7 @@ static int dotlock_take(const char *lock, double deadline, char *err, size_t err
 				continue;
 		}
 		if (now_monotonic() >= deadline) {
-			seterr(err, errlen, "mailbox is locked (%s exists)", lock);
+			format_err(err, errlen, "mailbox is locked (%s exists)", lock);
 			return -1;
 		}
 		sleep_ms(POLL_MS);
@@ -117,11 +103,11 @@ static int fcntl_take(int fd, const char *path, double deadline, char *err, size
 		if (fcntl(fd, F_SETLK, &fl) == 0)
 			return 0;
 		if (errno != EAGAIN && errno != EACCES && errno != EINTR) {
-			seterr(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+			format_err(err, errlen, "cannot lock %s: %s", path, strerror(errno));
 			return -1;
 		}
 		if (now_monotonic() >= deadline) {
-			seterr(err, errlen, "mailbox is locked (fcntl lock on %s held)", path);
+			format_err(err, errlen, "mailbox is locked (fcntl lock on %s held)", path);
 			return -1;
 		}
 		sleep_ms(POLL_MS);
@@ -153,7 +139,7 @@ static int check_owner(const char *path, const struct stat *st, uid_t owner, cha
 		return 0;
 	if (getpwuid_r(owner, &pwbuf, pwmem, sizeof(pwmem), &pw) != 0)
 		pw = NULL;
-	seterr(err, errlen, "mailbox %s is owned by uid %lu, not by %s (uid %lu): not delivering",
+	format_err(err, errlen, "mailbox %s is owned by uid %lu, not by %s (uid %lu): not delivering",
 	    path, (unsigned long)st->st_uid, pw != NULL ? pw->pw_name : "the user",
 	    (unsigned long)owner);
 	return -1;
@@ -169,25 +155,25 @@ static int open_mbox(const char *path, uid_t owner, struct stat *st, char *err,
 
 	if (fd == -1) {
 		if (errno == ENOENT)
-			seterr(err, errlen, "no mailbox %s", path);
+			format_err(err, errlen, "no mailbox %s", path);
 		else if (errno == ELOOP)
-			seterr(err, errlen, "mailbox %s is a symbolic link: refused", path);
+			format_err(err, errlen, "mailbox %s is a symbolic link: refused", path);
 		else
-			seterr(err, errlen, "cannot open mailbox %s: %s", path, strerror(errno));
+			format_err(err, errlen, "cannot open mailbox %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, st) == -1) {
-		seterr(err, errlen, "cannot stat mailbox %s: %s", path, strerror(errno));
+		format_err(err, errlen, "cannot stat mailbox %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		seterr(err, errlen, "mailbox %s is not a regular file: refused", path);
+		format_err(err, errlen, "mailbox %s is not a regular file: refused", path);
 		close(fd);
 		return -1;
 	}
 	if (st->st_nlink != 1) {
-		seterr(err, errlen, "mailbox %s has %ju links: refused", path,
+		format_err(err, errlen, "mailbox %s has %ju links: refused", path,
 		    (uintmax_t)st->st_nlink);
 		close(fd);
 		return -1;
@@ -257,7 +243,7 @@ static int copy_quoted(struct wbuf *w, int fd, off_t off, uint64_t len, int *las
 		if (got == -1 && errno == EINTR)
 			continue;
 		if (got <= 0) {
-			seterr(err, errlen, "cannot read the message: %s",
+			format_err(err, errlen, "cannot read the message: %s",
 			    got == 0 ? "shorter than its recorded length" : strerror(errno));
 			goto fail;
 		}
@@ -298,7 +284,7 @@ static int copy_quoted(struct wbuf *w, int fd, off_t off, uint64_t len, int *las
 		unsigned char c;
 
 		if (pread(fd, &c, 1, off + (off_t)len - 1) != 1) {
-			seterr(err, errlen, "cannot read the message: %s", strerror(errno));
+			format_err(err, errlen, "cannot read the message: %s", strerror(errno));
 			goto fail;
 		}
 		*last = c;
@@ -306,7 +292,7 @@ static int copy_quoted(struct wbuf *w, int fd, off_t off, uint64_t len, int *las
 	free(chunk);
 	return 0;
 wfail:
-	seterr(err, errlen, "cannot write the mailbox: %s", strerror(errno));
+	format_err(err, errlen, "cannot write the mailbox: %s", strerror(errno));
 fail:
 	free(chunk);
 	return -1;
@@ -361,13 +347,13 @@ static int append(int fd, off_t size, const char *sender, time_t t, int msg_fd, 
 	    wb_flush(w) == -1)
 		goto wfail;
 	if (fsync(fd) == -1) {
-		seterr(err, errlen, "cannot fsync mailbox %s: %s", path, strerror(errno));
+		format_err(err, errlen, "cannot fsync mailbox %s: %s", path, strerror(errno));
 		goto out;
 	}
 	r = 0;
 	goto out;
 wfail:
-	seterr(err, errlen, "cannot write mailbox %s: %s", path, strerror(errno));
+	format_err(err, errlen, "cannot write mailbox %s: %s", path, strerror(errno));
 out:
 	free(w);
 	return r;
@@ -382,11 +368,11 @@ int mbox_deliver_wait(const char *path, uid_t expected_owner, const char *envelo
 	int fd, r = -1;
 
 	if (path == NULL || path[0] == '\0' || envelope_sender == NULL || msg_fd < 0) {
-		seterr(err, errlen, "mbox: bad arguments");
+		format_err(err, errlen, "mbox: bad arguments");
 		return -1;
 	}
 	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >= sizeof(lock)) {
-		seterr(err, errlen, "mailbox path too long: %s", path);
+		format_err(err, errlen, "mailbox path too long: %s", path);
 		return -1;
 	}
 	if ((fd = open_mbox(path, expected_owner, &st, err, errlen)) == -1)
@@ -399,11 +385,11 @@ int mbox_deliver_wait(const char *path, uid_t expected_owner, const char *envelo
 		goto out;
 	/* Still the file we opened, and still ours to append to? */
 	if (lstat(path, &now) == -1 || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
-		seterr(err, errlen, "mailbox %s was replaced while we waited for the lock", path);
+		format_err(err, errlen, "mailbox %s was replaced while we waited for the lock", path);
 		goto unlock;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-		seterr(err, errlen, "mailbox %s changed while we waited for the lock", path);
+		format_err(err, errlen, "mailbox %s changed while we waited for the lock", path);
 		goto unlock;
 	}
 	if (check_owner(path, &st, expected_owner, err, errlen) == -1)

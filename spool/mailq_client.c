@@ -52,30 +52,53 @@ static int ctl_connect(const char *spool, char *err, size_t errlen)
 	return fd;
 }
 
+/* Connect and send one command line, then half-close. The descriptor, or
+ * minus a sysexits code with err set. */
+static int ctl_send(const char *spool, const char *cmd, char *err, size_t errlen)
+{
+	int fd = ctl_connect(spool, err, errlen);
+
+	if (fd < 0)
+		return fd;
+	if (write_all(fd, cmd, strlen(cmd)) != 0 || write_all(fd, "\n", 1) != 0) {
+		snprintf(err, errlen, "cannot talk to relayd: %s", strerror(errno));
+		close(fd);
+		return -EX_IOERR;
+	}
+	shutdown(fd, SHUT_WR);
+	return fd;
+}
+
+/* One read of relayd's answer: bytes, 0 at the end, -1 with err set. */
+static ssize_t ctl_read(int fd, void *p, size_t n, char *err, size_t errlen)
+{
+	for (;;) {
+		ssize_t r = read(fd, p, n);
+
+		if (r >= 0)
+			return r;
+		if (errno != EINTR) {
+			snprintf(err, errlen, "cannot read relayd's answer: %s",
+			    errno == EAGAIN ? "timed out" : strerror(errno));
+			return -1;
+		}
+	}
+}
+
 int ctl_request(const char *spool, const char *cmd, int copy_fd, char *reply, size_t replylen,
     char *err, size_t errlen)
 {
 	char buf[8192], line[1024];
 	size_t ll = 0;
 	bool got_line = false, first = true;
-	int fd = ctl_connect(spool, err, errlen), rc = 0;
+	int fd = ctl_send(spool, cmd, err, errlen), rc = 0;
 
 	if (fd < 0)
 		return -fd;
-	if (write_all(fd, cmd, strlen(cmd)) != 0 || write_all(fd, "\n", 1) != 0) {
-		snprintf(err, errlen, "cannot talk to relayd: %s", strerror(errno));
-		close(fd);
-		return EX_IOERR;
-	}
-	shutdown(fd, SHUT_WR);
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+		ssize_t n = ctl_read(fd, buf, sizeof(buf), err, errlen);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "cannot read relayd's answer: %s",
-			    errno == EAGAIN ? "timed out" : strerror(errno));
 			rc = EX_IOERR;
 			break;
 		}
@@ -124,24 +147,14 @@ int ctl_request_buf(const char *spool, const char *cmd, struct buf *out, char *e
     size_t errlen)
 {
 	char chunk[8192];
-	int fd = ctl_connect(spool, err, errlen), rc = 0;
+	int fd = ctl_send(spool, cmd, err, errlen), rc = 0;
 
 	if (fd < 0)
 		return -fd;
-	if (write_all(fd, cmd, strlen(cmd)) != 0 || write_all(fd, "\n", 1) != 0) {
-		snprintf(err, errlen, "cannot talk to relayd: %s", strerror(errno));
-		close(fd);
-		return EX_IOERR;
-	}
-	shutdown(fd, SHUT_WR);
 	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
+		ssize_t n = ctl_read(fd, chunk, sizeof(chunk), err, errlen);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		if (n < 0) {
-			snprintf(err, errlen, "cannot read relayd's answer: %s",
-			    errno == EAGAIN ? "timed out" : strerror(errno));
 			rc = EX_IOERR;
 			break;
 		}

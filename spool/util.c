@@ -151,6 +151,17 @@ int buf_appendf(struct buf *b, const char *fmt, ...)
 	return 0;
 }
 
+void format_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
 int write_all(int fd, const void *p, size_t n)
 {
 	const char *s = p;

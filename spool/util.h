@@ -42,6 +42,9 @@ int buf_append(struct buf *b, const void *p, size_t n);
 int buf_appends(struct buf *b, const char *s);
 int buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Format a reason into err (a caller's buffer; NULL or 0 length: ignored). */
+void format_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Write all of p, retrying on EINTR and short writes. 0 or -1 (errno set). */
 int write_all(int fd, const void *p, size_t n);
 /* Read up to n bytes, retrying on EINTR and short reads; returns bytes read
