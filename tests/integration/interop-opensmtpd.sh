@@ -14,7 +14,10 @@ CACHE=${NULLRELAY_TEST_CACHE:-/var/cache/nullrelay-test}
 mkdir -p "$CACHE"
 deb=$(ls "$CACHE"/opensmtpd_*.deb 2>/dev/null | tail -n 1)
 if [ -z "$deb" ]; then
-	(cd "$CACHE" && timeout 120 apt-get download opensmtpd >/dev/null 2>&1)
+	# A fresh machine may have no package lists yet: update once and retry.
+	(cd "$CACHE" && timeout 120 apt-get download opensmtpd >/dev/null 2>&1) ||
+		{ timeout 180 apt-get update -qq >/dev/null 2>&1
+		  (cd "$CACHE" && timeout 120 apt-get download opensmtpd >/dev/null 2>&1); }
 	deb=$(ls "$CACHE"/opensmtpd_*.deb 2>/dev/null | tail -n 1)
 fi
 if [ -z "$deb" ]; then skip "interop: OpenSMTPD (apt-get download opensmtpd failed: no Debian mirror reachable?)"; exit 0; fi
