@@ -56,10 +56,17 @@ else
 	check "mbox: logged relay=local status=sent" \
 		log_has "to=<$TEST_USER1@relay.test>, relay=local, .*status=sent \(delivered to mailbox $MB\)"
 	check "mbox: the original left the queue (not kept)" eval "! queued $ID && ! failed $ID && queue_empty"
-	if command -v mail >/dev/null 2>&1; then
-		check "mbox: mail -f reads it" eval "mail -H -f '$MB' </dev/null 2>/dev/null | grep -q MAILER-DAEMON"
+	# Debian's mail reader: print message 1, then leave without saving.
+	if mailx=$(debian_mailx); then
+		before=$(sha256sum < "$MB")
+		printf 'p 1\nx\n' | timeout 20 $mailx -N -f "$MB" > "$RD/mailx.out" 2>&1
+		check "mbox: bsd-mailx (mail -f) opens it: one message" grep -q '1 message' "$RD/mailx.out"
+		check "mbox: bsd-mailx shows the report" \
+			grep -q '^Content-Type: multipart/report; report-type=delivery-status' "$RD/mailx.out"
+		check "mbox: bsd-mailx shows it from MAILER-DAEMON" grep -q '^From: .*MAILER-DAEMON@' "$RD/mailx.out"
+		check "mbox: reading left the mailbox unchanged" [ "$(sha256sum < "$MB")" = "$before" ]
 	else
-		skip "mbox: mail -f (bsd-mailx not installed)"
+		skip "mbox: mail -f (bsd-mailx could not be downloaded)"
 	fi
 
 	# A delay warning for a local sender goes to the same mailbox.

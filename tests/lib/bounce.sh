@@ -127,3 +127,23 @@ created_count() { grep -cE "(^|[[:space:]])$QID_RE: from=<[^>]*>, size=[0-9]+" "
 # A message id's files: in failed/?
 in_failed() { [ -e "$RS/failed/$1.env" ] && [ -e "$RS/failed/$1.msg" ]; }
 queue_empty() { [ -z "$(ls "$RS/queue" 2>/dev/null)" ]; }
+
+# debian_mailx: print a command line that runs Debian's bsd-mailx (the
+# installed `mail`, else the package unpacked into $T from a cached
+# `apt-get download`; installing it would pull in exim4). Fails if neither.
+debian_mailx() {
+	local cache=${NULLRELAY_TEST_CACHE:-/var/cache/nullrelay-test} p deb
+	if command -v bsd-mailx >/dev/null 2>&1; then echo bsd-mailx; return 0; fi
+	mkdir -p "$cache" "$T/mailx"
+	for p in bsd-mailx liblockfile1; do
+		deb=$(ls "$cache/${p}_"*.deb 2>/dev/null | tail -n 1)
+		if [ -z "$deb" ]; then
+			(cd "$cache" && timeout 120 apt-get download "$p" >/dev/null 2>&1) ||
+				{ timeout 180 apt-get update -qq >/dev/null 2>&1
+				  (cd "$cache" && timeout 120 apt-get download "$p" >/dev/null 2>&1); }
+			deb=$(ls "$cache/${p}_"*.deb 2>/dev/null | tail -n 1)
+		fi
+		[ -n "$deb" ] && dpkg -x "$deb" "$T/mailx" || return 1
+	done
+	echo "env LD_LIBRARY_PATH=$T/mailx/usr/lib/x86_64-linux-gnu $T/mailx/usr/bin/bsd-mailx"
+}
