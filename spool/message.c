@@ -390,6 +390,27 @@ static size_t fold_line(struct buf *b, const char *s, size_t n, size_t from,
 }
 
 /*
+ * The end of every field we refold (qualify, rewrite): a line still over
+ * MSG_LINE_MAX refuses the message naming the field, else b replaces field
+ * i. rc carries earlier buffer failures through.
+ */
+static int put_refolded(struct msg_headers *h, size_t i, struct buf *b, size_t longest,
+    const char *doing, int rc, char *err, size_t errlen)
+{
+	char label[64];
+
+	if (rc != 0)
+		return rc;
+	if (longest > MSG_LINE_MAX) {
+		field_label(&h->v[i], label, sizeof(label));
+		snprintf(err, errlen, "address in %s: too long to %s (a header line would "
+		    "exceed %d octets)", label, doing, MSG_LINE_MAX);
+		return EX_DATAERR;
+	}
+	return replace_text(h, i, b);
+}
+
+/*
  * Insert "@domain" after each bare name, nothing else changed, except that
  * a line this makes longer than FOLD_WIDTH is folded: to FOLD_WIDTH if it
  * was within it before, else only as far as MSG_LINE_MAX needs. 0, -1 (the
@@ -437,15 +458,7 @@ static int qualify_field(struct msg_headers *h, size_t i, const struct addrlist 
 			longest = got;
 		rc |= buf_appends(&b, "\n");
 	}
-	if (rc == 0 && longest > MSG_LINE_MAX) {
-		char label[64];
-
-		field_label(f, label, sizeof(label));
-		snprintf(err, errlen, "address in %s: too long to qualify (a header line would "
-		    "exceed %d octets)", label, MSG_LINE_MAX);
-		rc = EX_DATAERR;
-	} else if (rc == 0)
-		rc = replace_text(h, i, &b);
+	rc = put_refolded(h, i, &b, longest, "qualify", rc, err, errlen);
 	buf_free(&line);
 	buf_free(&b);
 	return rc;
@@ -482,15 +495,7 @@ static int rewrite_from(struct msg_headers *h, size_t i, const struct addrlist *
 		longest = fold_line(&b, line.data, line.len, f->namelen + 1, &st, FOLD_WIDTH, &rc);
 		rc |= buf_appends(&b, "\n");
 	}
-	if (rc == 0 && longest > MSG_LINE_MAX) {
-		char label[64];
-
-		field_label(f, label, sizeof(label));
-		snprintf(err, errlen, "address in %s: too long to rewrite (a header line would "
-		    "exceed %d octets)", label, MSG_LINE_MAX);
-		rc = EX_DATAERR;
-	} else if (rc == 0)
-		rc = replace_text(h, i, &b);
+	rc = put_refolded(h, i, &b, longest, "rewrite", rc, err, errlen);
 	buf_free(&line);
 	buf_free(&b);
 	return rc;
