@@ -175,7 +175,7 @@ static size_t field_name_len(const char *s, size_t n)
  * Append a piece of a header line: a new field (namelen > 0 and not cont), a
  * continuation line (cont), or more of the line before (more); eol ends the
  * line with its LF. A line may be any length here: one over MSG_LINE_MAX is
- * folded, or refused, by msg_fixup (msg_fold_long). -1 past MSG_HEADER_MAX.
+ * folded, or refused, by msg_fixup (fold_long_field). -1 past MSG_HEADER_MAX.
  */
 static int header_line(struct msg_headers *h, const char *p, size_t n, size_t namelen, bool cont,
     bool more, bool eol)

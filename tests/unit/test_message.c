@@ -671,6 +671,25 @@ static void test_fold_long(void)
 		buf_free(&l);
 	}
 
+	/* A line longer than a read piece (64 KiB): read whole, folded. */
+	{
+		struct buf l;
+
+		buf_init(&l, 1 << 20);
+		buf_appends(&l, "X-Huge:");
+		for (int i = 0; i < 20000; i++)
+			buf_appendf(&l, " w%04d", i % 10000);
+		buf_appends(&l, "\n\nbody\n");
+		rc = fixed_rc(l.data, &fold_fx, &out, err, sizeof(err));
+		CHECK_INT(rc, 0);
+		CHECK(longest_line(out) <= 998);
+		u = unfold(out);
+		CHECK(strncmp(u, l.data, l.len - strlen("\nbody\n")) == 0);
+		free(u);
+		free(out);
+		buf_free(&l);
+	}
+
 	/* Exactly 998 octets: untouched. */
 	in = xasprintf("X-A: %s\n\nb\n", a = (free(a), repeat('x', 993)));
 	rc = fixed_rc(in, &fold_fx, &out, err, sizeof(err));
