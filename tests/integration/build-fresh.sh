@@ -20,7 +20,8 @@ run_make() {
 	shift
 	while [ "$1" != -- ]; do envs+=("$1"); shift; done
 	shift
-	env "${envs[@]+"${envs[@]}"}" timeout 300 make -s -C "$TOP" BUILD="$T/build" "$@" \
+	# Not the make that runs the tests (make check): its flags stay out.
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SAN "${envs[@]+"${envs[@]}"}" timeout 300 make -s -C "$TOP" BUILD="$T/build" "$@" \
 		> "$T/out" 2> "$T/err"
 	RC=$?
 }
