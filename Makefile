@@ -22,8 +22,27 @@ ifneq ($(CI)$(WERROR),)
 WARN += -Werror
 endif
 
-PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl libbsd-overlay 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs openssl libbsd-overlay 2>/dev/null)
+# The libraries, found through pkg-config. When one is missing, stop at once
+# with one line naming it and the command that installs it, rather than let
+# the link fail later on strlcpy or SSL_new without saying why. Goals that
+# compile nothing themselves (deps installs what is missing; check and
+# sanitize run deps before a sub-make builds) must still run on a fresh machine.
+PKG_MODULES := openssl libbsd-overlay
+ifneq ($(filter-out deps check sanitize clean fuzz,$(or $(MAKECMDGOALS),all)),)
+PKG_MISSING := $(shell if command -v $(PKG_CONFIG) >/dev/null 2>&1; then \
+	for m in $(PKG_MODULES); do $(PKG_CONFIG) --exists $$m 2>/dev/null || echo $$m; done; \
+	else echo pkg-config; fi)
+ifneq ($(PKG_MISSING),)
+# pkg-config module -> the Debian package that provides it.
+PKG_DEBS := $(strip $(if $(filter pkg-config,$(PKG_MISSING)),pkg-config libssl-dev libbsd-dev,\
+	$(patsubst openssl,libssl-dev,$(patsubst libbsd-overlay,libbsd-dev,$(PKG_MISSING)))))
+PKG_WHY := $(strip $(if $(filter pkg-config,$(PKG_MISSING)),$(PKG_CONFIG) is not installed,\
+	pkg-config finds no $(PKG_MISSING)))
+$(error nullrelay: $(PKG_WHY); as root run scripts/install-deps (or: apt-get install $(PKG_DEBS)))
+endif
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKG_MODULES))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKG_MODULES))
+endif
 
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -iquote spool -iquote relayd $(PKG_CFLAGS) -MMD -MP

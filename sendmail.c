@@ -108,20 +108,31 @@ static void fill_req(struct submit_req *r, const struct sm_opts *o, const struct
 	r->gecos_name = who->gecos;
 }
 
-static int deliver(const struct sm_opts *o, const struct submit_req *r)
+/* -v: where the mail went, as Sendmail and Postfix say it, one line per
+ * envelope recipient (after -t, aliases and admin_addr), printed only once
+ * the message is durable. */
+static void say_queued(void *ctx, const char *id, const struct envelope *env)
 {
+	(void)ctx;
+	for (size_t i = 0; i < env->nrcpts; i++)
+		fprintf(stderr, "%s: queued for <%s>\n", id, env->rcpts[i].addr);
+}
+
+static int deliver(const struct sm_opts *o, const struct submit_req *base)
+{
+	struct submit_req r = *base;
 	char id[17], err[1024];
 	int rc;
 
 	if (o->nrcpts == 0 && !o->extract_rcpts)
 		return die(EX_USAGE, "no recipients given (name them, or use -t)");
-	rc = submit_message(r, STDIN_FILENO, id, err, sizeof(err));
+	if (o->verbose)
+		r.queued = say_queued;
+	rc = submit_message(&r, STDIN_FILENO, id, err, sizeof(err));
 	if (rc == EX_TEMPFAIL)
 		rc = EX_IOERR;	/* never 75: see SPEC §3 */
 	if (rc != 0)
 		return die(rc, err);
-	if (o->verbose)
-		fprintf(stderr, "%s: queued as %s\n", progname, id);
 	return 0;
 }
 
@@ -216,8 +227,6 @@ int main(int argc, char **argv)
 	 * package scripts call them and there is nothing for them to do. */
 	if (o.mode == SM_NOOP)
 		return 0;
-	if ((o.mode == SM_LIST || o.mode == SM_FLUSH) && o.nrcpts > 0)
-		return die(EX_USAGE, "no recipients may be given with -bp or -q");
 	path = conf_pick_path(o.conf_path, &must_exist);
 	memset(&c, 0, sizeof(c));
 	if (conf_load(path, must_exist, &c, err, sizeof(err)) != 0)

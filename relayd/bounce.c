@@ -90,12 +90,10 @@ static size_t utf8_len(const unsigned char *s, size_t n, unsigned long *cp)
 	return len;
 }
 
+/* (envelope.h has the one definition of "needs SMTPUTF8".) */
 static bool is_ascii(const char *s)
 {
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return false;
-	return true;
+	return !envelope_addr_utf8(s);
 }
 
 /*

@@ -57,15 +57,6 @@ static bool same_addr(const char *a, const char *b)
 	    strcasecmp(at + 1, bt + 1) == 0;
 }
 
-static bool has_8bit(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if ((unsigned char)*s >= 0x80)
-			return true;
-	}
-	return false;
-}
-
 static enum route route_for(const struct conf *c, const struct qmsg *m)
 {
 	if (!bq_sender_is_local(c, &m->env))
@@ -202,7 +193,7 @@ static int queue_report(const struct conf *c, const struct spool_dirs *d, const 
 		r = -1;
 	}
 	nm.env.body_8bit = res.eight_bit;
-	nm.env.smtputf8 = res.utf8_addrs || has_8bit(rcpt);
+	nm.env.smtputf8 = res.utf8_addrs || envelope_addr_utf8(rcpt);
 	qmsg_init_rcpts(&nm);
 	nm.uid = getuid();
 	nm.arrival = now;
@@ -329,7 +320,7 @@ static void settle_null_sender(const struct conf *c, const struct spool_dirs *d,
 	m->arrival = now;
 	m->tries = 0;
 	m->next = 0;
-	m->env.smtputf8 = m->env.smtputf8 || has_8bit(c->admin_addr);
+	m->env.smtputf8 = m->env.smtputf8 || envelope_addr_utf8(c->admin_addr);
 	if (qmsg_commit(d->queue, m, err, sizeof err) == -1) {
 		log_warnx("%s: cannot re-address the undeliverable bounce: %s", m->id, err);
 		o->act = BQ_RETRY;

@@ -14,6 +14,14 @@
  *   neither side can block writing while the other does too.
  * - A 552 with enhanced code 5.5.3 to RCPT is "too many recipients" in the
  *   old style (RFC 5321 §4.5.3.1.10): treated like 452.
+ * - SMTPUTF8 (RFC 6531 §3.4) is decided per address. To a smarthost that
+ *   does not offer it, a message whose sender needs it fails whole (5.6.7,
+ *   the reason names the sender); otherwise only the recipients whose
+ *   address needs it fail (5.6.7, decided here, never sent), and the others
+ *   go in a transaction without the SMTPUTF8 parameter. UTF-8 in header
+ *   fields alone does not ask for SMTPUTF8: like an 8-bit body it is sent
+ *   as it is (with BODY=8BITMIME when offered), as it was before RFC 6531.
+ *   An ORCPT that needs it is then left out (DSN allows that).
  * - A stored line over 998 octets or a read error of the stored file is
  *   found while streaming: the connection is dropped without the final dot
  *   (so the smarthost discards what it got) rather than sending a cut
@@ -50,7 +58,8 @@ static void xtext(struct buf *b, const char *s)
 	}
 }
 
-static void mail_cmd(const struct smtp_session *s, const struct smtp_msg *m, struct buf *b)
+static void mail_cmd(const struct smtp_session *s, const struct smtp_msg *m, bool utf8,
+    struct buf *b)
 {
 	const struct envelope *e = m->env;
 
@@ -59,7 +68,7 @@ static void mail_cmd(const struct smtp_session *s, const struct smtp_msg *m, str
 		(void)buf_appendf(b, " SIZE=%" PRIu64, m->len);
 	if (m->body_8bit && s->ext.eightbitmime)
 		(void)buf_appends(b, " BODY=8BITMIME");
-	if (m->smtputf8)
+	if (utf8)
 		(void)buf_appends(b, " SMTPUTF8");
 	if (s->ext.dsn && e->ret != RET_UNSET)
 		(void)buf_appends(b, e->ret == RET_FULL ? " RET=FULL" : " RET=HDRS");
@@ -71,7 +80,7 @@ static void mail_cmd(const struct smtp_session *s, const struct smtp_msg *m, str
 }
 
 static void rcpt_cmd(const struct smtp_session *s, const struct envelope *e,
-    const struct env_rcpt *r, struct buf *b)
+    const struct env_rcpt *r, bool utf8, struct buf *b)
 {
 	(void)buf_appendf(b, "RCPT TO:<%s>", r->addr);
 	if (s->ext.dsn && e->notify != 0) {
@@ -92,7 +101,7 @@ static void rcpt_cmd(const struct smtp_session *s, const struct envelope *e,
 				(void)buf_appendf(b, "%sDELAY", sep);
 		}
 	}
-	if (s->ext.dsn && r->orcpt != NULL) {
+	if (s->ext.dsn && r->orcpt != NULL && (utf8 || !envelope_addr_utf8(r->orcpt))) {
 		(void)buf_appends(b, " ORCPT=rfc822;");
 		xtext(b, r->orcpt);
 	}
@@ -194,6 +203,30 @@ static void fill_all(struct smtp_rcpt_result *res, const enum rstate *st, size_t
 	}
 }
 
+/*
+ * A smarthost without SMTPUTF8: each recipient whose address needs it is
+ * refused here (5.6.7) and never sent; *first gets the first such reply.
+ * Returns how many were refused.
+ */
+static size_t utf8_refusals(const struct smtp_session *s, const struct smtp_msg *m,
+    enum rstate *st, struct smtp_rcpt_result *res, struct smtp_reply *first)
+{
+	size_t refused = 0;
+
+	for (size_t i = 0; i < m->nrcpt; i++) {
+		if (!envelope_addr_utf8(m->env->rcpts[m->rcpt_idx[i]].addr))
+			continue;
+		st[i] = R_REFUSED;
+		res[i].cls = SMTP_PERM;
+		smtp_reply_set(&res[i].reply, "5.6.7", "5.6.7 the recipient address needs "
+		    "SMTPUTF8, which smarthost %s does not offer", s->relay);
+		smtp_reply_finish(&res[i].reply);
+		if (refused++ == 0)
+			*first = res[i].reply;
+	}
+	return refused;
+}
+
 enum smtp_class smtp_send(struct smtp_session *s, const struct smtp_msg *m,
     struct smtp_rcpt_result *res, struct smtp_reply *msg_reply)
 {
@@ -201,7 +234,7 @@ enum smtp_class smtp_send(struct smtp_session *s, const struct smtp_msg *m,
 	size_t n = m->nrcpt, next = 0, naccepted = 0, i, per = s->ext.pipelining ? PIPE_CHUNK : 1;
 	enum rstate *st = xcalloc(n ? n : 1, sizeof(*st));
 	enum smtp_class cls = SMTP_TEMP;
-	bool first = true, too_many = false, data_sent = false, mail_ok = false;
+	bool first = true, too_many = false, data_sent = false, mail_ok = false, utf8;
 	struct smtp_reply r, data_reply, first_refusal;
 	struct buf b;
 
@@ -225,10 +258,19 @@ enum smtp_class smtp_send(struct smtp_session *s, const struct smtp_msg *m,
 		goto fail_all;
 	}
 	/* Refusals we can decide before sending anything. */
+	utf8 = m->smtputf8 && s->ext.smtputf8;
 	if (m->smtputf8 && !s->ext.smtputf8) {
-		smtp_reply_set(msg_reply, "5.6.7", "5.6.7 SMTPUTF8 not supported by smarthost");
-		cls = SMTP_PERM;
-		goto fail_all;
+		if (envelope_addr_utf8(m->env->sender)) {
+			smtp_reply_set(msg_reply, "5.6.7", "5.6.7 the sender address needs "
+			    "SMTPUTF8, which smarthost %s does not offer", s->relay);
+			cls = SMTP_PERM;
+			goto fail_all;
+		}
+		if (utf8_refusals(s, m, st, res, &first_refusal) == n) {
+			*msg_reply = first_refusal;
+			cls = SMTP_PERM;
+			goto out;
+		}
 	}
 	if (s->ext.size && s->ext.size_max > 0 && m->len > s->ext.size_max) {
 		smtp_reply_set(msg_reply, "5.3.4", "5.3.4 message size %" PRIu64 " exceeds the "
@@ -245,13 +287,16 @@ enum smtp_class smtp_send(struct smtp_session *s, const struct smtp_msg *m,
 
 		buf_reset(&b);
 		if (with_mail) {
-			mail_cmd(s, m, &b);
+			mail_cmd(s, m, utf8, &b);
 			cnt++;
 		}
 		while (next < n && cnt < per) {
-			rcpt_cmd(s, m->env, &m->env->rcpts[m->rcpt_idx[next]], &b);
+			/* Refused above (SMTPUTF8): never sent. */
+			if (st[next] != R_REFUSED) {
+				rcpt_cmd(s, m->env, &m->env->rcpts[m->rcpt_idx[next]], utf8, &b);
+				cnt++;
+			}
 			next++;
-			cnt++;
 		}
 		if (s->ext.pipelining && next == n) {
 			(void)buf_appends(&b, "DATA\r\n");
@@ -262,7 +307,8 @@ enum smtp_class smtp_send(struct smtp_session *s, const struct smtp_msg *m,
 			goto fail_all;
 		}
 		smtp_set_state(s, with_mail ? SMTP_S_MAIL : SMTP_S_RCPT);
-		if (smtp_write(s, b.data, b.len, NULL, c->timeout_command,
+		/* (Empty when the rest were all refused above.) */
+		if (b.len > 0 && smtp_write(s, b.data, b.len, NULL, c->timeout_command,
 		    with_mail ? "sending MAIL FROM" : "sending RCPT TO", msg_reply))
 			goto fail_all;
 		if (with_mail) {
@@ -278,6 +324,8 @@ enum smtp_class smtp_send(struct smtp_session *s, const struct smtp_msg *m,
 		}
 		smtp_set_state(s, SMTP_S_RCPT);
 		for (i = from; i < next; i++) {
+			if (st[i] == R_REFUSED)
+				continue;
 			if (smtp_read(s, &r, c->timeout_command, "sending RCPT TO", NULL)) {
 				*msg_reply = r;
 				goto fail_all;
@@ -324,6 +372,8 @@ enum smtp_class smtp_send(struct smtp_session *s, const struct smtp_msg *m,
 	}
 	/* Recipients never sent after a "too many recipients". */
 	for (i = next; i < n; i++) {
+		if (st[i] == R_REFUSED)
+			continue;
 		st[i] = R_TOO_MANY;
 		res[i].cls = SMTP_TEMP;
 		res[i].too_many = true;

@@ -74,6 +74,14 @@ bool envelope_addr_ok(const char *s)
 	return true;
 }
 
+bool envelope_addr_utf8(const char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
 bool envelope_envid_ok(const char *s)
 {
 	size_t n = 0;

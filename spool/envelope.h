@@ -69,6 +69,9 @@ int envelope_add_rcpt(struct envelope *e, const char *addr, const char *orcpt);
  * character. The null sender "" is not an address: check it separately. */
 #define ENV_ADDR_MAX 998
 bool envelope_addr_ok(const char *s);
+/* True if address s needs SMTPUTF8 (RFC 6531): it holds a byte over 0x7f
+ * (UTF-8; envelope_addr_ok allows no other). The one definition. */
+bool envelope_addr_utf8(const char *s);
 /* True if s is a valid envid: 1 to ENV_ENVID_MAX printable ASCII characters
  * (0x21-0x7e), as RFC 3461 allows before xtext encoding. */
 #define ENV_ENVID_MAX 100

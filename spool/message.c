@@ -213,14 +213,20 @@ struct fold_at {
  * MSG_LINE_MAX. */
 enum { FOLD_BETWEEN, FOLD_INSIDE, FOLD_LAST };
 
-/* Where the scan of a structured field is, carried from line to line. */
+/* Where the scan of a structured field is, carried from line to line, and
+ * how this field may be folded. */
 struct fold_scan {
 	bool quote, literal, escape;
 	unsigned comment, angle;
+	bool plain;	/* any field: every blank is a point, no syntax */
+	bool exact;	/* only before existing white space: insert nothing */
 };
 
-static void add_point(struct fold_at *v, size_t *nv, size_t pos, bool insert, int rank)
+static void add_point(struct fold_at *v, size_t *nv, size_t pos, bool insert, int rank,
+    const struct fold_scan *st)
 {
+	if (insert && st->exact)
+		return;
 	/* Positions only grow; a comma and a '<' may name the same one. */
 	if (*nv > 0 && v[*nv - 1].pos == pos) {
 		if (rank < v[*nv - 1].rank)
@@ -258,7 +264,10 @@ static size_t fold_points(const char *s, size_t n, size_t from, struct fold_scan
 		bool blank = is_wsp(c) && i > first && i < last && !is_wsp(s[i - 1]);
 		int rank = i == from && from > 0 ? FOLD_LAST : FOLD_INSIDE;
 
-		if (st->escape) {
+		if (st->plain) {
+			if (blank)
+				add_point(v, &nv, i, false, rank, st);
+		} else if (st->escape) {
 			st->escape = false;
 		} else if (st->quote) {
 			if (c == '\\')
@@ -266,7 +275,7 @@ static size_t fold_points(const char *s, size_t n, size_t from, struct fold_scan
 			else if (c == '"')
 				st->quote = false;
 			else if (blank && st->angle == 0)
-				add_point(v, &nv, i, false, rank);
+				add_point(v, &nv, i, false, rank, st);
 		} else if (st->comment > 0) {
 			if (c == '\\')
 				st->escape = true;
@@ -281,7 +290,7 @@ static size_t fold_points(const char *s, size_t n, size_t from, struct fold_scan
 				st->literal = false;
 		} else if (is_wsp(c)) {
 			if (blank && st->angle == 0)
-				add_point(v, &nv, i, false, comma ? FOLD_BETWEEN : rank);
+				add_point(v, &nv, i, false, comma ? FOLD_BETWEEN : rank, st);
 		} else {
 			comma = false;
 			if (c == '"')
@@ -292,13 +301,13 @@ static size_t fold_points(const char *s, size_t n, size_t from, struct fold_scan
 				st->literal = true;
 			else if (c == '<') {
 				if (st->angle++ == 0 && i > first && !is_wsp(s[i - 1]))
-					add_point(v, &nv, i, true, rank);
+					add_point(v, &nv, i, true, rank, st);
 			} else if (c == '>' && st->angle > 0)
 				st->angle--;
 			else if (c == ',' && st->angle == 0) {
 				comma = true;
 				if (i + 1 < n && !is_wsp(s[i + 1]))
-					add_point(v, &nv, i + 1, true, FOLD_BETWEEN);
+					add_point(v, &nv, i + 1, true, FOLD_BETWEEN, st);
 			}
 		}
 	}
@@ -408,6 +417,89 @@ static int put_refolded(struct msg_headers *h, size_t i, struct buf *b, size_t l
 		return EX_DATAERR;
 	}
 	return replace_text(h, i, b);
+}
+
+/*
+ * Field i folded so no line passes MSG_LINE_MAX, with the points st allows,
+ * only where a line needs it. Into b; returns the longest line and, in
+ * *orig_longest, the longest line as written.
+ */
+static size_t fold_long_into(const struct msg_field *f, struct fold_scan *st, struct buf *b,
+    size_t *orig_longest, int *rc)
+{
+	size_t le, longest = 0;
+
+	*orig_longest = 0;
+	for (size_t ls = 0; ls < f->len && *rc == 0; ls = le + 1) {
+		size_t got;
+
+		le = (size_t)((const char *)memchr(f->text + ls, '\n', f->len - ls) - f->text);
+		if (le - ls > *orig_longest)
+			*orig_longest = le - ls;
+		got = fold_line(b, f->text + ls, le - ls, ls == 0 ? f->namelen + 1 : 0, st,
+		    le - ls > MSG_LINE_MAX ? MSG_LINE_MAX : SIZE_MAX, rc);
+		if (got > longest)
+			longest = got;
+		*rc |= buf_appends(b, "\n");
+	}
+	return longest;
+}
+
+/*
+ * A header line over MSG_LINE_MAX as the caller wrote it (a long Subject:
+ * from a script, a long To: list) is folded, RFC 5322 §2.2.3, only before
+ * white space already there, so unfolding gives back the caller's value
+ * byte for byte; address fields prefer the blanks between addresses. Only
+ * a line with no white space to fold at refuses the message, naming the
+ * field. 0, -1 (the header section would be too large) or EX_DATAERR.
+ */
+static int fold_long_field(struct msg_headers *h, size_t i, char *err, size_t errlen)
+{
+	const struct msg_field *f = &h->v[i];
+	size_t longest, orig;
+	char label[64];
+	struct buf b;
+	int rc = 0;
+
+	buf_init(&b, MSG_HEADER_MAX);
+	{
+		struct fold_scan st = { .exact = true, .plain = !is_address_field(f) };
+
+		longest = fold_long_into(f, &st, &b, &orig, &rc);
+	}
+	if (rc == 0 && longest > MSG_LINE_MAX && is_address_field(f)) {
+		/* Blanks in comments count too, when that is all there is. */
+		struct fold_scan st = { .exact = true, .plain = true };
+
+		buf_reset(&b);
+		longest = fold_long_into(f, &st, &b, &orig, &rc);
+	}
+	if (rc == 0 && longest > MSG_LINE_MAX) {
+		field_label(f, label, sizeof(label));
+		snprintf(err, errlen, "header %s: has a line of %zu octets without white space "
+		    "to fold it at (at most %d octets a line); shorten it", label, orig,
+		    MSG_LINE_MAX);
+		rc = EX_DATAERR;
+	} else if (rc == 0)
+		rc = replace_text(h, i, &b);
+	buf_free(&b);
+	return rc;
+}
+
+/* True if a physical line of field f is over MSG_LINE_MAX. */
+static bool has_long_line(const struct msg_field *f)
+{
+	size_t ls = 0;
+
+	while (ls < f->len) {
+		const char *nl = memchr(f->text + ls, '\n', f->len - ls);
+		size_t le = nl != NULL ? (size_t)(nl - f->text) : f->len;
+
+		if (le - ls > MSG_LINE_MAX)
+			return true;
+		ls = le + 1;
+	}
+	return false;
 }
 
 /*
@@ -602,11 +694,18 @@ int msg_fixup(struct msg_headers *h, const struct msg_fix *fx, char *err, size_t
 	resent = msg_is_resent(h);
 	for (size_t i = 0; i < NR_ARRAY_LEN(strip); i++)
 		msg_remove(h, strip[i]);
+	/* Fold what the caller wrote too long first: the fix-ups below then
+	 * see lines within the limit, as they do for every other field. */
+	for (size_t i = 0; i < h->n && rc == 0; i++)
+		if (has_long_line(&h->v[i]))
+			rc = fold_long_field(h, i, err, errlen);
 	for (size_t i = 0; i < h->n && rc == 0; i++)
 		if (is_address_field(&h->v[i]))
 			rc = fix_address_field(h, i, fx, err, errlen);
 	if (rc == EX_DATAERR)
 		return rc;	/* err says which field and why */
+	if (rc != 0)
+		goto too_large;
 	for (size_t i = 0; i < h->n && resent; i++)
 		if (is_resent_name(&h->v[i])) {
 			first_resent = (long)i;
@@ -629,11 +728,11 @@ int msg_fixup(struct msg_headers *h, const struct msg_fix *fx, char *err, size_t
 		if (rc == EX_DATAERR)
 			return rc;
 	}
-	if (rc != 0) {
-		snprintf(err, errlen, "header section too large (over %d bytes)", MSG_HEADER_MAX);
-		return EX_DATAERR;
-	}
-	return 0;
+	if (rc == 0)
+		return 0;
+too_large:
+	snprintf(err, errlen, "header section too large (over %d bytes)", MSG_HEADER_MAX);
+	return EX_DATAERR;
 }
 
 int msg_write_headers(const struct msg_headers *h, const struct msg_sink *out, uint64_t *bytes,

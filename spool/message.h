@@ -58,9 +58,10 @@ void msg_headers_free(struct msg_headers *h);
  * Read the header section: drops a leading mbox "From " line, stops after
  * the blank line, at the end of the message, or at the first line that is
  * neither a header field nor a continuation (that line is kept as the start
- * of the body). 0; EX_DATAERR (a header line over 998 octets, holding a NUL
- * or a bare CR, or a header section over MSG_HEADER_MAX); EX_NOINPUT on a
- * read error. err says which line and why.
+ * of the body). A line may be longer than MSG_LINE_MAX here: msg_fixup
+ * folds it. 0; EX_DATAERR (a header line holding a NUL or a bare CR, or a
+ * header section over MSG_HEADER_MAX); EX_NOINPUT on a read error. err says
+ * which line and why.
  */
 int msg_read_headers(struct msg_in *in, struct msg_headers *h, char *err, size_t errlen);
 
@@ -96,7 +97,10 @@ struct msg_fix {
 
 /*
  * The header fix-ups of SPEC §4: remove Bcc, Resent-Bcc, Return-Path and
- * Content-Length; qualify bare names in From/Sender/Reply-To/To/Cc (and
+ * Content-Length; fold each line over MSG_LINE_MAX as written before white
+ * space already in it (only as far as the limit needs; unfolding gives back
+ * the caller's text byte for byte), or refuse the field if it has none
+ * where a fold is needed; qualify bare names in From/Sender/Reply-To/To/Cc (and
  * their Resent- forms) by inserting "@domain" in place, everything else
  * byte-identical (a field that does not parse is left as it is) except
  * that a line this makes longer than 78 octets is folded (to 78 if it was
@@ -106,8 +110,9 @@ struct msg_fix {
  * end unless already present, and, when the message has Resent- fields,
  * also Resent-From, Resent-Message-ID and Resent-Date unless present,
  * placed before the first Resent- field. 0, or EX_DATAERR with err saying
- * why: the header section would become too large, or an address is too
- * long to qualify or rewrite without a header line over MSG_LINE_MAX.
+ * why: the header section would become too large, a line has no white
+ * space to fold at, or an address is too long to qualify or rewrite
+ * without a header line over MSG_LINE_MAX.
  */
 int msg_fixup(struct msg_headers *h, const struct msg_fix *f, char *err, size_t errlen);
 

@@ -19,9 +19,6 @@
 
 #define INBUF_SIZE 65536
 #define PIECE_MAX 65536
-/* A header line is read as one piece of at most this: one more than the
- * limit tells a too-long line from one exactly at it. */
-#define HDR_PIECE_MAX (MSG_LINE_MAX + 2)
 
 struct msg_in {
 	int fd;
@@ -174,14 +171,21 @@ static size_t field_name_len(const char *s, size_t n)
 	return i < n && s[i] == ':' ? name : 0;
 }
 
-static int header_line(struct msg_headers *h, const char *p, size_t n, size_t namelen, bool cont)
+/*
+ * Append a piece of a header line: a new field (namelen > 0 and not cont), a
+ * continuation line (cont), or more of the line before (more); eol ends the
+ * line with its LF. A line may be any length here: one over MSG_LINE_MAX is
+ * folded, or refused, by msg_fixup (fold_long_field). -1 past MSG_HEADER_MAX.
+ */
+static int header_line(struct msg_headers *h, const char *p, size_t n, size_t namelen, bool cont,
+    bool more, bool eol)
 {
 	struct msg_field *f;
 
 	if (h->bytes + n + 1 > MSG_HEADER_MAX)
 		return -1;
-	h->bytes += n + 1;
-	if (cont) {
+	h->bytes += n + (eol ? 1 : 0);
+	if (cont || more) {
 		f = &h->v[h->n - 1];
 		f->text = xreallocarray(f->text, f->len + n + 2, 1);
 	} else {
@@ -196,7 +200,8 @@ static int header_line(struct msg_headers *h, const char *p, size_t n, size_t na
 	}
 	memcpy(f->text + f->len, p, n);
 	f->len += n;
-	f->text[f->len++] = '\n';
+	if (eol)
+		f->text[f->len++] = '\n';
 	f->text[f->len] = '\0';
 	return 0;
 }
@@ -214,6 +219,27 @@ static int skip_line(struct msg_in *in, bool eol)
 	return 1;
 }
 
+/* Check and store one piece of header line `no`. 0 or EX_DATAERR with err. */
+static int header_piece(struct msg_headers *h, const char *p, size_t n, size_t namelen,
+    bool cont, bool more, bool eol, uint64_t no, char *err, size_t errlen)
+{
+	if (memchr(p, '\0', n) != NULL) {
+		snprintf(err, errlen, "header line %llu holds a NUL byte", (unsigned long long)no);
+		return EX_DATAERR;
+	}
+	if (memchr(p, '\r', n) != NULL) {
+		snprintf(err, errlen,
+		    "header line %llu holds a bare CR (a carriage return not followed by a line feed)",
+		    (unsigned long long)no);
+		return EX_DATAERR;
+	}
+	if (header_line(h, p, n, namelen, cont, more, eol) < 0) {
+		snprintf(err, errlen, "header section too large (over %d bytes)", MSG_HEADER_MAX);
+		return EX_DATAERR;
+	}
+	return 0;
+}
+
 int msg_read_headers(struct msg_in *in, struct msg_headers *h, char *err, size_t errlen)
 {
 	char *line = in->piece;
@@ -223,7 +249,7 @@ int msg_read_headers(struct msg_in *in, struct msg_headers *h, char *err, size_t
 		uint64_t no = in->lineno + 1;
 		size_t n, namelen = 0;
 		bool eol, cont;
-		int r = piece(in, line, HDR_PIECE_MAX, &n, &eol);
+		int r = piece(in, line, PIECE_MAX, &n, &eol);
 
 		if (r < 0) {
 			snprintf(err, errlen, "cannot read the message: %s", strerror(errno));
@@ -261,27 +287,18 @@ int msg_read_headers(struct msg_in *in, struct msg_headers *h, char *err, size_t
 			in->held_len = n;
 			break;
 		}
-		if (!eol || n > MSG_LINE_MAX) {
-			snprintf(err, errlen,
-			    "header line %llu is longer than %d octets; fold it or shorten it",
-			    (unsigned long long)no, MSG_LINE_MAX);
-			return EX_DATAERR;
-		}
-		if (memchr(line, '\0', n) != NULL) {
-			snprintf(err, errlen, "header line %llu holds a NUL byte",
-			    (unsigned long long)no);
-			return EX_DATAERR;
-		}
-		if (memchr(line, '\r', n) != NULL) {
-			snprintf(err, errlen,
-			    "header line %llu holds a bare CR (a carriage return not followed by a line feed)",
-			    (unsigned long long)no);
-			return EX_DATAERR;
-		}
-		if (header_line(h, line, n, namelen, cont) < 0) {
-			snprintf(err, errlen, "header section too large (over %d bytes)",
-			    MSG_HEADER_MAX);
-			return EX_DATAERR;
+		/* A line longer than a piece comes in several. */
+		for (bool more = false;; more = true) {
+			if ((r = header_piece(h, line, n, namelen, cont, more, eol, no, err,
+			    errlen)) != 0)
+				return r;
+			if (eol)
+				break;
+			if (piece(in, line, PIECE_MAX, &n, &eol) < 0) {
+				snprintf(err, errlen, "cannot read the message: %s",
+				    strerror(errno));
+				return EX_NOINPUT;
+			}
 		}
 	}
 	return 0;

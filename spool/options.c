@@ -25,7 +25,8 @@ struct parse {
 	size_t errlen;
 	bool b_given;		/* an explicit -b: it wins over argv[0] */
 	enum sm_mode b_mode;
-	const char *b_arg;	/* for messages: "-bp" */
+	const char *b_arg;	/* for messages: "-bp" (points into b_buf) */
+	char b_buf[4];
 	bool q_given;
 	enum sm_mode q_mode;	/* SM_FLUSH or SM_NOOP (-q<time>) */
 	bool sender_given;
@@ -148,8 +149,11 @@ static int parse_b(struct parse *p, const char *v)
 		return usage(p, "conflicting options -b%s and %s", v, p->b_arg);
 	p->b_given = true;
 	p->b_mode = m;
-	p->b_arg = v[0] == 'm' ? "-bm" : v[0] == 'p' ? "-bp" : v[0] == 's' ? "-bs"
-	    : v[0] == 'v' ? "-bv" : "a no-op -b mode";
+	p->b_buf[0] = '-';
+	p->b_buf[1] = 'b';
+	p->b_buf[2] = v[0];
+	p->b_buf[3] = '\0';
+	p->b_arg = p->b_buf;
 	return 0;
 }
 
@@ -388,12 +392,40 @@ static int settle_mode(struct parse *p, const char *argv0)
 	return 0;
 }
 
+/* The mode as the caller asked for it, for refusals. */
+static const char *mode_name(const struct parse *p)
+{
+	switch (p->o->mode) {
+	case SM_LIST:
+		return p->b_given ? "-bp" : "mailq";
+	case SM_FLUSH:
+		return "-q";
+	case SM_SMTP:
+		return "-bs";
+	case SM_NOOP:
+		if (p->b_given)
+			return p->b_arg;
+		if (p->q_given)
+			return "-q<time>";
+		return "newaliases";
+	default:
+		return "this mode";
+	}
+}
+
 static int check_combination(struct parse *p)
 {
 	struct sm_opts *o = p->o;
 
 	if (o->json && o->mode != SM_LIST)
 		return usage(p, "-j is only meaningful for mailq (-bp)");
+	/* -t asks for recipients as much as an address does: with a mode that
+	 * reads no message it would be silently dropped, so it is refused
+	 * the same way (SPEC §3). */
+	if (o->extract_rcpts && (o->mode == SM_LIST || o->mode == SM_FLUSH ||
+	    o->mode == SM_NOOP))
+		return usage(p, "-t (recipients from the message) given with %s",
+		    mode_name(p));
 	if (o->nrcpts == 0) {
 		if (o->mode == SM_VERIFY)
 			return usage(p, "-bv needs at least one address");
@@ -401,14 +433,10 @@ static int check_combination(struct parse *p)
 	}
 	switch (o->mode) {
 	case SM_LIST:
-		return usage(p, "recipients given with mailq (-bp): %s", o->rcpts[0]);
 	case SM_FLUSH:
-		return usage(p, "recipients given with -q: %s", o->rcpts[0]);
 	case SM_NOOP:
-		return usage(p, "recipients given with a no-op mode (-bi, -I, newaliases, "
-		    "-bd, -q<time>): %s", o->rcpts[0]);
 	case SM_SMTP:
-		return usage(p, "recipients given with -bs: %s", o->rcpts[0]);
+		return usage(p, "recipients given with %s: %s", mode_name(p), o->rcpts[0]);
 	default:
 		return 0;
 	}

@@ -339,7 +339,9 @@ static int queue(const struct submit_req *r, struct msg_in *in, struct msg_heade
 		return rc;
 	}
 	strlcpy(id, drop_id(d), 17);
-	return drop_commit(d, err, errlen);
+	if ((rc = drop_commit(d, err, errlen)) == 0 && r->queued != NULL)
+		r->queued(r->queued_ctx, id, env);
+	return rc;
 }
 
 int submit_message(const struct submit_req *r, int fd, char id[17], char *err, size_t errlen)

@@ -30,6 +30,10 @@ struct submit_req {
 	uid_t uid;		/* the caller (getuid), for the From: default */
 	const char *login;	/* the caller's passwd name */
 	const char *gecos_name;	/* the caller's passwd full name, or NULL */
+	/* Called once the message is durable (sendmail -v): its queue id and
+	 * envelope, as queued. NULL = nobody asked. */
+	void (*queued)(void *ctx, const char *id, const struct envelope *env);
+	void *queued_ctx;
 };
 
 /*

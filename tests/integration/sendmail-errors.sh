@@ -164,7 +164,9 @@ check "no error case exited 75 (${#ALL_RCS[@]} cases)" [ "$seen75" = no ]
 ln -s "$SENDMAIL" "$T/newaliases"
 can_strace=no
 strace -f -o /dev/null true 2> /dev/null && can_strace=yes
-ports_before=$(ss -Hltnu 2> /dev/null | sort)
+# A listening socket a sendmail process (or a child it left behind) holds:
+# other programs on the machine may open and close ports meanwhile.
+our_ports() { ss -Hltnup 2> /dev/null | grep -E '"(sendmail|newaliases)"'; }
 noop() {
 	local name=$1; shift
 	if [ $can_strace = yes ]; then
@@ -179,7 +181,7 @@ noop() {
 	if [ $can_strace = yes ]; then
 		check "$name: no bind() or listen()" not grep -qE '^[0-9]+ +(bind|listen)\(' "$T/trace"
 	fi
-	check "$name: no new listening port" [ "$(ss -Hltnu 2> /dev/null | sort)" = "$ports_before" ]
+	check "$name: no listening port held by sendmail" [ -z "$(our_ports)" ]
 }
 noop "-bi" "$SENDMAIL" -C "$CONF" -bi
 noop "-I" "$SENDMAIL" -C "$CONF" -I

@@ -18,7 +18,7 @@ cat > "$T/dsn.py" <<'PYEOF'
 # EXPECT: to=ADDR  action=failed|delayed  status=PREFIX  rcpts=a,b (exact set)
 #   remote_mta  diag=SUBSTR  last_attempt  will_retry  orig=full|hdrs
 #   envid=X  orcpt=X  subject=SUBSTR (of the attached original)
-import email, email.utils, os, sys
+import email, email.utils, os, re, sys
 
 what = os.environ.get("WHAT", "dsn")
 path, expects = sys.argv[1], sys.argv[2:]
@@ -53,9 +53,12 @@ res(ad is not None and email.utils.parsedate_tz(ad) is not None, "Arrival-Date i
 res(len(rcpts) >= 1, "at least one per-recipient block")
 for r in rcpts:
     fr = r.get("Final-Recipient") or ""
-    res(fr.lower().startswith("rfc822;") and r.get("Action") and r.get("Status"),
+    # rfc822, or RFC 6533's utf-8 type for an address that needs SMTPUTF8.
+    res(fr.lower().startswith(("rfc822;", "utf-8;")) and r.get("Action") and r.get("Status"),
         "per-recipient fields Final-Recipient/Action/Status (%s)" % fr)
-finals = sorted((r.get("Final-Recipient") or "").split(";", 1)[-1].strip() for r in rcpts)
+# utf-8-addr-xtext: \x{HEX} stands for one character (RFC 6533 §3).
+unx = lambda a: re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: chr(int(m.group(1), 16)), a)
+finals = sorted(unx((r.get("Final-Recipient") or "").split(";", 1)[-1].strip()) for r in rcpts)
 orig = parts[2] if len(parts) > 2 else None
 for e in expects:
     k, _, v = e.partition("=")

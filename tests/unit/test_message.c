@@ -248,11 +248,13 @@ static void test_from_line_and_headers(void)
 		CHECK_INT(r.rc, 0);
 		result_free(&r);
 
-		memset(line + 8, 'a', 991);	/* 999 octets */
+		/* 999 octets: read as it is; msg_fixup folds or refuses it. */
+		memset(line + 8, 'a', 991);
 		memcpy(line + 999, "\n\nb\n", 5);
 		run(line, false, &r);
-		CHECK_INT(r.rc, EX_DATAERR);
-		CHECK(strstr(r.err, "header line 1 is longer than 998") != NULL);
+		CHECK_INT(r.rc, 0);
+		CHECK_INT(r.h.n, 1);
+		CHECK_INT(r.h.v[0].len, 1000);
 		result_free(&r);
 	}
 	run("Subject: a\0b\n\nb\n", false, &r);	/* strlen stops at the NUL */
@@ -625,6 +627,99 @@ static void test_fold_rewrite(void)
 	free(out);
 }
 
+/* A header line over 998 octets as written (issue 8): folded before white
+ * space already there, unfolding to the same text; refused only without
+ * white space to fold at. */
+static void test_fold_long(void)
+{
+	char err[512], *in, *out, *u, *a, *b;
+	int rc;
+
+	/* A Subject of 1190 octets with blanks: folded, nothing else changed. */
+	a = repeat('s', 600);
+	b = repeat('t', 580);
+	in = xasprintf("Subject: %s %s\nX-Com: (a, b,c) %s %s\n\nbody\n", a, b, a, b);
+	rc = fixed_rc(in, &fold_fx, &out, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	CHECK(longest_line(out) <= 998);
+	u = unfold(out);
+	/* The caller's fields exactly, then the added ones. */
+	CHECK(strncmp(u, in, strlen(in) - strlen("\nbody\n")) == 0);
+	free(u);
+	free(out);
+	free(in);
+
+	/* A long To: list without a blank after its commas: folded only at
+	 * existing blanks, never by inserting one (no byte is added). */
+	{
+		struct buf l;
+
+		buf_init(&l, 1 << 20);
+		buf_appends(&l, "To: ");
+		for (int i = 0; i < 80; i++)
+			buf_appendf(&l, "%suser%02d@example.org", i == 0 ? "" : i % 10 ? "," : ", ", i);
+		buf_appends(&l, "\n\nbody\n");
+		rc = fixed_rc(l.data, &fold_fx, &out, err, sizeof(err));
+		CHECK_INT(rc, 0);
+		CHECK(longest_line(out) <= 998);
+		u = unfold(out);
+		l.len -= strlen("\nbody\n");
+		buf_appends(&l, "From: f@b.c\nMessage-ID: <m@b.c>\nDate: d\n\n");
+		CHECK_STR(u, l.data);
+		free(u);
+		free(out);
+		buf_free(&l);
+	}
+
+	/* A line longer than a read piece (64 KiB): read whole, folded. */
+	{
+		struct buf l;
+
+		buf_init(&l, 1 << 20);
+		buf_appends(&l, "X-Huge:");
+		for (int i = 0; i < 20000; i++)
+			buf_appendf(&l, " w%04d", i % 10000);
+		buf_appends(&l, "\n\nbody\n");
+		rc = fixed_rc(l.data, &fold_fx, &out, err, sizeof(err));
+		CHECK_INT(rc, 0);
+		CHECK(longest_line(out) <= 998);
+		u = unfold(out);
+		CHECK(strncmp(u, l.data, l.len - strlen("\nbody\n")) == 0);
+		free(u);
+		free(out);
+		buf_free(&l);
+	}
+
+	/* Exactly 998 octets: untouched. */
+	in = xasprintf("X-A: %s\n\nb\n", a = (free(a), repeat('x', 993)));
+	rc = fixed_rc(in, &fold_fx, &out, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	CHECK(strncmp(out, in, 999) == 0);
+	free(out);
+	free(in);
+
+	/* No white space to fold at: refused, naming the field. */
+	free(a);
+	a = repeat('y', 1200);
+	in = xasprintf("Subject: ok\nX-Token: %s\n\nb\n", a);
+	rc = fixed_rc(in, &fold_fx, &out, err, sizeof(err));
+	CHECK_INT(rc, EX_DATAERR);
+	CHECK(strstr(err, "X-Token:") != NULL);
+	CHECK(strstr(err, "1209 octets") != NULL);
+	free(out);
+	free(in);
+
+	/* A Bcc: is removed before it could be refused. */
+	in = xasprintf("Bcc: %s\nTo: r@x.y\n\nb\n", a);
+	rc = fixed_rc(in, &fold_fx, &out, err, sizeof(err));
+	CHECK_INT(rc, 0);
+	CHECK(strstr(out, "Bcc") == NULL);
+	free(out);
+	free(in);
+	free(a);
+	free(b);
+}
+
 static void test_mailbox(void)
 {
 	char *s;
@@ -989,6 +1084,7 @@ int main(void)
 	test_fixups();
 	test_fold_qualify();
 	test_fold_rewrite();
+	test_fold_long();
 	test_mailbox();
 	test_rcpts();
 	test_body_limits();

@@ -453,6 +453,13 @@ static void test_refusals(void)
 	REFUSED("-bv", "-bv");
 	REFUSED("-bp", "-bp", "-bm");
 	REFUSED("-bs", "-bs", "-bp");
+	/* -t asks for recipients too (issue 8). */
+	REFUSED("-t", "-bp", "-t");
+	REFUSED("-t", "-t", "-bp");
+	REFUSED("-t", "-bi", "-t");
+	REFUSED("-t", "-q", "-t");
+	REFUSED("-t", "-q1h", "-t");
+	REFUSED("-bd", "-bd", "-t");
 }
 
 /* An argument with a line break is quoted in the error without it: the
