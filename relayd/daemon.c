@@ -24,6 +24,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "deliver.h"
+#include "health.h"
 #include "log.h"
 #include "mailq_client.h"
 #include "metrics.h"
@@ -64,6 +65,7 @@ struct daemon {
 	bool stopping, flush, reload;
 	double rate_wake;
 	struct metrics m;
+	struct health health;	/* relayd --health (health.h) */
 	bool metrics_dirty;
 	double metrics_at;
 };
@@ -74,6 +76,24 @@ static void on_pickup(void *arg, const struct qmsg *m)
 
 	sched_add(dm->s, m->id, m->arrival, 0);
 	dm->metrics_dirty = true;
+}
+
+static void health_now(struct daemon *dm, struct health_queue *q, struct health_verdict *v)
+{
+	q->messages = sched_count(dm->s);
+	q->oldest_arrival = sched_oldest(dm->s);
+	health_judge(&dm->health, q, dm->c->retry_max, now_wall(), v);
+}
+
+static void on_health(void *ctx, bool json, struct buf *out)
+{
+	struct daemon *dm = ctx;
+	struct health_verdict v;
+	struct health_queue q;
+
+	health_now(dm, &q, &v);
+	if (health_format(&dm->health, &q, &v, now_wall(), json, out) != 0)
+		buf_appends(out, "ERR reply too long\n");
 }
 
 static void on_flush(void *ctx, uid_t peer)
@@ -409,10 +429,12 @@ static void worker_event(struct daemon *dm, struct worker *w, const struct worke
 	switch (ev->type) {
 	case WEV_UP:
 		sched_host_up(dm->s, ev->host);
+		health_host_up(&dm->health, ev->host);
 		dm->metrics_dirty = true;
 		break;
 	case WEV_DOWN:
 		sched_host_down(dm->s, ev->host, dm->c, time(NULL));
+		health_host_down(&dm->health, ev->host, ev->auth, ev->reason, now_wall());
 		dm->metrics_dirty = true;
 		break;
 	case WEV_DONE:
@@ -433,8 +455,10 @@ static void worker_event(struct daemon *dm, struct worker *w, const struct worke
 			dm->m.sent += ev->sent;
 			dm->m.deferred += ev->deferred;
 			dm->m.bounced += ev->bounced;
-			if (ev->sent > 0)
+			if (ev->sent > 0) {
 				dm->m.last_success = now_wall();
+				health_delivered(&dm->health, dm->m.last_success);
+			}
 		}
 		dm->metrics_dirty = true;
 		w->id[0] = '\0';
@@ -558,6 +582,7 @@ static void reload(struct daemon *dm)
 	conf_free(dm->c);
 	*dm->c = nc;
 	sched_hosts_reset(dm->s);
+	health_reset(&dm->health, dm->c, now_wall());
 	dm->metrics_dirty = true;
 	log_info("configuration reloaded from %s", dm->c->path);
 }
@@ -595,8 +620,9 @@ static void write_metrics(struct daemon *dm)
 	double oldest;
 	size_t i;
 
-	if (dm->c->metrics_file == NULL || !dm->metrics_dirty ||
-	    now_monotonic() - dm->metrics_at < 1.0)
+	/* Once a minute even when nothing happened: ages and health move. */
+	if (dm->c->metrics_file == NULL || now_monotonic() - dm->metrics_at < 1.0 ||
+	    (!dm->metrics_dirty && now_monotonic() - dm->metrics_at < 60.0))
 		return;
 	dm->m.queue_messages = sched_count(dm->s);
 	oldest = sched_oldest(dm->s);
@@ -606,6 +632,16 @@ static void write_metrics(struct daemon *dm)
 		snprintf(dm->m.hosts[i], sizeof dm->m.hosts[i], "%s:%u",
 		    dm->c->smarthosts[i].host, dm->c->smarthosts[i].port);
 		dm->m.up[i] = sched_host_is_up(dm->s, i);
+		dm->m.auth_failing[i] = dm->health.h[i].state == HH_DOWN && dm->health.h[i].auth;
+		dm->m.failing_since[i] = dm->health.h[i].state == HH_DOWN ?
+		    dm->health.h[i].since : 0;
+	}
+	{
+		struct health_verdict v;
+		struct health_queue q;
+
+		health_now(dm, &q, &v);
+		dm->m.healthy = health_ok(&v);
 	}
 	if (metrics_write(dm->c->metrics_file, &dm->m) == -1)
 		log_warn("cannot write %s", dm->c->metrics_file);
@@ -805,12 +841,13 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	if (spool_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
 		fatalx(EX_OSFILE, "spool: %s", err);
 	dm->s = sched_new();
+	health_reset(&dm->health, c, now_wall());
 	dm->p = pickup_new(&dm->d, c->spool, on_pickup, dm);
 	recover_queue(dm);
 	pickup_scan(dm->p, dm->c);
 	if (!o->once) {
 		hooks = (struct control_hooks){ .ctx = dm, .flush = on_flush, .list = on_list,
-			.admin = on_admin };
+			.admin = on_admin, .health = on_health };
 		dm->ctl = control_open(c->spool, &hooks, err, sizeof err);
 		if (dm->ctl == NULL)
 			log_warnx("control socket: %s (sendmail -q and mailq will not reach relayd)",
