@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mailq_client.h"
 #include "metrics.h"
+#include "netwatch.h"
 #include "pickup.h"
 #include "qadmin.h"
 #include "qlist.h"
@@ -66,6 +67,7 @@ struct daemon {
 	double rate_wake;
 	struct metrics m;
 	struct health health;	/* relayd --health (health.h) */
+	struct netwatch *net;	/* network changes (netwatch.h); NULL: none */
 	bool metrics_dirty;
 	double metrics_at;
 };
@@ -351,6 +353,7 @@ static bool spawn(struct daemon *dm, const char *id)
 		if (pickup_fd(dm->p) != -1)
 			close(pickup_fd(dm->p));
 		control_forget(dm->ctl);
+		netwatch_forget(dm->net);
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
@@ -675,9 +678,27 @@ static int poll_timeout(struct daemon *dm)
 		if (dm->w[i].st == W_IDLE && dm->w[i].idle_until < t)
 			t = dm->w[i].idle_until;
 	}
+	if (netwatch_due(dm->net) > 0 && netwatch_due(dm->net) < t)
+		t = netwatch_due(dm->net);
 	if (t <= now)
 		return 0;
 	return (int)((t - now) * 1000.0) + 1;
+}
+
+/* The network came back (netwatch.h): retry deferred mail now, as
+ * sendmail -q would, hold-downs lifted. */
+static void net_changed(struct daemon *dm)
+{
+	char why[256];
+
+	if (!netwatch_take(dm->net, now_monotonic(), why, sizeof why) || dm->stopping)
+		return;
+	if (sched_count(dm->s) == 0) {
+		log_debug("network change: %s; nothing queued", why);
+		return;
+	}
+	log_info("network change: %s; retrying deferred mail now", why);
+	dm->flush = true;
 }
 
 static bool once_finished(struct daemon *dm)
@@ -706,6 +727,7 @@ static void loop(struct daemon *dm)
 			dm->reload = false;
 			reload(dm);
 		}
+		net_changed(dm);
 		if (dm->flush) {
 			dm->flush = false;
 			sched_flush(dm->s);
@@ -725,6 +747,7 @@ static void loop(struct daemon *dm)
 		n = 0;
 		pfd[n++] = (struct pollfd){ .fd = dm->sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = pickup_fd(dm->p), .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = netwatch_fd(dm->net), .events = POLLIN };
 		nws = 0;
 		base = n;
 		for (i = 0; i < dm->nw; i++) {
@@ -750,6 +773,8 @@ static void loop(struct daemon *dm)
 		}
 		if (pfd[1].revents != 0)
 			pickup_events(dm->p);
+		if (pfd[2].revents != 0)
+			netwatch_read(dm->net, now_monotonic());
 		if (pfd[0].revents != 0)
 			read_signals(dm);
 	}
@@ -852,6 +877,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 		if (dm->ctl == NULL)
 			log_warnx("control socket: %s (sendmail -q and mailq will not reach relayd)",
 			    err);
+		dm->net = netwatch_open();
 	}
 	dm->metrics_dirty = true;
 	log_info("started: %zu smarthost(s), concurrency %u%s", c->nsmarthosts, c->concurrency,
@@ -861,6 +887,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	dm->metrics_at = 0;
 	write_metrics(dm);
 	control_close(dm->ctl);
+	netwatch_close(dm->net);
 	pickup_free(dm->p);
 	sched_free(dm->s);
 	spool_dirs_close(&dm->d);

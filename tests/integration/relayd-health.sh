@@ -59,7 +59,6 @@ else
 	skip "--health as another user (needs root)"
 fi
 relayd_stop
-[ -n "${KEEP:-}" ] && cp "$RL" /tmp/health-$(basename "$RD").log
 health
 check "after SIGTERM: not running again" [ "$HRC" = 1 ] && grep -q "^not running" <<<"$OUT"
 
@@ -80,7 +79,6 @@ check "unreachable: metrics nullrelay_healthy 0" wait_for 5 grep -qx "nullrelay_
 check "unreachable: metrics failing_since set" \
 	grep -Eq "^nullrelay_smarthost_failing_since_timestamp_seconds\{smarthost=\"127\.0\.0\.1:$SH_PORT\"\} [1-9][0-9]+$" "$RS/metrics.prom"
 relayd_stop
-[ -n "${KEEP:-}" ] && cp "$RL" /tmp/health-$(basename "$RD").log
 
 # 4. AUTH refused (wrong password), then the password fixed: delivered, 0.
 relay_new auth
@@ -117,7 +115,6 @@ check "queued after a recent success: deferred" wait_for 10 log_has "to=<later@e
 check "queued after a recent success: exit 0 'ok: 1 queued, last delivery ...'" \
 	wait_for 5 health_says 0 "^ok: 1 queued, last delivery [0-9-]+T"
 relayd_stop
-[ -n "${KEEP:-}" ] && cp "$RL" /tmp/health-$(basename "$RD").log
 
 # 5. The oldest message too old while the smarthost takes the session but
 # defers the recipient (no delivery in the window): 1 "oldest message N hours old".
@@ -142,7 +139,6 @@ health -j
 check "stale: -j status queue_stale, oldest_age_seconds about 7300" \
 	json_is 'j["status"] == "queue_stale" and 7290 <= j["oldest_age_seconds"] <= 7400 and j["smarthosts"][0]["state"] == "up"'
 relayd_stop
-[ -n "${KEEP:-}" ] && cp "$RL" /tmp/health-$(basename "$RD").log
 
 # 6. Bad usage.
 "$RELAYD" -C "$RC" -j > /dev/null 2>&1
