@@ -69,6 +69,20 @@ static void iso_time(double t, char *out, size_t outlen)
 		snprintf(out, outlen, "%lld", (long long)tt);
 }
 
+/* The built-in OAuth2's failure: "oauth2: ..." as the reason, or after a
+ * prefix such as "cannot get the AUTH secret for H: ". The text after it. */
+static const char *oauth2_reason(const char *reason)
+{
+	const char *p = reason;
+
+	while ((p = strstr(p, OAUTH2_PREFIX)) != NULL) {
+		if (p == reason || p[-1] == ' ')
+			return p + strlen(OAUTH2_PREFIX) + strspn(p + strlen(OAUTH2_PREFIX), " ");
+		p++;
+	}
+	return NULL;
+}
+
 /* Rule 2 of health.h: the failing smarthost to name, or NULL when some
  * smarthost's last session worked (or none was tried yet). An AUTH failure
  * is named before an unreachable host: it needs the operator. */
@@ -103,10 +117,9 @@ void health_judge(const struct health *h, const struct health_queue *q, time_t r
 		return;
 	}
 	if ((x = failing(h, &i)) != NULL) {
-		if (x->auth && strncmp(x->reason, OAUTH2_PREFIX, strlen(OAUTH2_PREFIX)) == 0) {
-			const char *r = x->reason + strlen(OAUTH2_PREFIX);
+		const char *r = x->auth ? oauth2_reason(x->reason) : NULL;
 
-			r += strspn(r, " ");
+		if (r != NULL) {
 			v->status = HS_OAUTH2;
 			snprintf(v->line, sizeof v->line, "OAuth2 refused: %s; run relayd --oauth2-login",
 			    r);

@@ -60,6 +60,15 @@ int main(void)
 	CHECK_INT(v.status, HS_OAUTH2);
 	CHECK_STR(v.line, "OAuth2 refused: invalid_grant (token revoked); run relayd --oauth2-login");
 
+	health_host_down(&h, 1, true, "cannot get the AUTH secret for b: oauth2: token endpoint "
+	    "unreachable", now);
+	health_judge(&h, &q, 3600, now, &v);
+	CHECK_STR(v.line, "OAuth2 refused: token endpoint unreachable; run relayd --oauth2-login");
+	/* Not at AUTH, or "oauth2:" inside a word: not OAuth2. */
+	health_host_down(&h, 1, true, "535 5.7.8 xoauth2: no", now);
+	health_judge(&h, &q, 3600, now, &v);
+	CHECK_INT(v.status, HS_AUTH);
+
 	/* One host up: not failing; no delivery yet but young mail: healthy. */
 	health_host_up(&h, 1);
 	health_judge(&h, &q, 3600, now, &v);
