@@ -147,7 +147,15 @@ static int verify(const struct sm_opts *o, const struct conf *c)
 	for (size_t i = 0; i < o->nrcpts; i++) {
 		struct addrlist l = { 0 };
 
-		if (submit_rewrite_rcpts(c, o->rcpts[i], &l, err, sizeof(err)) != 0) {
+		int rc = submit_rewrite_rcpts(c, o->rcpts[i], &l, err, sizeof(err));
+
+		if (rc == EX_CONFIG) {
+			/* The aliases file, not the address: say so, as delivery would. */
+			addrlist_free(&l);
+			fflush(stdout);
+			return die(EX_CONFIG, err);
+		}
+		if (rc != 0) {
 			printf("%s... unparseable: %s\n", o->rcpts[i], err);
 			bad++;
 			snprintf(msg, sizeof(msg), "%s", err);

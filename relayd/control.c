@@ -138,6 +138,21 @@ static void cmd_requeue(struct control *ctl, struct client *cl, const char *args
 	cmd_admin_named(ctl, cl, "REQUEUE", args);
 }
 
+static void cmd_health(struct control *ctl, struct client *cl, const char *args)
+{
+	bool json = strcmp(args, "JSON") == 0;
+
+	if (*args != '\0' && !json) {
+		buf_appends(&cl->out, "ERR HEALTH takes no argument but JSON\n");
+		return;
+	}
+	if (ctl->hooks.health == NULL) {
+		buf_appends(&cl->out, "ERR not implemented\n");
+		return;
+	}
+	ctl->hooks.health(ctl->hooks.ctx, json, &cl->out);
+}
+
 static const struct {
 	const char *name;
 	cmd_fn fn;
@@ -149,6 +164,7 @@ static const struct {
 	{ "RELEASE", cmd_release },
 	{ "RETRY", cmd_retry },
 	{ "REQUEUE", cmd_requeue },
+	{ "HEALTH", cmd_health },
 };
 
 struct control *control_open(const char *spool, const struct control_hooks *hooks, char *err,

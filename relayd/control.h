@@ -11,6 +11,9 @@
  *                    → the operator's queue tools (qadmin.h), root and the
  *                      relay user only: one "OK|MISSING|BUSY ID" or
  *                      "FAIL ID reason" line per message
+ *   HEALTH, HEALTH JSON
+ *                    → relayd --health's verdict (health.h), one line or one
+ *                      JSON object; any user may ask
  *   anything else    → "ERR not implemented\n" (or "ERR ..." reason)
  *
  * New commands are rows in the table in control.c; a handler appends its
@@ -39,6 +42,8 @@ struct control_hooks {
 	/* An operator command from root or the relay user, for one id or
 	 * "ALL": append the reply lines (qadmin.h). */
 	void (*admin)(void *ctx, uid_t peer, enum qadmin_op op, const char *id, struct buf *out);
+	/* HEALTH: append the verdict (health.h). */
+	void (*health)(void *ctx, bool json, struct buf *out);
 };
 
 struct control;

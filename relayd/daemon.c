@@ -24,9 +24,11 @@
 #include "control.h"
 #include "daemon.h"
 #include "deliver.h"
+#include "health.h"
 #include "log.h"
 #include "mailq_client.h"
 #include "metrics.h"
+#include "netwatch.h"
 #include "pickup.h"
 #include "qadmin.h"
 #include "qlist.h"
@@ -64,6 +66,8 @@ struct daemon {
 	bool stopping, flush, reload;
 	double rate_wake;
 	struct metrics m;
+	struct health health;	/* relayd --health (health.h) */
+	struct netwatch *net;	/* network changes (netwatch.h); NULL: none */
 	bool metrics_dirty;
 	double metrics_at;
 };
@@ -74,6 +78,24 @@ static void on_pickup(void *arg, const struct qmsg *m)
 
 	sched_add(dm->s, m->id, m->arrival, 0);
 	dm->metrics_dirty = true;
+}
+
+static void health_now(struct daemon *dm, struct health_queue *q, struct health_verdict *v)
+{
+	q->messages = sched_count(dm->s);
+	q->oldest_arrival = sched_oldest(dm->s);
+	health_judge(&dm->health, q, dm->c->retry_max, now_wall(), v);
+}
+
+static void on_health(void *ctx, bool json, struct buf *out)
+{
+	struct daemon *dm = ctx;
+	struct health_verdict v;
+	struct health_queue q;
+
+	health_now(dm, &q, &v);
+	if (health_format(&dm->health, &q, &v, now_wall(), json, out) != 0)
+		buf_appends(out, "ERR reply too long\n");
 }
 
 static void on_flush(void *ctx, uid_t peer)
@@ -331,6 +353,7 @@ static bool spawn(struct daemon *dm, const char *id)
 		if (pickup_fd(dm->p) != -1)
 			close(pickup_fd(dm->p));
 		control_forget(dm->ctl);
+		netwatch_forget(dm->net);
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
@@ -409,10 +432,12 @@ static void worker_event(struct daemon *dm, struct worker *w, const struct worke
 	switch (ev->type) {
 	case WEV_UP:
 		sched_host_up(dm->s, ev->host);
+		health_host_up(&dm->health, ev->host);
 		dm->metrics_dirty = true;
 		break;
 	case WEV_DOWN:
 		sched_host_down(dm->s, ev->host, dm->c, time(NULL));
+		health_host_down(&dm->health, ev->host, ev->auth, ev->reason, now_wall());
 		dm->metrics_dirty = true;
 		break;
 	case WEV_DONE:
@@ -433,8 +458,10 @@ static void worker_event(struct daemon *dm, struct worker *w, const struct worke
 			dm->m.sent += ev->sent;
 			dm->m.deferred += ev->deferred;
 			dm->m.bounced += ev->bounced;
-			if (ev->sent > 0)
+			if (ev->sent > 0) {
 				dm->m.last_success = now_wall();
+				health_delivered(&dm->health, dm->m.last_success);
+			}
 		}
 		dm->metrics_dirty = true;
 		w->id[0] = '\0';
@@ -558,6 +585,7 @@ static void reload(struct daemon *dm)
 	conf_free(dm->c);
 	*dm->c = nc;
 	sched_hosts_reset(dm->s);
+	health_reset(&dm->health, dm->c, now_wall());
 	dm->metrics_dirty = true;
 	log_info("configuration reloaded from %s", dm->c->path);
 }
@@ -595,8 +623,9 @@ static void write_metrics(struct daemon *dm)
 	double oldest;
 	size_t i;
 
-	if (dm->c->metrics_file == NULL || !dm->metrics_dirty ||
-	    now_monotonic() - dm->metrics_at < 1.0)
+	/* Once a minute even when nothing happened: ages and health move. */
+	if (dm->c->metrics_file == NULL || now_monotonic() - dm->metrics_at < 1.0 ||
+	    (!dm->metrics_dirty && now_monotonic() - dm->metrics_at < 60.0))
 		return;
 	dm->m.queue_messages = sched_count(dm->s);
 	oldest = sched_oldest(dm->s);
@@ -606,6 +635,16 @@ static void write_metrics(struct daemon *dm)
 		snprintf(dm->m.hosts[i], sizeof dm->m.hosts[i], "%s:%u",
 		    dm->c->smarthosts[i].host, dm->c->smarthosts[i].port);
 		dm->m.up[i] = sched_host_is_up(dm->s, i);
+		dm->m.auth_failing[i] = dm->health.h[i].state == HH_DOWN && dm->health.h[i].auth;
+		dm->m.failing_since[i] = dm->health.h[i].state == HH_DOWN ?
+		    dm->health.h[i].since : 0;
+	}
+	{
+		struct health_verdict v;
+		struct health_queue q;
+
+		health_now(dm, &q, &v);
+		dm->m.healthy = health_ok(&v);
 	}
 	if (metrics_write(dm->c->metrics_file, &dm->m) == -1)
 		log_warn("cannot write %s", dm->c->metrics_file);
@@ -639,9 +678,27 @@ static int poll_timeout(struct daemon *dm)
 		if (dm->w[i].st == W_IDLE && dm->w[i].idle_until < t)
 			t = dm->w[i].idle_until;
 	}
+	if (netwatch_due(dm->net) > 0 && netwatch_due(dm->net) < t)
+		t = netwatch_due(dm->net);
 	if (t <= now)
 		return 0;
 	return (int)((t - now) * 1000.0) + 1;
+}
+
+/* The network came back (netwatch.h): retry deferred mail now, as
+ * sendmail -q would, hold-downs lifted. */
+static void net_changed(struct daemon *dm)
+{
+	char why[256];
+
+	if (!netwatch_take(dm->net, now_monotonic(), why, sizeof why) || dm->stopping)
+		return;
+	if (sched_count(dm->s) == 0) {
+		log_debug("network change: %s; nothing queued", why);
+		return;
+	}
+	log_info("network change: %s; retrying deferred mail now", why);
+	dm->flush = true;
 }
 
 static bool once_finished(struct daemon *dm)
@@ -670,6 +727,7 @@ static void loop(struct daemon *dm)
 			dm->reload = false;
 			reload(dm);
 		}
+		net_changed(dm);
 		if (dm->flush) {
 			dm->flush = false;
 			sched_flush(dm->s);
@@ -689,6 +747,7 @@ static void loop(struct daemon *dm)
 		n = 0;
 		pfd[n++] = (struct pollfd){ .fd = dm->sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = pickup_fd(dm->p), .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = netwatch_fd(dm->net), .events = POLLIN };
 		nws = 0;
 		base = n;
 		for (i = 0; i < dm->nw; i++) {
@@ -714,6 +773,8 @@ static void loop(struct daemon *dm)
 		}
 		if (pfd[1].revents != 0)
 			pickup_events(dm->p);
+		if (pfd[2].revents != 0)
+			netwatch_read(dm->net, now_monotonic());
 		if (pfd[0].revents != 0)
 			read_signals(dm);
 	}
@@ -805,16 +866,18 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	if (spool_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
 		fatalx(EX_OSFILE, "spool: %s", err);
 	dm->s = sched_new();
+	health_reset(&dm->health, c, now_wall());
 	dm->p = pickup_new(&dm->d, c->spool, on_pickup, dm);
 	recover_queue(dm);
 	pickup_scan(dm->p, dm->c);
 	if (!o->once) {
 		hooks = (struct control_hooks){ .ctx = dm, .flush = on_flush, .list = on_list,
-			.admin = on_admin };
+			.admin = on_admin, .health = on_health };
 		dm->ctl = control_open(c->spool, &hooks, err, sizeof err);
 		if (dm->ctl == NULL)
 			log_warnx("control socket: %s (sendmail -q and mailq will not reach relayd)",
 			    err);
+		dm->net = netwatch_open();
 	}
 	dm->metrics_dirty = true;
 	log_info("started: %zu smarthost(s), concurrency %u%s", c->nsmarthosts, c->concurrency,
@@ -824,6 +887,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	dm->metrics_at = 0;
 	write_metrics(dm);
 	control_close(dm->ctl);
+	netwatch_close(dm->net);
 	pickup_free(dm->p);
 	sched_free(dm->s);
 	spool_dirs_close(&dm->d);

@@ -58,6 +58,18 @@ int worker_event_parse(const char *msg, size_t len, struct worker_event *ev)
 	memcpy(buf, msg, len);
 	buf[len] = '\0';
 	memset(ev, 0, sizeof(*ev));
+	if (strncmp(buf, "DOWN ", 5) == 0 && (p = strchr(buf + 5, ' ')) != NULL) {
+		/* DOWN I A REASON: the reason is free text with spaces. */
+		*p++ = '\0';
+		if (parse_uns(buf + 5, CONF_MAX_SMARTHOSTS - 1, &v[1]) == -1 ||
+		    (p[0] != '0' && p[0] != '1') || (p[1] != ' ' && p[1] != '\0'))
+			return -1;
+		ev->type = WEV_DOWN;
+		ev->host = (size_t)v[1];
+		ev->auth = p[0] == '1';
+		strlcpy(ev->reason, p[1] == ' ' ? p + 2 : "", sizeof ev->reason);
+		return 0;
+	}
 	for (p = buf; p != NULL;) {
 		if (n == NR_ARRAY_LEN(w))
 			return -1;
@@ -121,6 +133,15 @@ static void say(struct wctx *w, const char *fmt, ...)
 	}
 }
 
+/* For the DOWN report: control characters become spaces (in place). */
+static char *one_line(char *s)
+{
+	for (char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return s;
+}
+
 /* Try the smarthosts in order. */
 static void connect_any(struct wctx *w, const time_t *host_until, size_t nhosts)
 {
@@ -144,7 +165,7 @@ static void connect_any(struct wctx *w, const time_t *host_until, size_t nhosts)
 		log_warnx("smarthost %s:%u failed: %s%s", sh->host, sh->port, why.text,
 		    i + 1 < w->c->nsmarthosts ? " (trying the next one)" : "");
 		w->open_why = why;
-		say(w, "DOWN %zu", i);
+		say(w, "DOWN %zu %d %.600s", i, why.at_auth ? 1 : 0, one_line(why.text));
 	}
 }
 

@@ -7,7 +7,8 @@
  *
  * Worker → parent, one datagram each:
  *   UP I                 smarthost I accepted our session
- *   DOWN I               smarthost I failed at connect/greeting/TLS/AUTH
+ *   DOWN I A REASON      smarthost I failed at connect/greeting/TLS (A = 0)
+ *                        or AUTH (A = 1); REASON: the rest of the line
  *   DONE ID NEXT FINAL SENT DEFERRED BOUNCED MORE
  *                        ID was attempted and committed; NEXT = its next
  *                        attempt (epoch s), FINAL = 1 if it left the queue;
@@ -29,13 +30,15 @@
 #include "conf.h"
 #include "pickup.h"
 
-#define WMSG_MAX 256
+#define WMSG_MAX 768
 
 enum wev_type { WEV_UP, WEV_DOWN, WEV_DONE, WEV_RELEASE };
 
 struct worker_event {
 	enum wev_type type;
 	size_t host;		/* UP, DOWN */
+	bool auth;		/* DOWN: at AUTH */
+	char reason[WMSG_MAX];	/* DOWN */
 	char id[17];		/* DONE, RELEASE */
 	time_t next;
 	bool final;

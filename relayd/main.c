@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "health.h"
 #include "log.h"
 #include "qadmin.h"
 #include "spool.h"
@@ -27,7 +28,8 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: relayd [-C FILE] [-f] [-n] [--once]\n"
-	    "       relayd [-C FILE] --delete|--hold|--release|--retry|--requeue ID...|ALL\n");
+	    "       relayd [-C FILE] --delete|--hold|--release|--retry|--requeue ID...|ALL\n"
+	    "       relayd [-C FILE] --health [-j]\n");
 	exit(EX_USAGE);
 }
 
@@ -82,6 +84,7 @@ int main(int argc, char **argv)
 		{ "release", no_argument, NULL, 'R' },
 		{ "retry", no_argument, NULL, 'T' },
 		{ "requeue", no_argument, NULL, 'Q' },
+		{ "health", no_argument, NULL, 'K' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *explicit_path = NULL, *path;
@@ -91,14 +94,14 @@ int main(int argc, char **argv)
 	struct passwd *pw;
 	struct conf c;
 	enum qadmin_op op = QA_DELETE;
-	bool admin = false;
+	bool admin = false, health = false, json = false;
 	uid_t uid;
 	gid_t gid;
 	int ch;
 
 	no_core_dumps();
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+C:fn", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+C:fnj", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
 			explicit_path = optarg;
@@ -111,6 +114,12 @@ int main(int argc, char **argv)
 			break;
 		case 'O':
 			o.once = true;
+			break;
+		case 'K':
+			health = true;
+			break;
+		case 'j':
+			json = true;
 			break;
 		case 'D':
 		case 'H':
@@ -140,6 +149,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "relayd: the queue tools do not combine with -n or --once\n");
 		usage();
 	}
+	if (json && !health) {
+		fprintf(stderr, "relayd: -j goes with --health\n");
+		usage();
+	}
+	if (health && (admin || check || o.once)) {
+		fprintf(stderr, "relayd: --health does not combine with -n, --once or the queue tools\n");
+		usage();
+	}
 	if (!admin && optind != argc) {
 		fprintf(stderr, "relayd: unexpected argument %s\n", argv[optind]);
 		usage();
@@ -149,6 +166,14 @@ int main(int argc, char **argv)
 	log_init("nullrelay/relayd", foreground || check);
 	path = conf_pick_path(explicit_path, &must_exist);
 	memset(&c, 0, sizeof c);
+	if (health) {
+		/* relayd --health (health.h): asks the daemon, exits 0 or 1. */
+		int rc = conf_load(path, must_exist, &c, err, sizeof err) == -1 ?
+		    health_fail(HS_UNKNOWN, err, json) : health_client(&c, json);
+
+		conf_free(&c);
+		return rc;
+	}
 	if (conf_load(path, must_exist, &c, err, sizeof err) == -1) {
 		if (check || foreground)
 			fprintf(stderr, "relayd: %s\n", err);

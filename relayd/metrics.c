@@ -20,6 +20,40 @@ static int append_label(struct buf *b, const char *s)
 	return 0;
 }
 
+/* One gauge per smarthost: NAME{smarthost="h:p"} VALUE. */
+static int host_gauge(struct buf *b, const char *name, const char *help,
+    const struct metrics *m, const double *v)
+{
+	size_t i;
+
+	if (buf_appendf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name) == -1)
+		return -1;
+	for (i = 0; i < m->nhosts; i++) {
+		if (buf_appendf(b, "%s{smarthost=\"", name) == -1 || append_label(b, m->hosts[i]) == -1 ||
+		    buf_appendf(b, "\"} %.0f\n", v[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* What relayd --health judges by, for alerting without running it. */
+static int format_health(struct buf *b, const struct metrics *m)
+{
+	double auth[CONF_MAX_SMARTHOSTS];
+	size_t i;
+
+	for (i = 0; i < m->nhosts; i++)
+		auth[i] = m->auth_failing[i] ? 1 : 0;
+	if (host_gauge(b, "nullrelay_smarthost_auth_failing",
+		"1 if the last session with the smarthost was refused at AUTH.", m, auth) == -1 ||
+	    host_gauge(b, "nullrelay_smarthost_failing_since_timestamp_seconds",
+		"Start of the smarthost's current run of failed sessions; 0 = not failing.", m,
+		m->failing_since) == -1)
+		return -1;
+	return buf_appendf(b, "# HELP nullrelay_healthy 1 if relayd --health would exit 0.\n"
+	    "# TYPE nullrelay_healthy gauge\nnullrelay_healthy %d\n", m->healthy ? 1 : 0);
+}
+
 static int format(struct buf *b, const struct metrics *m)
 {
 	size_t i;
@@ -55,7 +89,7 @@ static int format(struct buf *b, const struct metrics *m)
 		    buf_appendf(b, "\"} %d\n", m->up[i] ? 1 : 0) == -1)
 			return -1;
 	}
-	return 0;
+	return format_health(b, m);
 }
 
 int metrics_write(const char *path, const struct metrics *m)

@@ -19,6 +19,10 @@ struct metrics {
 	size_t nhosts;
 	char hosts[CONF_MAX_SMARTHOSTS][300];	/* "host:port" labels */
 	bool up[CONF_MAX_SMARTHOSTS];
+	/* The facts of relayd --health (health.h). */
+	bool auth_failing[CONF_MAX_SMARTHOSTS];	/* last session refused at AUTH */
+	double failing_since[CONF_MAX_SMARTHOSTS];	/* epoch s; 0 = not failing */
+	bool healthy;			/* relayd --health would exit 0 */
 };
 
 /* 0, or -1 (errno) — the caller logs. */

@@ -479,6 +479,7 @@ enum smtp_class smtp_open(const struct conf *c, const struct smarthost *sh,
 	if (open_session(s, why) != SMTP_DONE) {
 		if (why->dsn[0] == '\0')
 			strlcpy(why->dsn, "4.4.0", sizeof(why->dsn));
+		why->at_auth = s->state == SMTP_S_AUTH;	/* for relayd --health */
 		log_debug("smtp %s: open failed: %s", s->relay, why->text);
 		smtp_close(s, true);
 		*out = NULL;

@@ -26,6 +26,8 @@ struct smtp_reply {
 	int code;		/* 0 when no reply was read (network, TLS, timeout) */
 	char dsn[16];		/* "4.4.1": the enhanced code, else derived from code */
 	char text[512];		/* one line: the reply's lines joined, or our reason */
+	bool at_auth;		/* smtp_open: the failure came at AUTH (credentials,
+				 * token, mechanism), not at reaching the server */
 };
 
 struct smtp_msg {

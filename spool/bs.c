@@ -382,12 +382,23 @@ static int cmd_rcpt(struct bs *s, const char *args)
 		free(path);
 		return reply(s, "452 4.5.3 Error: too many recipients");
 	}
-	rc = submit_rewrite_rcpts(s->c, path, &l, err, sizeof(err));
-	if (rc == 0 && l.n != 1) {
+	/* One address as written; the aliases may make several of it. */
+	rc = 0;
+	if (addrlist_parse(path, strlen(path), &l, err, sizeof(err)) != 0) {
+		rc = EX_DATAERR;
+	} else if (l.n != 1) {
 		snprintf(err, sizeof(err), "exactly one address per RCPT command");
 		rc = EX_DATAERR;
 	}
 	addrlist_free(&l);
+	if (rc == 0)
+		rc = submit_rewrite_rcpts(s->c, path, &l, err, sizeof(err));
+	addrlist_free(&l);
+	if (rc == EX_CONFIG) {
+		free(path);
+		clean_text(err);
+		return reply(s, "451 4.3.5 %s", err);
+	}
 	if (rc != 0) {
 		free(path);
 		clean_text(err);

@@ -284,5 +284,6 @@ void conf_free(struct conf *c)
 	free(c->auth_token_command);
 	free(c->helo_name);
 	free(c->metrics_file);
+	free(c->aliases);
 	memset(c, 0, sizeof *c);
 }

@@ -20,6 +20,7 @@ enum kind {
 	V_SIZE,
 	V_BOOL,
 	V_SMARTHOST, V_TLS, V_FINGERPRINT, V_MECHS, V_CONCURRENCY, V_RATE, V_BOUNCE,
+	V_ALIASES,
 };
 
 struct keydef {
@@ -68,6 +69,7 @@ static const struct keydef keys[K_NKEYS] = {
 	[K_TIMEOUT_DATA_BLOCK] = { "timeout_data_block", V_DURATION, F(timeout_data_block), 1 },
 	[K_TIMEOUT_FINAL_DOT] = { "timeout_final_dot", V_DURATION, F(timeout_final_dot), 1 },
 	[K_RESCAN_INTERVAL] = { "rescan_interval", V_DURATION, F(rescan_interval), 1 },
+	[K_ALIASES] = { "aliases", V_ALIASES, F(aliases), 0 },
 };
 
 int conf_key_lookup(const char *name)
@@ -120,6 +122,13 @@ static const char *set_value(struct conf_ctx *x, const struct keydef *k, const c
 
 	switch (k->kind) {
 	case V_PATH: why = conf_val_path(v); break;
+	case V_ALIASES:
+		/* "none": no aliases file at all, not even /etc/aliases. */
+		if (strcmp(v, "none") == 0)
+			v = "";
+		else
+			why = conf_val_path(v);
+		break;
 	case V_ADDR: why = conf_val_address(v); break;
 	case V_HOST: why = conf_val_hostname(v); break;
 	case V_HELO: why = check_helo(v); break;

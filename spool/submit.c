@@ -20,46 +20,43 @@
 #include <unistd.h>
 
 #include "message.h"
+#include "rcpt_local.h"
 #include "spool.h"
 #include "submit.h"
 #include "util.h"
 
 #define ENVID_MAX 100
 
-static bool addr_is_local(const struct conf *c, const struct addr *a)
-{
-	return a->domain == NULL || addr_domain_is(a, c->hostname) ||
-	    addr_domain_is(a, "localhost");
-}
-
-/* "local@domain", qualifying a bare name with default_domain. */
-static char *qualified(const struct conf *c, const struct addr *a)
-{
-	if (a->domain == NULL)
-		return xasprintf("%s@%s", a->local, c->default_domain);
-	return addr_spec(a);
-}
-
 /*
- * One recipient: qualified, or admin_addr for a local one. *addr and *orig
- * (as the caller wrote it) are allocated. 0 or EX_DATAERR.
+ * One recipient: qualified, or for a local one what the aliases and
+ * admin_addr make of it (rcpt_local.h). *orig is the caller's spelling; out
+ * gets the envelope addresses. 0, EX_DATAERR or EX_CONFIG.
  */
-static int rewrite_one(const struct conf *c, const struct addr *a, char **addr, char **orig,
-    char *err, size_t errlen)
+static int rewrite_one(struct rcpt_local *x, const struct addr *a, struct rcpt_set *out,
+    char **orig, char *err, size_t errlen)
 {
+	int rc;
+
 	*orig = addr_spec(a);
-	if (addr_is_local(c, a) && c->admin_addr != NULL)
-		*addr = xstrdup(c->admin_addr);
-	else
-		*addr = qualified(c, a);
-	if (!envelope_addr_ok(*orig) || !envelope_addr_ok(*addr)) {
+	if (!envelope_addr_ok(*orig)) {
 		snprintf(err, errlen, "invalid recipient address: %.200s", *orig);
-		free(*addr);
-		free(*orig);
-		*addr = *orig = NULL;
-		return EX_DATAERR;
+		rc = EX_DATAERR;
+	} else if ((rc = rcpt_local_resolve(x, a, out, err, errlen)) == 0) {
+		for (size_t i = 0; i < out->n; i++) {
+			if (!envelope_addr_ok(out->v[i])) {
+				snprintf(err, errlen, "invalid recipient address: %.200s (from %.200s)",
+				    out->v[i], *orig);
+				rc = EX_DATAERR;
+				break;
+			}
+		}
 	}
-	return 0;
+	if (rc != 0) {
+		rcpt_set_free(out);
+		free(*orig);
+		*orig = NULL;
+	}
+	return rc;
 }
 
 /* Split "local@domain" at the last '@' into a. */
@@ -82,6 +79,7 @@ int submit_rewrite_rcpts(const struct conf *c, const char *arg, struct addrlist 
     size_t errlen)
 {
 	struct addrlist l = { 0 };
+	struct rcpt_local x;
 	char why[256];
 	int rc = 0;
 
@@ -90,37 +88,47 @@ int submit_rewrite_rcpts(const struct conf *c, const char *arg, struct addrlist 
 		addrlist_free(&l);
 		return EX_DATAERR;
 	}
+	rcpt_local_init(&x, c);
 	for (size_t i = 0; i < l.n && rc == 0; i++) {
-		char *addr, *orig;
-		struct addr a;
+		struct rcpt_set set = { 0 };
+		char *orig;
 
-		if ((rc = rewrite_one(c, &l.v[i], &addr, &orig, err, errlen)) != 0)
+		if ((rc = rewrite_one(&x, &l.v[i], &set, &orig, err, errlen)) != 0)
 			break;
-		split_spec(addr, &a);
-		a.display = orig;
-		a.utf8 = l.v[i].utf8;
-		addrlist_push_copy(out, &a);
-		addr_free(&a);
-		free(addr);
+		for (size_t k = 0; k < set.n; k++) {
+			struct addr a;
+
+			split_spec(set.v[k], &a);
+			a.display = xstrdup(orig);
+			a.utf8 = l.v[i].utf8 || set.utf8;
+			addrlist_push_copy(out, &a);
+			addr_free(&a);
+		}
+		free(orig);
+		rcpt_set_free(&set);
 	}
+	rcpt_local_free(&x);
 	addrlist_free(&l);
 	return rc;
 }
 
-static int add_rcpts(const struct conf *c, const struct addrlist *l, struct envelope *env,
+static int add_rcpts(struct rcpt_local *x, const struct addrlist *l, struct envelope *env,
     char *err, size_t errlen)
 {
 	for (size_t i = 0; i < l->n; i++) {
-		char *addr, *orig;
-		int rc = rewrite_one(c, &l->v[i], &addr, &orig, err, errlen);
+		struct rcpt_set set = { 0 };
+		char *orig;
+		int rc = rewrite_one(x, &l->v[i], &set, &orig, err, errlen);
 
 		if (rc != 0)
 			return rc;
-		if (l->v[i].utf8)
+		if (l->v[i].utf8 || set.utf8)
 			env->smtputf8 = true;
-		rc = envelope_add_rcpt(env, addr, strcmp(addr, orig) != 0 ? orig : NULL);
-		free(addr);
+		for (size_t k = 0; k < set.n && rc >= 0; k++)
+			rc = envelope_add_rcpt(env, set.v[k],
+			    strcmp(set.v[k], orig) != 0 ? orig : NULL);
 		free(orig);
+		rcpt_set_free(&set);
 		if (rc < 0) {
 			snprintf(err, errlen, "too many recipients (at most %d)", ENV_MAX_RCPTS);
 			return EX_DATAERR;
@@ -129,7 +137,7 @@ static int add_rcpts(const struct conf *c, const struct addrlist *l, struct enve
 	return 0;
 }
 
-static int add_rcpt_arg(const struct conf *c, const char *arg, struct envelope *env, char *err,
+static int add_rcpt_arg(struct rcpt_local *x, const char *arg, struct envelope *env, char *err,
     size_t errlen)
 {
 	struct addrlist l = { 0 };
@@ -141,7 +149,7 @@ static int add_rcpt_arg(const struct conf *c, const char *arg, struct envelope *
 		addrlist_free(&l);
 		return EX_DATAERR;
 	}
-	rc = add_rcpts(c, &l, env, err, errlen);
+	rc = add_rcpts(x, &l, env, err, errlen);
 	addrlist_free(&l);
 	return rc;
 }
@@ -178,8 +186,8 @@ static int make_sender(const struct submit_req *r, struct envelope *env, struct 
 			env->sender = xstrdup("");
 			s->local = false;
 		} else {
-			env->sender = qualified(c, &a);
-			s->local = addr_is_local(c, &a);
+			env->sender = rcpt_qualified(c, &a);
+			s->local = rcpt_is_local(c, &a);
 			given = true;
 			if (a.utf8)
 				env->smtputf8 = true;
@@ -351,9 +359,11 @@ int submit_message(const struct submit_req *r, int fd, char id[17], char *err, s
 	struct sender s = { 0 };
 	struct msg_headers h;
 	struct msg_in *in = NULL;
+	struct rcpt_local x;
 	int rc = 0;
 
 	id[0] = '\0';
+	rcpt_local_init(&x, c);
 	envelope_init(&env);
 	msg_headers_init(&h);
 	if (r->envid != NULL && !envid_ok(r->envid)) {
@@ -371,7 +381,7 @@ int submit_message(const struct submit_req *r, int fd, char id[17], char *err, s
 	if ((rc = make_sender(r, &env, &s, err, errlen)) != 0)
 		goto out;
 	for (size_t i = 0; i < r->nrcpts && rc == 0; i++)
-		rc = add_rcpt_arg(c, r->rcpts[i], &env, err, errlen);
+		rc = add_rcpt_arg(&x, r->rcpts[i], &env, err, errlen);
 	if (rc != 0)
 		goto out;
 	in = msg_in_new(fd, r->ignore_dots);
@@ -381,7 +391,7 @@ int submit_message(const struct submit_req *r, int fd, char id[17], char *err, s
 		struct addrlist l = { 0 };
 
 		if ((rc = msg_rcpts(&h, &l, err, errlen)) == 0)
-			rc = add_rcpts(c, &l, &env, err, errlen);
+			rc = add_rcpts(&x, &l, &env, err, errlen);
 		addrlist_free(&l);
 		if (rc != 0)
 			goto out;
@@ -395,6 +405,7 @@ int submit_message(const struct submit_req *r, int fd, char id[17], char *err, s
 out:
 	if (rc != 0)
 		id[0] = '\0';
+	rcpt_local_free(&x);
 	msg_in_free(in);
 	msg_headers_free(&h);
 	envelope_free(&env);

@@ -118,6 +118,7 @@ relay_conf() {
 		"retry_max = 4s"
 		"rescan_interval = 1s"
 		"bounce_local = keep"
+		"aliases = none"
 	)
 	local l k i out=()
 	# A given "key = value" replaces the default of that key (smarthost: all

@@ -542,6 +542,18 @@ static void test_bounce_local(void)
 	BAD("# x\nbounce_local = relay\n", 2, "needs admin_addr");
 }
 
+static void test_aliases_key(void)
+{
+	OK("# nothing\n");
+	CHECK(cf.aliases == NULL);	/* /etc/aliases when it exists */
+	OK("aliases = /etc/mail/aliases\n");
+	CHECK_STR(cf.aliases, "/etc/mail/aliases");
+	OK("aliases = none\n");
+	CHECK_STR(cf.aliases, "");
+	BAD("aliases = aliases\n", 1, "bad value \"aliases\" for aliases: expected an absolute path");
+	BAD("aliases = /a\naliases = /b\n", 2, "duplicate key aliases");
+}
+
 static void test_contradictions(void)
 {
 	/* AUTH in clear. */
@@ -693,6 +705,7 @@ int main(void)
 	test_auth_keys();
 	test_number_keys();
 	test_bounce_local();
+	test_aliases_key();
 	test_contradictions();
 	test_check_relay();
 	test_config_example();
