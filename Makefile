@@ -22,6 +22,10 @@ ifneq ($(CI)$(WERROR),)
 WARN += -Werror
 endif
 
+# libcurl and json-c are for the OAuth2 helper only (relayd/oauth2/): the
+# resident relayd never maps them.
+O2_PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags libcurl json-c 2>/dev/null)
+O2_PKG_LIBS := $(shell $(PKG_CONFIG) --libs libcurl json-c 2>/dev/null)
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl libbsd-overlay 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs openssl libbsd-overlay 2>/dev/null)
 
@@ -34,6 +38,8 @@ LIB_SRCS := $(sort $(wildcard spool/*.c))
 RELAYD_SRCS := $(sort $(filter-out relayd/main.c,$(wildcard relayd/*.c)))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+O2_SRCS := $(sort $(wildcard relayd/oauth2/*.c))
+O2_OBJS := $(O2_SRCS:%.c=$(BUILD)/%.o)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 RELAYD_OBJS := $(RELAYD_SRCS:%.c=$(BUILD)/%.o)
@@ -50,9 +56,12 @@ else
 SENDMAIL_BIN = $(BUILD)/sendmail
 RELAYD_BIN = $(BUILD)/relayd/relayd
 endif
+# relayd finds it beside itself (oauth2_client.h), so it sits beside RELAYD_BIN.
+O2_BIN = $(dir $(RELAYD_BIN))nullrelay-oauth2
+LIBEXECDIR ?= $(PREFIX)/lib/nullrelay
 
 .PHONY: all check units sanitize install clean deps bench fuzz
-all: $(SENDMAIL_BIN) $(RELAYD_BIN)
+all: $(SENDMAIL_BIN) $(RELAYD_BIN) $(O2_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -73,6 +82,12 @@ $(SENDMAIL_BIN): $(BUILD)/sendmail.o $(LIBNR)
 $(RELAYD_BIN): $(BUILD)/relayd/main.o $(LIBRELAYD) $(LIBNR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O2_OBJS): ALL_CFLAGS += -iquote relayd/oauth2 $(O2_PKG_CFLAGS)
+
+$(O2_BIN): $(O2_OBJS) $(LIBNR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(O2_PKG_LIBS) $(LIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/check.o $(LIBRELAYD) $(LIBNR)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -108,6 +123,8 @@ install: all
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)
 	install -m 0755 sendmail $(DESTDIR)$(SBINDIR)/sendmail
 	install -m 0755 relayd/relayd $(DESTDIR)$(SBINDIR)/relayd
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 relayd/nullrelay-oauth2 $(DESTDIR)$(LIBEXECDIR)/nullrelay-oauth2
 	ln -sf $(SBINDIR)/sendmail $(DESTDIR)$(BINDIR)/mailq
 	ln -sf $(SBINDIR)/sendmail $(DESTDIR)$(BINDIR)/newaliases
 	install -m 0644 man/sendmail.8 man/relayd.8 $(DESTDIR)$(MANDIR)/man8/
@@ -119,6 +136,6 @@ ifeq ($(LIBSENDMAIL),1)
 endif
 
 clean:
-	rm -rf build build-san sendmail relayd/relayd
+	rm -rf build build-san sendmail relayd/relayd relayd/nullrelay-oauth2
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
