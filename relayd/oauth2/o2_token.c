@@ -82,11 +82,11 @@ static int refresh(struct o2 *o, struct o2_store *s)
 	if (o2_store_write(c, s, err, sizeof(err)) != 0)
 		return say("%s", err);
 	/* Never the tokens themselves: what happened, and until when. */
-	log_info("oauth2: new access token for %s from %s (%s grant), valid for %lds",
+	log_info("new access token for %s from %s (%s grant), valid for %lds",
 	    c->auth_user, c->oauth2_token_url, app ? "client_credentials" : "refresh_token",
 	    (long)(s->expires_at - time(NULL)));
 	if (rotated)
-		log_info("oauth2: the provider rotated the refresh token; the new one is stored "
+		log_info("the provider rotated the refresh token; the new one is stored "
 		    "durably in %s", c->oauth2_token_file);
 	return 0;
 }
