@@ -185,6 +185,9 @@ static int wait_answer(int lfd, const char *state, struct answer *a)
 	time_t until = time(NULL) + WAIT_SECONDS;
 	bool use_stdin = true;
 
+	/* Unbuffered: poll() on fd 0 must see every pasted line, none may
+	 * wait unseen in stdio's buffer. */
+	setvbuf(stdin, NULL, _IONBF, 0);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = lfd, .events = POLLIN },
 			{ .fd = STDIN_FILENO, .events = POLLIN } };

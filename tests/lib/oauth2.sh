@@ -88,7 +88,8 @@ o2_conf() {
 
 o2_login() {
 	local out=$1; shift
-	timeout 120 "$RELAYD" -C "$RC" --oauth2-login "$@" > "$out" 2>&1 &
+	# <&0: an asynchronous command would otherwise get /dev/null as stdin.
+	timeout 120 "$RELAYD" -C "$RC" --oauth2-login "$@" <&0 > "$out" 2>&1 &
 	LOGIN_PID=$!
 	on_exit "kill $LOGIN_PID 2>/dev/null"
 }
