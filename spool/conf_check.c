@@ -36,7 +36,7 @@ static int check_mechanisms(struct conf_ctx *x)
 
 		if (uses_token && !token)
 			return conf_error(x, ml, "auth_mechanisms lists %s but "
-			    "neither auth_token_command nor oauth2 is set",
+			    "auth_token_command is not set (nor oauth2)",
 			    conf_mech_name(c->auth_mechanisms[i]));
 		if (!uses_token && !password)
 			return conf_error(x, ml, "auth_mechanisms lists %s but neither "
