@@ -319,7 +319,7 @@ static char *run_command(const char *key, const char *cmd, time_t timeout, char 
 static char *oauth2_token(const struct conf *c, bool fresh, time_t timeout, char *err,
     size_t errlen)
 {
-	char helper[4096], home[4096], why[512], *envp[10], *argv[6], *tok;
+	char helper[4096], home[4096], why[512], *envp[12], *argv[6], *tok;
 	size_t i, n = 0;
 
 	if (oauth2_client_helper(helper, sizeof(helper), why, sizeof(why)) != 0) {

@@ -53,8 +53,10 @@ int oauth2_client_helper(char *out, size_t outlen, char *err, size_t errlen)
 
 void oauth2_client_env(char **envp, size_t max, char *home, size_t homelen)
 {
+	/* The proxies libcurl reads, and the sanitizers' options (make sanitize):
+	 * settings, never secrets. */
 	static const char *const pass[] = { "https_proxy=", "HTTPS_PROXY=", "all_proxy=",
-		"ALL_PROXY=", "no_proxy=", "NO_PROXY=" };
+		"ALL_PROXY=", "no_proxy=", "NO_PROXY=", "ASAN_OPTIONS=", "UBSAN_OPTIONS=" };
 	struct passwd *pw = getpwuid(geteuid());
 	size_t n = 0, i;
 	char **e;

@@ -42,7 +42,8 @@ void oauth2_client_login(const struct conf *c, char *err, size_t errlen);
 /*
  * The environment the helper gets: PATH, HOME and the proxy variables
  * libcurl reads (https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, no_proxy,
- * NO_PROXY) when relayd has them. envp has room for max entries plus the
+ * NO_PROXY; and ASAN_OPTIONS, UBSAN_OPTIONS) when relayd has them. envp
+ * has room for max entries plus the
  * NULL; home is the caller's buffer for "HOME=...". Nothing else of relayd's
  * environment reaches the helper.
  */

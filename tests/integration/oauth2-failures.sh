@@ -41,6 +41,9 @@ relayd_start
 check "revoked: a delivery was tried" wait_for 10 log_has "$ID: to=<r@example.org>, .*status=deferred"
 deferred_oauth2 revoked "$ID" 'refresh token was refused \(invalid_grant: .*\): run relayd --oauth2-login'
 check "revoked: not delivered" eval "! sh_has sh-revoked"
+"$SENDMAIL" -C "$RC" -bp > "$T/revoked.mailq" 2>&1
+check "revoked: mailq shows the oauth2 reason and no token" \
+	eval "grep -q 'oauth2: the refresh token was refused' '$T/revoked.mailq' && ! grep -Eq 'rt-[0-9]|at-[0-9]' '$T/revoked.mailq'"
 check "revoked: new sign-in while relayd runs" o2_device_login revoked2
 check "revoked: delivered without a restart" wait_for 20 sh_has sh-revoked
 check "revoked: by the same relayd process" kill -0 "$RELAYD_PID"
