@@ -15,27 +15,25 @@
 
 struct json_object *o2_json_parse(const char *body, size_t len)
 {
-	struct json_tokener *tk = json_tokener_new();
+	struct json_tokener *tk;
 	struct json_object *j;
+	size_t end;
 
-	if (tk == NULL)
+	if (len > O2_BODY_MAX || (tk = json_tokener_new()) == NULL)
 		return NULL;
 	j = json_tokener_parse_ex(tk, body, (int)len);
-	if (j != NULL && (json_tokener_get_error(tk) != json_tokener_success ||
-	    !json_object_is_type(j, json_type_object) ||
-	    tk->char_offset != (int)len)) {
-		/* Trailing white space after the object is fine. */
-		size_t i = (size_t)tk->char_offset;
-
-		while (i < len && (body[i] == ' ' || body[i] == '\n' || body[i] == '\r' ||
-		    body[i] == '\t'))
-			i++;
-		if (i != len || !json_object_is_type(j, json_type_object)) {
-			o2_json_free(j);
-			j = NULL;
-		}
-	}
+	end = j != NULL ? json_tokener_get_parse_end(tk) : 0;
 	json_tokener_free(tk);
+	if (j == NULL)
+		return NULL;
+	/* One object, then at most white space: anything else is not an answer. */
+	while (end < len && (body[end] == ' ' || body[end] == '\n' || body[end] == '\r' ||
+	    body[end] == '\t'))
+		end++;
+	if (end != len || !json_object_is_type(j, json_type_object)) {
+		o2_json_free(j);
+		return NULL;
+	}
 	return j;
 }
 
@@ -43,6 +41,10 @@ void o2_json_free(struct json_object *j)
 {
 	if (j == NULL)
 		return;
+	if (!json_object_is_type(j, json_type_object)) {
+		json_object_put(j);
+		return;
+	}
 	/* Tokens sit in json-c's strings: wipe them before they are freed. */
 	json_object_object_foreach(j, key, v) {
 		(void)key;
