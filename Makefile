@@ -28,20 +28,25 @@ endif
 # compile nothing themselves (deps installs what is missing; check and
 # sanitize run deps before a sub-make builds) must still run on a fresh machine.
 PKG_MODULES := openssl libbsd-overlay
+# libcurl and json-c are for the OAuth2 helper only (relayd/oauth2/): the
+# resident relayd never maps them.
+O2_PKG_MODULES := libcurl json-c
 ifneq ($(filter-out deps check sanitize clean fuzz,$(or $(MAKECMDGOALS),all)),)
 PKG_MISSING := $(shell if command -v $(PKG_CONFIG) >/dev/null 2>&1; then \
-	for m in $(PKG_MODULES); do $(PKG_CONFIG) --exists $$m 2>/dev/null || echo $$m; done; \
+	for m in $(PKG_MODULES) $(O2_PKG_MODULES); do $(PKG_CONFIG) --exists $$m 2>/dev/null || echo $$m; done; \
 	else echo pkg-config; fi)
 ifneq ($(PKG_MISSING),)
 # pkg-config module -> the Debian package that provides it.
-PKG_DEBS := $(strip $(if $(filter pkg-config,$(PKG_MISSING)),pkg-config libssl-dev libbsd-dev,\
-	$(patsubst openssl,libssl-dev,$(patsubst libbsd-overlay,libbsd-dev,$(PKG_MISSING)))))
+PKG_DEBS := $(strip $(if $(filter pkg-config,$(PKG_MISSING)),pkg-config libssl-dev libbsd-dev libcurl4-openssl-dev libjson-c-dev,\
+	$(patsubst openssl,libssl-dev,$(patsubst libbsd-overlay,libbsd-dev,$(patsubst libcurl,libcurl4-openssl-dev,$(patsubst json-c,libjson-c-dev,$(PKG_MISSING)))))))
 PKG_WHY := $(strip $(if $(filter pkg-config,$(PKG_MISSING)),$(PKG_CONFIG) is not installed,\
 	pkg-config finds no $(PKG_MISSING)))
 $(error nullrelay: $(PKG_WHY); as root run scripts/install-deps (or: apt-get install $(PKG_DEBS)))
 endif
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKG_MODULES))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKG_MODULES))
+O2_PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(O2_PKG_MODULES))
+O2_PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(O2_PKG_MODULES))
 endif
 
 CFLAGS ?= -O2 -g
@@ -53,6 +58,8 @@ LIB_SRCS := $(sort $(wildcard spool/*.c))
 RELAYD_SRCS := $(sort $(filter-out relayd/main.c,$(wildcard relayd/*.c)))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+O2_SRCS := $(sort $(wildcard relayd/oauth2/*.c))
+O2_OBJS := $(O2_SRCS:%.c=$(BUILD)/%.o)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 RELAYD_OBJS := $(RELAYD_SRCS:%.c=$(BUILD)/%.o)
@@ -69,9 +76,12 @@ else
 SENDMAIL_BIN = $(BUILD)/sendmail
 RELAYD_BIN = $(BUILD)/relayd/relayd
 endif
+# relayd finds it beside itself (oauth2_client.h), so it sits beside RELAYD_BIN.
+O2_BIN = $(dir $(RELAYD_BIN))nullrelay-oauth2
+LIBEXECDIR ?= $(PREFIX)/lib/nullrelay
 
 .PHONY: all check units sanitize install clean deps bench fuzz
-all: $(SENDMAIL_BIN) $(RELAYD_BIN)
+all: $(SENDMAIL_BIN) $(RELAYD_BIN) $(O2_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -92,6 +102,12 @@ $(SENDMAIL_BIN): $(BUILD)/sendmail.o $(LIBNR)
 $(RELAYD_BIN): $(BUILD)/relayd/main.o $(LIBRELAYD) $(LIBNR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(O2_OBJS): ALL_CFLAGS += -iquote relayd/oauth2 $(O2_PKG_CFLAGS)
+
+$(O2_BIN): $(O2_OBJS) $(LIBNR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(O2_PKG_LIBS) $(LIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/check.o $(LIBRELAYD) $(LIBNR)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
@@ -127,6 +143,8 @@ install: all
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)
 	install -m 0755 sendmail $(DESTDIR)$(SBINDIR)/sendmail
 	install -m 0755 relayd/relayd $(DESTDIR)$(SBINDIR)/relayd
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 relayd/nullrelay-oauth2 $(DESTDIR)$(LIBEXECDIR)/nullrelay-oauth2
 	ln -sf $(SBINDIR)/sendmail $(DESTDIR)$(BINDIR)/mailq
 	ln -sf $(SBINDIR)/sendmail $(DESTDIR)$(BINDIR)/newaliases
 	install -m 0644 man/sendmail.8 man/relayd.8 $(DESTDIR)$(MANDIR)/man8/
@@ -138,6 +156,6 @@ ifeq ($(LIBSENDMAIL),1)
 endif
 
 clean:
-	rm -rf build build-san sendmail relayd/relayd
+	rm -rf build build-san sendmail relayd/relayd relayd/nullrelay-oauth2
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

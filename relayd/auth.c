@@ -21,7 +21,10 @@
 #include <openssl/evp.h>
 
 #include "auth.h"
+#include "log.h"
 #include "net.h"
+#include "oauth2_client.h"
+#include "secret.h"
 #include "util.h"
 
 char *auth_b64_encode(const void *p, size_t n)
@@ -126,7 +129,7 @@ bool auth_mech_is_token(enum auth_mech m)
 bool auth_can_use(const struct conf *c, enum auth_mech m)
 {
 	if (auth_mech_is_token(m))
-		return c->auth_token_command != NULL;
+		return conf_token_configured(c);
 	return c->auth_password_file != NULL || c->auth_password_command != NULL;
 }
 
@@ -162,7 +165,6 @@ static char *read_password_file(const char *path, char *err, size_t errlen)
 	char *buf, *out;
 	struct stat st;
 	ssize_t n;
-	mode_t mode;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -170,16 +172,12 @@ static char *read_password_file(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "auth_password_file %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "auth_password_file %s is not a regular file", path);
+	if (fstat(fd, &st) == -1) {
+		snprintf(err, errlen, "auth_password_file %s: %s", path, strerror(errno));
 		close(fd);
 		return NULL;
 	}
-	mode = st.st_mode & 07777;
-	if (st.st_uid != geteuid() || (mode != 0600 && mode != 0400)) {
-		snprintf(err, errlen, "auth_password_file %s refused: owned by uid %ld with mode "
-		    "%04o, must be owned by uid %ld with mode 0600 or 0400", path,
-		    (long)st.st_uid, (unsigned)mode, (long)geteuid());
+	if (secret_file_check("auth_password_file", path, &st, geteuid(), err, errlen) != 0) {
 		close(fd);
 		return NULL;
 	}
@@ -238,27 +236,22 @@ static int read_child(int fd, char *buf, size_t *len, bool *overflow, int64_t de
 	return 0;
 }
 
-static char *run_command(const char *key, const char *cmd, time_t timeout, char *err,
-    size_t errlen)
+/*
+ * Run path with argv and envp, stdin from /dev/null, stdout to us, within
+ * timeout seconds; the first line of its output is the secret when it exits
+ * 0. With reason_out, a program that fails says why on that first line
+ * (the OAuth2 helper does; it never prints a secret when it fails).
+ */
+static char *spawn_capture(const char *key, const char *path, char *const argv[],
+    char *const envp[], time_t timeout, bool reason_out, char *err, size_t errlen)
 {
 	posix_spawn_file_actions_t fa;
-	struct passwd *pw = getpwuid(geteuid());
-	char home[4096], *envp[3], *argv[4], *buf, *out = NULL;
+	char *buf, *out = NULL;
 	int pfd[2], status = 0, rc;
 	bool overflow;
 	size_t len;
 	pid_t pid;
 
-	/* The child gets PATH and HOME only: nothing of ours (and certainly
-	 * no secret) leaks into its environment or arguments. */
-	snprintf(home, sizeof(home), "HOME=%s", pw && pw->pw_dir ? pw->pw_dir : "/");
-	envp[0] = (char *)"PATH=/usr/bin:/bin";
-	envp[1] = home;
-	envp[2] = NULL;
-	argv[0] = (char *)"sh";
-	argv[1] = (char *)"-c";
-	argv[2] = (char *)cmd;
-	argv[3] = NULL;
 	if (pipe2(pfd, O_CLOEXEC) == -1) {
 		snprintf(err, errlen, "%s: pipe: %s", key, strerror(errno));
 		return NULL;
@@ -266,11 +259,11 @@ static char *run_command(const char *key, const char *cmd, time_t timeout, char 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	rc = posix_spawn(&pid, "/bin/sh", &fa, NULL, argv, envp);
+	rc = posix_spawn(&pid, path, &fa, NULL, argv, envp);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pfd[1]);
 	if (rc != 0) {
-		snprintf(err, errlen, "%s: cannot run /bin/sh: %s", key, strerror(rc));
+		snprintf(err, errlen, "%s: cannot run %s: %s", key, path, strerror(rc));
 		close(pfd[0]);
 		return NULL;
 	}
@@ -287,6 +280,10 @@ static char *run_command(const char *key, const char *cmd, time_t timeout, char 
 		snprintf(err, errlen, "%s: reading its output: %s", key, strerror(errno));
 	else if (WIFSIGNALED(status))
 		snprintf(err, errlen, "%s killed by signal %d", key, WTERMSIG(status));
+	else if ((!WIFEXITED(status) || WEXITSTATUS(status) != 0) && reason_out && len > 0) {
+		buf[len] = '\0';
+		snprintf(err, errlen, "%.*s", (int)strcspn(buf, "\r\n"), buf);
+	}
 	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		snprintf(err, errlen, "%s exited with status %d", key, WEXITSTATUS(status));
 	else if (overflow && memchr(buf, '\n', len) == NULL)
@@ -299,16 +296,73 @@ static char *run_command(const char *key, const char *cmd, time_t timeout, char 
 	return out;
 }
 
+static char *run_command(const char *key, const char *cmd, time_t timeout, char *err,
+    size_t errlen)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	char home[4096], *envp[3], *argv[4];
+
+	/* The child gets PATH and HOME only: nothing of ours (and certainly
+	 * no secret) leaks into its environment or arguments. */
+	snprintf(home, sizeof(home), "HOME=%s", pw && pw->pw_dir ? pw->pw_dir : "/");
+	envp[0] = (char *)"PATH=/usr/bin:/bin";
+	envp[1] = home;
+	envp[2] = NULL;
+	argv[0] = (char *)"sh";
+	argv[1] = (char *)"-c";
+	argv[2] = (char *)cmd;
+	argv[3] = NULL;
+	return spawn_capture(key, "/bin/sh", argv, envp, timeout, false, err, errlen);
+}
+
+/* Built-in OAuth2: the helper prints a valid access token (oauth2_client.h). */
+static char *oauth2_token(const struct conf *c, bool fresh, time_t timeout, char *err,
+    size_t errlen)
+{
+	char helper[4096], home[4096], why[512], *envp[12], *argv[6], *tok;
+	size_t i, n = 0;
+
+	if (oauth2_client_helper(helper, sizeof(helper), why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "oauth2: %s", why);
+		return NULL;
+	}
+	oauth2_client_env(envp, NR_ARRAY_LEN(envp) - 1, home, sizeof(home));
+	argv[n++] = (char *)OAUTH2_HELPER_NAME;
+	argv[n++] = (char *)"-C";
+	argv[n++] = c->path;
+	if (log_is_stderr())
+		argv[n++] = (char *)"-f";	/* its log lines go where ours go */
+	argv[n++] = (char *)(fresh ? "refresh" : "token");
+	argv[n] = NULL;
+	tok = spawn_capture("the OAuth2 helper", helper, argv, envp, timeout, true, why,
+	    sizeof(why));
+	if (tok == NULL) {
+		/* Its reason is shown in the log: keep it one printable line. */
+		for (i = 0; why[i] != '\0'; i++)
+			if ((unsigned char)why[i] < ' ' || why[i] == 0x7f)
+				why[i] = '?';
+		snprintf(err, errlen, "%s%s", strncmp(why, "oauth2: ", 8) == 0 ? "" :
+		    "oauth2: ", why);
+	}
+	return tok;
+}
+
+char *auth_token_fetch(const struct conf *c, bool fresh, time_t timeout, char *err,
+    size_t errlen)
+{
+	if (c->oauth2 != OAUTH2_OFF)
+		return oauth2_token(c, fresh, timeout, err, errlen);
+	if (c->auth_token_command == NULL) {
+		snprintf(err, errlen, "no auth_token_command configured");
+		return NULL;
+	}
+	return run_command("auth_token_command", c->auth_token_command, timeout, err, errlen);
+}
+
 char *auth_secret_fetch(const struct conf *c, bool token, time_t timeout, char *err, size_t errlen)
 {
-	if (token) {
-		if (c->auth_token_command == NULL) {
-			snprintf(err, errlen, "no auth_token_command configured");
-			return NULL;
-		}
-		return run_command("auth_token_command", c->auth_token_command, timeout, err,
-		    errlen);
-	}
+	if (token)
+		return auth_token_fetch(c, false, timeout, err, errlen);
 	if (c->auth_password_file != NULL)
 		return read_password_file(c->auth_password_file, err, errlen);
 	if (c->auth_password_command != NULL)

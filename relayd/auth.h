@@ -46,6 +46,15 @@ bool auth_can_use(const struct conf *c, enum auth_mech m);
  */
 char *auth_secret_fetch(const struct conf *c, bool token, time_t timeout, char *err, size_t errlen);
 
+/*
+ * The OAuth token alone: from auth_token_command, or with oauth2 set from the
+ * built-in helper (oauth2_client.h), which keeps a cached access token until
+ * near its expiry; fresh = true asks it for a new one (the smarthost refused
+ * the cached one). A failure with oauth2 has a reason starting "oauth2: ".
+ */
+char *auth_token_fetch(const struct conf *c, bool fresh, time_t timeout, char *err,
+    size_t errlen);
+
 /* Wipe and free a string holding a secret (NULL is fine). */
 void auth_free(char *s);
 

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "health.h"
 #include "log.h"
+#include "oauth2_client.h"
 #include "qadmin.h"
 #include "spool.h"
 
@@ -29,7 +30,9 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: relayd [-C FILE] [-f] [-n] [--once]\n"
 	    "       relayd [-C FILE] --delete|--hold|--release|--retry|--requeue ID...|ALL\n"
-	    "       relayd [-C FILE] --health [-j]\n");
+	    "       relayd [-C FILE] --delete|--hold|--release|--retry|--requeue ID...|ALL\n"
+	    "       relayd [-C FILE] --health [-j]\n"
+	    "       relayd [-C FILE] --oauth2-login\n");
 	exit(EX_USAGE);
 }
 
@@ -85,12 +88,14 @@ int main(int argc, char **argv)
 		{ "retry", no_argument, NULL, 'T' },
 		{ "requeue", no_argument, NULL, 'Q' },
 		{ "health", no_argument, NULL, 'K' },
+		{ "oauth2-login", no_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *explicit_path = NULL, *path;
 	bool foreground = false, check = false, must_exist;
 	struct daemon_opts o = { 0 };
-	char err[CONF_ERR_MAX];
+	char err[CONF_ERR_MAX], note[CONF_ERR_MAX];
+	bool o2login = false;
 	struct passwd *pw;
 	struct conf c;
 	enum qadmin_op op = QA_DELETE;
@@ -121,6 +126,9 @@ int main(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'L':
+			o2login = true;
+			break;
 		case 'D':
 		case 'H':
 		case 'R':
@@ -145,6 +153,10 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
+	if (o2login && (admin || check || o.once || health)) {
+		fprintf(stderr, "relayd: --oauth2-login combines with -C only\n");
+		usage();
+	}
 	if (admin && (check || o.once)) {
 		fprintf(stderr, "relayd: the queue tools do not combine with -n or --once\n");
 		usage();
@@ -163,7 +175,7 @@ int main(int argc, char **argv)
 	}
 
 	/* -n reports on stderr whatever the logging mode. */
-	log_init("nullrelay/relayd", foreground || check);
+	log_init("nullrelay/relayd", foreground || check || o2login);
 	path = conf_pick_path(explicit_path, &must_exist);
 	memset(&c, 0, sizeof c);
 	if (health) {
@@ -210,9 +222,31 @@ int main(int argc, char **argv)
 	o.relay_uid = (long)uid;
 	o.conf_path = path;
 	o.conf_must_exist = must_exist;
-	if (check) {
-		if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1)
+	if (check || o2login) {
+		if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1 ||
+		    oauth2_client_check(&c, note, sizeof note, err, sizeof err) == -1)
 			goto config_error;
+		if (o2login && c.oauth2 == OAUTH2_OFF) {
+			snprintf(err, sizeof err, "%s: oauth2 is not set: there is nothing to "
+			    "sign in to (set oauth2 = microsoft, google or generic)", c.path);
+			goto config_error;
+		}
+	}
+	if (o2login) {
+		/* The token file must belong to the relay user: sign in as it. */
+		if (spool_setup(c.spool, uid, gid, err, sizeof err) == -1)
+			fatalx(EX_CANTCREAT, "spool: %s", err);
+		if (geteuid() == 0) {
+			drop_root(uid, gid);
+			no_core_dumps();
+		}
+		oauth2_client_login(&c, err, sizeof err);
+		fprintf(stderr, "relayd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		if (note[0] != '\0')
+			fprintf(stderr, "relayd: note: %s\n", note);
 		printf("relayd: %s: configuration ok\n", c.path);
 		conf_free(&c);
 		return 0;
@@ -227,14 +261,17 @@ int main(int argc, char **argv)
 		no_core_dumps();
 	}
 	/* Only now, as the relay user: the secret must be readable by it alone. */
-	if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1)
+	if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1 ||
+	    oauth2_client_check(&c, note, sizeof note, err, sizeof err) == -1)
 		goto config_error;
+	if (note[0] != '\0')
+		log_warnx("%s", note);
 	return daemon_run(&c, &o);
 
 config_error:
-	if (check || foreground)
+	if (check || foreground || o2login)
 		fprintf(stderr, "relayd: %s\n", err);
-	if (!check)
+	if (!check && !o2login)
 		log_warnx("%s", err);
 	conf_free(&c);
 	return EX_CONFIG;

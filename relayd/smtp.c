@@ -401,7 +401,14 @@ static enum smtp_class authenticate(struct smtp_session *s, struct smtp_reply *w
 	for (tries = token ? 2 : 1; tries > 0; tries--) {
 		int rc;
 
-		secret = auth_secret_fetch(c, token, c->timeout_command, err, sizeof(err));
+		secret = token ? auth_token_fetch(c, tries == 1, c->timeout_command, err,
+		    sizeof(err)) : auth_secret_fetch(c, false, c->timeout_command, err, sizeof(err));
+		if (secret == NULL && c->oauth2 != OAUTH2_OFF) {
+			/* "oauth2: why": --health names an AUTH failure as OAuth2's. */
+			smtp_reply_set(why, "4.7.0", "%s", err);
+			s->usable = false;
+			return SMTP_TEMP;
+		}
 		if (secret == NULL) {
 			smtp_reply_set(why, "4.7.0", "cannot get the AUTH secret for %s: %s",
 			    s->relay, err);

@@ -136,6 +136,7 @@ static char *default_hostname(void)
 static void derive_defaults(struct conf *c)
 {
 	bool password = c->auth_password_file != NULL || c->auth_password_command != NULL;
+	bool token = conf_token_configured(c);
 	size_t i;
 
 	if (c->hostname == NULL)
@@ -145,11 +146,11 @@ static void derive_defaults(struct conf *c)
 	if (c->helo_name == NULL)
 		c->helo_name = xstrdup(c->hostname);
 	if (c->nauth_mechanisms == 0) {
-		if (password || c->auth_token_command == NULL) {
+		if (password || !token) {
 			c->auth_mechanisms[c->nauth_mechanisms++] = AUTH_PLAIN;
 			c->auth_mechanisms[c->nauth_mechanisms++] = AUTH_LOGIN;
 		}
-		if (c->auth_token_command != NULL) {
+		if (token) {
 			c->auth_mechanisms[c->nauth_mechanisms++] = AUTH_XOAUTH2;
 			c->auth_mechanisms[c->nauth_mechanisms++] = AUTH_OAUTHBEARER;
 		}
@@ -159,6 +160,7 @@ static void derive_defaults(struct conf *c)
 	for (i = 0; i < c->nsmarthosts; i++)
 		if (!c->smarthosts[i].port_given)
 			c->smarthosts[i].port = c->tls == TLS_SMTPS ? 465 : 587;
+	conf_oauth2_defaults(c);
 }
 
 /* One line (already without its newline). 0, or -1 with x->err set. */
@@ -285,5 +287,6 @@ void conf_free(struct conf *c)
 	free(c->helo_name);
 	free(c->metrics_file);
 	free(c->aliases);
+	conf_oauth2_free(c);
 	memset(c, 0, sizeof *c);
 }

@@ -22,6 +22,10 @@ enum bounce_local { BOUNCE_LOCAL_MBOX, BOUNCE_LOCAL_RELAY, BOUNCE_LOCAL_KEEP };
 
 enum auth_mech { AUTH_PLAIN, AUTH_LOGIN, AUTH_XOAUTH2, AUTH_OAUTHBEARER };
 
+/* Built-in OAuth2 (SPEC §2.1): the provider preset and the grant. */
+enum oauth2_provider { OAUTH2_OFF, OAUTH2_MICROSOFT, OAUTH2_GOOGLE, OAUTH2_GENERIC };
+enum oauth2_flow { OAUTH2_FLOW_DEVICE, OAUTH2_FLOW_AUTHCODE, OAUTH2_FLOW_CLIENT_CREDENTIALS };
+
 struct smarthost {
 	char *host;	   /* name or address literal, without brackets */
 	unsigned port;	   /* explicit, else 587 (starttls/none) or 465 (smtps) */
@@ -78,6 +82,19 @@ struct conf {
 	time_t rescan_interval;		/* 60s: fallback scan of the drop dir */
 
 	char *aliases;		/* NULL = /etc/aliases when it exists; "" = none */
+	/* Built-in OAuth2 (SPEC §2.1). conf_oauth2.c fills the presets: after
+	 * conf_load, with oauth2 set, token_url, scope and token_file are set,
+	 * and device_url / auth_url when the flow needs them. */
+	enum oauth2_provider oauth2;	/* OAUTH2_OFF */
+	enum oauth2_flow oauth2_flow;	/* device; authcode for google */
+	bool oauth2_flow_given;
+	char *oauth2_client_id;
+	char *oauth2_client_secret_file;
+	char *oauth2_tenant;		/* "organizations" (microsoft) */
+	char *oauth2_token_url, *oauth2_device_url, *oauth2_auth_url;
+	char *oauth2_scope;
+	char *oauth2_token_file;	/* SPOOL/oauth2.json */
+	char *oauth2_ca_file;		/* NULL: the system store */
 };
 
 /*
@@ -106,5 +123,12 @@ int conf_parse_duration(const char *s, time_t *out);	/* "90", "30s", "5m", "4h",
 int conf_parse_size(const char *s, uint64_t *out);	/* "1000", "10k", "35M", "1G" */
 
 const char *conf_mech_name(enum auth_mech m);
+
+/* True if an OAuth2 token can be had: auth_token_command or oauth2. */
+bool conf_token_configured(const struct conf *c);
+/* "microsoft", "google", "generic" (or "off"); "device", "authcode",
+ * "client_credentials". */
+const char *conf_oauth2_name(enum oauth2_provider p);
+const char *conf_oauth2_flow_name(enum oauth2_flow f);
 
 #endif

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf_impl.h"
+#include "secret.h"
 #include "util.h"
 
 static unsigned later(unsigned a, unsigned b)
@@ -25,7 +26,7 @@ static int check_mechanisms(struct conf_ctx *x)
 	const struct conf *c = x->c;
 	unsigned ml = x->key_line[K_AUTH_MECHANISMS];
 	bool password = c->auth_password_file != NULL || c->auth_password_command != NULL;
-	bool token = c->auth_token_command != NULL, any_pw = false, any_tok = false;
+	bool token = conf_token_configured(c), any_pw = false, any_tok = false;
 	size_t i;
 
 	if (ml == 0 || c->auth_user == NULL)
@@ -35,7 +36,7 @@ static int check_mechanisms(struct conf_ctx *x)
 
 		if (uses_token && !token)
 			return conf_error(x, ml, "auth_mechanisms lists %s but "
-			    "auth_token_command is not set",
+			    "auth_token_command is not set (nor oauth2)",
 			    conf_mech_name(c->auth_mechanisms[i]));
 		if (!uses_token && !password)
 			return conf_error(x, ml, "auth_mechanisms lists %s but neither "
@@ -45,9 +46,10 @@ static int check_mechanisms(struct conf_ctx *x)
 		any_pw |= !uses_token;
 	}
 	if (token && !any_tok)
-		return conf_error(x, later(ml, x->key_line[K_AUTH_TOKEN_COMMAND]),
-		    "auth_token_command is set but auth_mechanisms lists only password "
-		    "mechanisms (add xoauth2 or oauthbearer)");
+		return conf_error(x, later(later(ml, x->key_line[K_AUTH_TOKEN_COMMAND]),
+		    x->key_line[K_OAUTH2]), "%s is set but auth_mechanisms lists only password "
+		    "mechanisms (add xoauth2 or oauthbearer)",
+		    c->oauth2 != OAUTH2_OFF ? "oauth2" : "auth_token_command");
 	if (password && !any_pw)
 		return conf_error(x, ml, "a password is configured but auth_mechanisms lists "
 		    "only token mechanisms (add plain or login)");
@@ -70,9 +72,11 @@ static int check_auth(struct conf_ctx *x)
 			return conf_error(x, kl[secrets[i]], "%s is set but auth_user is not "
 			    "(set auth_user to the smarthost login)", conf_key_name(secrets[i]));
 	if (c->auth_user != NULL && c->auth_password_file == NULL &&
-	    c->auth_password_command == NULL && c->auth_token_command == NULL)
+	    c->auth_password_command == NULL && !conf_token_configured(c))
 		return conf_error(x, kl[K_AUTH_USER], "auth_user is set but none of "
-		    "auth_password_file, auth_password_command, auth_token_command is");
+		    "auth_password_file, auth_password_command, auth_token_command, oauth2 is");
+	if (conf_oauth2_check(x) != 0)
+		return -1;
 	return check_mechanisms(x);
 }
 
@@ -123,43 +127,23 @@ int conf_check_contradictions(struct conf_ctx *x)
 	return 0;
 }
 
-/* The secret file: the relay user's own, unreadable by anyone else. */
-static int check_password_file(struct conf_ctx *x, const char *path, long relay_uid)
+/* A secret file (secret.h): missing is an error when must_exist, else fine. */
+static int check_secret_file(struct conf_ctx *x, const char *key, const char *path,
+    long relay_uid, bool must_exist)
 {
 	struct passwd *pw = getpwuid((uid_t)relay_uid);
-	char who[64], owner[64];
+	char why[CONF_ERR_MAX];
 	struct stat st;
-	bool bad_owner, bad_mode;
-	mode_t mode;
 
-	if (pw != NULL)
-		snprintf(who, sizeof who, "%s", pw->pw_name);
-	else
-		snprintf(who, sizeof who, "%ld", relay_uid);
-	if (stat(path, &st) != 0)
-		return conf_error(x, 0, "auth_password_file %s: %s (create it holding the "
-		    "password, then: chown %s %s && chmod 600 %s)", path, strerror(errno),
-		    who, path, path);
-	if (!S_ISREG(st.st_mode))
-		return conf_error(x, 0, "auth_password_file %s is not a regular file", path);
-	mode = st.st_mode & 07777;
-	bad_mode = mode != 0600 && mode != 0400;
-	bad_owner = st.st_uid != (uid_t)relay_uid;
-	if ((pw = getpwuid(st.st_uid)) != NULL)
-		snprintf(owner, sizeof owner, "uid %ld (%s)", (long)st.st_uid, pw->pw_name);
-	else
-		snprintf(owner, sizeof owner, "uid %ld", (long)st.st_uid);
-	if (bad_owner && bad_mode)
-		return conf_error(x, 0, "auth_password_file %s is owned by %s, not by the relay "
-		    "user %s, and has mode %04o (must be 0600 or 0400); run: chown %s %s && "
-		    "chmod 600 %s", path, owner, who, (unsigned)mode, who, path, path);
-	if (bad_owner)
-		return conf_error(x, 0, "auth_password_file %s is owned by %s, not by the relay "
-		    "user %s (uid %ld); run: chown %s %s", path, owner, who, relay_uid, who, path);
-	if (bad_mode)
-		return conf_error(x, 0, "auth_password_file %s has mode %04o: it must be "
-		    "readable by its owner only (0600 or 0400); run: chmod 600 %s", path,
-		    (unsigned)mode, path);
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		return conf_error(x, 0, "%s %s: %s (create it holding the secret, then: "
+		    "chown %s %s && chmod 600 %s)", key, path, strerror(errno),
+		    pw != NULL ? pw->pw_name : "RELAYUSER", path, path);
+	}
+	if (secret_file_check(key, path, &st, (uid_t)relay_uid, why, sizeof why) != 0)
+		return conf_error(x, 0, "%s", why);
 	return 0;
 }
 
@@ -191,7 +175,21 @@ int conf_check_relay(const struct conf *c, long relay_uid, char *err, size_t err
 		return conf_error(&x, 0, "no smarthost configured (add a line such as "
 		    "\"smarthost = mail.example.org:587\")");
 	if (relay_uid != -1 && c->auth_password_file != NULL &&
-	    check_password_file(&x, c->auth_password_file, relay_uid) != 0)
+	    check_secret_file(&x, "auth_password_file", c->auth_password_file, relay_uid,
+	    true) != 0)
+		return -1;
+	/* OAuth2 (§2.1): the client secret must exist; the token file appears at
+	 * the first login (or first client_credentials token). */
+	if (relay_uid != -1 && c->oauth2_client_secret_file != NULL &&
+	    check_secret_file(&x, "oauth2_client_secret_file", c->oauth2_client_secret_file,
+	    relay_uid, true) != 0)
+		return -1;
+	if (relay_uid != -1 && c->oauth2 != OAUTH2_OFF && c->oauth2_token_file != NULL &&
+	    check_secret_file(&x, "oauth2_token_file", c->oauth2_token_file, relay_uid,
+	    false) != 0)
+		return -1;
+	if (c->oauth2_ca_file != NULL &&
+	    check_readable(&x, "oauth2_ca_file", c->oauth2_ca_file) != 0)
 		return -1;
 	if (c->tls_ca_file != NULL && check_readable(&x, "tls_ca_file", c->tls_ca_file) != 0)
 		return -1;

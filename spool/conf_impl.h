@@ -21,6 +21,9 @@ enum conf_key {
 	K_TIMEOUT_CONNECT, K_TIMEOUT_GREETING, K_TIMEOUT_COMMAND,
 	K_TIMEOUT_DATA_BLOCK, K_TIMEOUT_FINAL_DOT, K_RESCAN_INTERVAL,
 	K_ALIASES,
+	K_OAUTH2, K_OAUTH2_CLIENT_ID, K_OAUTH2_CLIENT_SECRET_FILE, K_OAUTH2_TENANT,
+	K_OAUTH2_FLOW, K_OAUTH2_TOKEN_URL, K_OAUTH2_DEVICE_URL, K_OAUTH2_AUTH_URL,
+	K_OAUTH2_SCOPE, K_OAUTH2_TOKEN_FILE, K_OAUTH2_CA_FILE,
 	K_NKEYS
 };
 
@@ -66,6 +69,15 @@ const char *conf_val_username(const char *s);
 bool conf_host_is_loopback(const char *host);
 bool conf_is_ip_literal(const char *s);	/* IPv4 or IPv6, no brackets */
 bool conf_mech_uses_token(enum auth_mech m);
+
+/* conf_oauth2.c: the oauth2* values, presets and contradictions. */
+const char *conf_val_oauth2(const char *s, enum oauth2_provider *out);
+const char *conf_val_oauth2_flow(const char *s, enum oauth2_flow *out);
+const char *conf_val_https_url(const char *s);
+const char *conf_val_tenant(const char *s);
+int conf_oauth2_check(struct conf_ctx *x);
+void conf_oauth2_defaults(struct conf *c);
+void conf_oauth2_free(struct conf *c);
 
 /* conf.c: "PATH:LINE: ..." (line 0: "PATH: ...") into x->err. Returns -1. */
 int conf_error(struct conf_ctx *x, unsigned line, const char *fmt, ...)

@@ -21,6 +21,7 @@ enum kind {
 	V_BOOL,
 	V_SMARTHOST, V_TLS, V_FINGERPRINT, V_MECHS, V_CONCURRENCY, V_RATE, V_BOUNCE,
 	V_ALIASES,
+	V_OAUTH2, V_OAUTH2_FLOW, V_URL, V_TENANT,
 };
 
 struct keydef {
@@ -70,6 +71,18 @@ static const struct keydef keys[K_NKEYS] = {
 	[K_TIMEOUT_FINAL_DOT] = { "timeout_final_dot", V_DURATION, F(timeout_final_dot), 1 },
 	[K_RESCAN_INTERVAL] = { "rescan_interval", V_DURATION, F(rescan_interval), 1 },
 	[K_ALIASES] = { "aliases", V_ALIASES, F(aliases), 0 },
+	[K_OAUTH2] = { "oauth2", V_OAUTH2, 0, 0 },
+	[K_OAUTH2_CLIENT_ID] = { "oauth2_client_id", V_TEXT, F(oauth2_client_id), 0 },
+	[K_OAUTH2_CLIENT_SECRET_FILE] = { "oauth2_client_secret_file", V_PATH,
+		F(oauth2_client_secret_file), 0 },
+	[K_OAUTH2_TENANT] = { "oauth2_tenant", V_TENANT, F(oauth2_tenant), 0 },
+	[K_OAUTH2_FLOW] = { "oauth2_flow", V_OAUTH2_FLOW, 0, 0 },
+	[K_OAUTH2_TOKEN_URL] = { "oauth2_token_url", V_URL, F(oauth2_token_url), 0 },
+	[K_OAUTH2_DEVICE_URL] = { "oauth2_device_url", V_URL, F(oauth2_device_url), 0 },
+	[K_OAUTH2_AUTH_URL] = { "oauth2_auth_url", V_URL, F(oauth2_auth_url), 0 },
+	[K_OAUTH2_SCOPE] = { "oauth2_scope", V_TEXT, F(oauth2_scope), 0 },
+	[K_OAUTH2_TOKEN_FILE] = { "oauth2_token_file", V_PATH, F(oauth2_token_file), 0 },
+	[K_OAUTH2_CA_FILE] = { "oauth2_ca_file", V_PATH, F(oauth2_ca_file), 0 },
 };
 
 int conf_key_lookup(const char *name)
@@ -134,6 +147,8 @@ static const char *set_value(struct conf_ctx *x, const struct keydef *k, const c
 	case V_HELO: why = check_helo(v); break;
 	case V_USER: why = conf_val_username(v); break;
 	case V_TEXT: why = check_text(v); break;
+	case V_URL: why = conf_val_https_url(v); break;
+	case V_TENANT: why = conf_val_tenant(v); break;
 	case V_DURATION: {
 		time_t t;
 
@@ -165,6 +180,12 @@ static const char *set_value(struct conf_ctx *x, const struct keydef *k, const c
 		return conf_val_concurrency(v, &c->concurrency);
 	case V_RATE:
 		return conf_val_rate(v, &c->rate_limit_count, &c->rate_limit_period);
+	case V_OAUTH2:
+		return conf_val_oauth2(v, &c->oauth2);
+	case V_OAUTH2_FLOW:
+		if ((why = conf_val_oauth2_flow(v, &c->oauth2_flow)) == NULL)
+			c->oauth2_flow_given = true;
+		return why;
 	case V_BOUNCE:
 		if ((why = conf_val_bounce_local(v, &c->bounce_local)) == NULL)
 			c->bounce_local_given = true;

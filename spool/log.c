@@ -21,6 +21,11 @@ void log_init(const char *ident, bool to_stderr)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 
+bool log_is_stderr(void)
+{
+	return log_to_stderr;
+}
+
 void log_debug_enable(bool on)
 {
 	log_debug_on = on;

@@ -12,6 +12,8 @@
 /* ident: "nullrelay/relayd" or "nullrelay/sendmail". */
 void log_init(const char *ident, bool to_stderr);
 void log_debug_enable(bool on);
+/* True when lines go to stderr (-f, tests), false for syslog. */
+bool log_is_stderr(void);
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

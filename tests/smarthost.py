@@ -23,6 +23,9 @@ server's behaviour between two delivery attempts):
     "users": {"user": "password"}, accepted AUTH PLAIN/LOGIN credentials
     "tokens": {"user": ["tok"]},   accepted XOAUTH2/OAUTHBEARER bearer tokens
     "expired_tokens": ["old"],     refused with the 334 JSON error dance, then 535
+    "tokens_file": "F",            also accept, for any user, a token that F (JSON
+                                   {"token": expires_at}, as tests/oauth2_server.py
+                                   writes it) lists as not yet expired
     "require_auth": false,         MAIL before AUTH gets 530 5.7.0
     "require_tls": false,          MAIL before TLS gets 530 5.7.0
     "max_rcpts": 0,                > 0: "452 4.5.3 too many recipients" after N
@@ -432,6 +435,13 @@ class Session:
     def token_ok(self, user, tok):
         if tok in self.sc.get("expired_tokens", []):
             return False
+        if self.sc.get("tokens_file"):
+            try:
+                with open(self.sc["tokens_file"], encoding="utf-8") as f:
+                    if json.load(f).get(tok, 0) > time.time():
+                        return True
+            except (OSError, ValueError):
+                pass
         return tok in self.sc.get("tokens", {}).get(user, [])
 
     def bearer_fail(self, mech, user, tok, err):

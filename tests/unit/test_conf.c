@@ -674,6 +674,53 @@ static void test_check_relay(void)
 	unlink(ca);
 }
 
+/* SPEC §2.1: the presets, the flows' defaults, the contradictions. */
+static void test_oauth2_keys(void)
+{
+#define MS "auth_user = a@example.org\noauth2 = microsoft\noauth2_client_id = c1\n"
+	OK(MS);
+	CHECK(cf.oauth2 == OAUTH2_MICROSOFT && cf.oauth2_flow == OAUTH2_FLOW_DEVICE);
+	CHECK_STR(cf.oauth2_tenant, "organizations");
+	CHECK_STR(cf.oauth2_token_url,
+	    "https://login.microsoftonline.com/organizations/oauth2/v2.0/token");
+	CHECK_STR(cf.oauth2_device_url,
+	    "https://login.microsoftonline.com/organizations/oauth2/v2.0/devicecode");
+	CHECK_STR(cf.oauth2_scope, "https://outlook.office.com/SMTP.Send offline_access");
+	CHECK_STR(cf.oauth2_token_file, "/var/spool/nullrelay/oauth2.json");
+	CHECK(cf.nauth_mechanisms == 2 && cf.auth_mechanisms[0] == AUTH_XOAUTH2);
+	OK(MS "oauth2_tenant = contoso.onmicrosoft.com\noauth2_flow = client_credentials\n"
+	    "oauth2_client_secret_file = /etc/nullrelay/app.secret\nspool = /s\n");
+	CHECK_STR(cf.oauth2_token_url,
+	    "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+	CHECK_STR(cf.oauth2_scope, "https://outlook.office365.com/.default");
+	CHECK_STR(cf.oauth2_token_file, "/s/oauth2.json");
+	OK("auth_user = a@gmail.com\noauth2 = google\noauth2_client_id = c\n"
+	    "oauth2_client_secret_file = /etc/nullrelay/g.secret\n");
+	CHECK(cf.oauth2 == OAUTH2_GOOGLE && cf.oauth2_flow == OAUTH2_FLOW_AUTHCODE);
+	CHECK_STR(cf.oauth2_token_url, "https://oauth2.googleapis.com/token");
+	CHECK_STR(cf.oauth2_auth_url, "https://accounts.google.com/o/oauth2/v2/auth");
+	CHECK_STR(cf.oauth2_scope, "https://mail.google.com/");
+	OK(MS "oauth2_token_url = https://127.0.0.1:8443/token\noauth2_scope = s\n");
+	CHECK_STR(cf.oauth2_token_url, "https://127.0.0.1:8443/token");
+	CHECK_STR(cf.oauth2_scope, "s");
+	BAD(MS "auth_token_command = t\n", 4, "oauth2 and auth_token_command are both set");
+	BAD(MS "auth_password_file = /p\n", 4, "oauth2 and auth_password_file are both set");
+	BAD("oauth2 = microsoft\noauth2_client_id = c\n", 1, "auth_user is not");
+	BAD("auth_user = a\noauth2 = generic\n", 2, "oauth2_client_id is not");
+	BAD("auth_user = a\noauth2 = generic\noauth2_client_id = c\n", 2,
+	    "needs oauth2_token_url");
+	BAD("auth_user = a\noauth2 = generic\noauth2_client_id = c\n"
+	    "oauth2_token_url = https://x/t\n", 4, "needs oauth2_device_url");
+	BAD(MS "oauth2_flow = client_credentials\noauth2_client_secret_file = /s\n", 4,
+	    "needs oauth2_tenant");
+	BAD(MS "oauth2_tenant = a/b\n", 4, "bad value \"a/b\" for oauth2_tenant");
+	BAD(MS "oauth2_auth_url = https:///x\n", 4, "expected an https:// URL");
+	BAD("oauth2 = yahoo\n", 1, "expected microsoft, google or generic");
+	BAD("oauth2_scope = x\n", 1, "oauth2_scope is set but oauth2 is not");
+	BAD(MS "auth_mechanisms = plain\n", 4, "auth_mechanisms lists PLAIN but neither");
+#undef MS
+}
+
 static void test_config_example(void)
 {
 	conf_free(&cf);
@@ -708,6 +755,7 @@ int main(void)
 	test_aliases_key();
 	test_contradictions();
 	test_check_relay();
+	test_oauth2_keys();
 	test_config_example();
 	conf_free(&cf);
 	unlink(cfpath);
