@@ -51,7 +51,7 @@ SENDMAIL_BIN = $(BUILD)/sendmail
 RELAYD_BIN = $(BUILD)/relayd/relayd
 endif
 
-.PHONY: all check units sanitize install clean deps bench fuzz
+.PHONY: all check units sanitize install clean deps bench fuzz demo deb
 all: $(SENDMAIL_BIN) $(RELAYD_BIN)
 
 $(BUILD)/%.o: %.c
@@ -103,6 +103,15 @@ bench: all units
 fuzz:
 	$(MAKE) -C tests/fuzz
 
+# The README's first command: one message through a throwaway smarthost.
+demo: deps
+	@$(MAKE) -s all
+	@scripts/demo
+
+# build/nullrelay_VERSION_ARCH.deb with dpkg-deb (scripts/mkdeb).
+deb:
+	@scripts/mkdeb
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)
@@ -119,6 +128,6 @@ ifeq ($(LIBSENDMAIL),1)
 endif
 
 clean:
-	rm -rf build build-san sendmail relayd/relayd
+	rm -rf build build-san build-deb sendmail relayd/relayd
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
