@@ -18,7 +18,9 @@ static bool has(const char *why, const char *word)
 const char *advice_open_failure(const struct conf *c, const struct smarthost *sh,
     const char *why, char *out, size_t outlen)
 {
-	const char *alt = c->tls == TLS_SMTPS ? "587 with tls = starttls" : "465 with tls = smtps";
+	/* With tls = starttls a :465 line gets implicit TLS (smtp.c host_tls). */
+	const char *alt = c->tls == TLS_STARTTLS ? "465 (implicit TLS)" :
+	    c->tls == TLS_SMTPS ? "587 with tls = starttls" : "587 or 465";
 	int n = 0;
 
 	out[0] = '\0';
@@ -32,8 +34,8 @@ const char *advice_open_failure(const struct conf *c, const struct smarthost *sh
 	} else if (has(why, "Connection timed out") || has(why, "Network is unreachable") ||
 	    has(why, "No route to host") || has(why, "timed out while receiving the initial")) {
 		n = snprintf(out, outlen, "; what to do: port %u looks blocked on this network "
-		    "(a firewall, a hotel or guest network): add a second smarthost line using "
-		    "port %s; mail stays queued and is retried", sh->port, alt);
+		    "(a firewall, a hotel or guest network): add a second smarthost line %s:%s; "
+		    "mail stays queued and is retried", sh->port, sh->host, alt);
 	} else if (has(why, "hostname mismatch")) {
 		n = snprintf(out, outlen, "; what to do: the certificate is not for \"%s\": put the "
 		    "name it carries in smarthost (openssl s_client -connect %s:%u%s shows it), "

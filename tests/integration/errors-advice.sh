@@ -65,10 +65,10 @@ rm -f "$RD/bh.port"
 "$PY" "$TOP/tests/lib/blackhole.py" "$RD/bh.port" &
 on_exit "kill $! 2>/dev/null"
 wait_for 5 test -s "$RD/bh.port"
-deferred_with blocked "smarthost = 127.0.0.1:$(cat "$RD/bh.port")" "timeout_connect = 2s"
+deferred_with blocked "smarthost = 127.0.0.1:$(cat "$RD/bh.port")" "timeout_connect = 2s" "tls = starttls"
 check "port blocked: says the connection timed out" advice_has "timed out"
-check "port blocked: says the port looks blocked and to add a 465/smtps smarthost line" \
-	eval 'advice_has "looks blocked on this network" && advice_has "add a second smarthost line using port 465 with tls = smtps"'
+check "port blocked: says the port looks blocked and to add a :465 smarthost line" \
+	eval 'advice_has "looks blocked on this network" && advice_has "add a second smarthost line 127.0.0.1:465 (implicit TLS)"'
 
 # 4c. A network that accepts the connection and then says nothing.
 relay_new silent
