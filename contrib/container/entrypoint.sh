@@ -70,6 +70,12 @@ private_copy() {
 	dst=$runtime/$(printf '%s' "$var" | tr '[:upper:]' '[:lower:]')
 	(umask 077 && cat "$src" > "$dst.tmp") || die "$var: cannot copy $src to $runtime"
 	chmod 0600 "$dst.tmp" && mv -f "$dst.tmp" "$dst"
+	# Run as root (docker run --user 0), relayd drops to the relay user,
+	# who must own the copy and reach it.
+	if [ "$(id -u)" = 0 ]; then
+		chown "${NULLRELAY_USER:-nullrelay}" "$runtime" "$dst" ||
+			die "$var: cannot give the secret copy to ${NULLRELAY_USER:-nullrelay}"
+	fi
 	printf '%s' "$dst"
 }
 

@@ -7,7 +7,7 @@
 # checks the Containerfile against what it promises.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
-require_relay container-entrypoint || exit 0
+require_relay recipe-container || exit 0
 EP=$TOP/contrib/container/entrypoint.sh
 CF=$TOP/Containerfile
 
@@ -119,3 +119,15 @@ check "run: the dead first smarthost was tried, then the second" log_has "127\.0
 check "run: the password appears in no log line" eval '! grep -q c0ntainer-pw "$RL"'
 kill -TERM $pid; wait $pid 2>/dev/null
 check "run: relayd stops on SIGTERM (docker stop)" eval '! kill -0 $pid 2>/dev/null'
+
+# Run as root (docker run --user 0): relayd drops to the relay user, so the
+# secret copy must be that user's.
+if is_root; then
+	mkdir -p "$T/rootrun"
+	out=$("${envc[@]}" NULLRELAY_RUNTIME_DIR="$T/rootrun/secrets" NULLRELAY_CONF="$T/rootrun/relay.conf" \
+		NULLRELAY_USER="$RELAY_USER" "$B/nullrelay-entrypoint" relayd -n 2>&1); rc=$?
+	check "as root: relayd -n accepts the secret copy, owned by $RELAY_USER (rc $rc: $out)" \
+		eval '[ $rc = 0 ] && [ "$(stat -c "%a %U" "$T/rootrun/secrets/nullrelay_auth_password_file")" = "600 $RELAY_USER" ]'
+else
+	skip "as root: secret copy for the relay user (needs root)"
+fi
