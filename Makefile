@@ -105,7 +105,7 @@ fuzz:
 
 # The README's first command: one message through a throwaway smarthost.
 demo: deps
-	@$(MAKE) -s all
+	@$(MAKE) -s -j$$(nproc) all
 	@scripts/demo
 
 # build/nullrelay_VERSION_ARCH.deb with dpkg-deb (scripts/mkdeb).
