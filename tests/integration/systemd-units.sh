@@ -50,7 +50,7 @@ for k in 'Type=notify' 'ExecReload=/bin/kill -HUP $MAINPID' 'ProtectSystem=stric
 done
 check "unit: nullrelay-once.service runs relayd --once" grep -qxF 'ExecStart=/usr/sbin/relayd --once' "$U/nullrelay-once.service"
 check "unit: nullrelay.timer starts nullrelay-once.service" \
-	eval 'grep -q "^OnUnitInactiveSec=" "$U/nullrelay.timer" && [ "$(systemd-analyze verify --root="$R" --man=no "$R/lib/systemd/system/nullrelay.timer" 2>&1)" = "" ] && ! grep -q "^Unit=" "$U/nullrelay.timer"'
+	eval 'grep -q "^OnUnitInactiveSec=" "$U/nullrelay.timer" && [ "$(systemd-analyze verify --root="$R" --man=no "$R/lib/systemd/system/nullrelay.timer" 2>&1)" = "" ] && grep -qx "Unit=nullrelay-once.service" "$U/nullrelay.timer"'
 
 # sysusers.d: a system account with no shell and no home.
 S=$T/sysroot
