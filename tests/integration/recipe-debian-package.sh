@@ -8,7 +8,7 @@
 # purges the package on every exit path (trap), leaving the machine as found.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
-require_relay deb-package || exit 0
+require_relay recipe-debian-package || exit 0
 is_root || { skip "deb package: install and purge (needs root)"; exit 0; }
 for t in dpkg-deb dpkg-shlibdeps lintian; do
 	command -v $t >/dev/null || { fail "deb package: $t missing (scripts/install-deps installs it)"; exit 0; }
