@@ -31,7 +31,7 @@ PKG_MODULES := openssl libbsd-overlay
 # libcurl and json-c are for the OAuth2 helper only (relayd/oauth2/): the
 # resident relayd never maps them.
 O2_PKG_MODULES := libcurl json-c
-ifneq ($(filter-out deps check sanitize clean fuzz,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out deps check sanitize clean fuzz demo,$(or $(MAKECMDGOALS),all)),)
 PKG_MISSING := $(shell if command -v $(PKG_CONFIG) >/dev/null 2>&1; then \
 	for m in $(PKG_MODULES) $(O2_PKG_MODULES); do $(PKG_CONFIG) --exists $$m 2>/dev/null || echo $$m; done; \
 	else echo pkg-config; fi)
@@ -80,7 +80,7 @@ endif
 O2_BIN = $(dir $(RELAYD_BIN))nullrelay-oauth2
 LIBEXECDIR ?= $(PREFIX)/lib/nullrelay
 
-.PHONY: all check units sanitize install clean deps bench fuzz
+.PHONY: all check units sanitize install clean deps bench fuzz demo deb
 all: $(SENDMAIL_BIN) $(RELAYD_BIN) $(O2_BIN)
 
 $(BUILD)/%.o: %.c
@@ -138,6 +138,15 @@ bench: all units
 fuzz:
 	$(MAKE) -C tests/fuzz
 
+# The README's first command: one message through a throwaway smarthost.
+demo: deps
+	@$(MAKE) -s -j$$(nproc) all
+	@scripts/demo
+
+# build/nullrelay_VERSION_ARCH.deb with dpkg-deb (scripts/mkdeb).
+deb:
+	@scripts/mkdeb
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR)
@@ -156,6 +165,6 @@ ifeq ($(LIBSENDMAIL),1)
 endif
 
 clean:
-	rm -rf build build-san sendmail relayd/relayd relayd/nullrelay-oauth2
+	rm -rf build build-san build-deb sendmail relayd/relayd relayd/nullrelay-oauth2
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

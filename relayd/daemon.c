@@ -34,6 +34,7 @@
 #include "qlist.h"
 #include "queue.h"
 #include "sched.h"
+#include "sd_notify.h"
 #include "spool.h"
 #include "spool_lock.h"
 
@@ -598,8 +599,10 @@ static void read_signals(struct daemon *dm)
 		switch (si.ssi_signo) {
 		case SIGTERM:
 		case SIGINT:
-			if (!dm->stopping)
+			if (!dm->stopping) {
 				log_info("stopping: letting %zu worker(s) finish", dm->nw);
+				sd_notify_send("STOPPING=1");
+			}
 			dm->stopping = true;
 			break;
 		case SIGHUP:
@@ -725,7 +728,9 @@ static void loop(struct daemon *dm)
 	for (;;) {
 		if (dm->reload) {
 			dm->reload = false;
+			sd_notify_reloading();
 			reload(dm);
+			sd_notify_send("READY=1");
 		}
 		net_changed(dm);
 		if (dm->flush) {
@@ -845,6 +850,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 
 	dm->c = c;
 	dm->o = o;
+	sd_notify_init();
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -882,6 +888,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	dm->metrics_dirty = true;
 	log_info("started: %zu smarthost(s), concurrency %u%s", c->nsmarthosts, c->concurrency,
 	    o->once ? ", once" : "");
+	sd_notify_send("READY=1");
 	loop(dm);
 	dm->metrics_dirty = true;
 	dm->metrics_at = 0;

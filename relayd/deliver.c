@@ -15,6 +15,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "advice.h"
 #include "deliver.h"
 #include "log.h"
 #include "queue.h"
@@ -152,6 +153,7 @@ static void connect_any(struct wctx *w, const time_t *host_until, size_t nhosts)
 	for (i = 0; i < nhosts && i < w->c->nsmarthosts; i++) {
 		const struct smarthost *sh = &w->c->smarthosts[i];
 		struct smtp_reply why;
+		char advice[1024];
 
 		if (host_until[i] > now)
 			continue;
@@ -162,8 +164,9 @@ static void connect_any(struct wctx *w, const time_t *host_until, size_t nhosts)
 			return;
 		}
 		w->s = NULL;
-		log_warnx("smarthost %s:%u failed: %s%s", sh->host, sh->port, why.text,
-		    i + 1 < w->c->nsmarthosts ? " (trying the next one)" : "");
+		log_warnx("smarthost %s:%u failed: %s%s%s", sh->host, sh->port, why.text,
+		    i + 1 < w->c->nsmarthosts ? " (trying the next one)" : "",
+		    advice_open_failure(w->c, sh, why.text, advice, sizeof advice));
 		w->open_why = why;
 		say(w, "DOWN %zu %d %.600s", i, why.at_auth ? 1 : 0, one_line(why.text));
 	}

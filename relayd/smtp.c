@@ -434,6 +434,19 @@ static enum smtp_class authenticate(struct smtp_session *s, struct smtp_reply *w
 	    r.text);
 }
 
+
+/*
+ * With tls = starttls, a smarthost given with port 465 gets implicit TLS:
+ * RFC 8314 makes 465 the implicit-TLS submission port and nobody offers
+ * STARTTLS there, so "587, else 465" can be one failover list (a laptop on
+ * a network that blocks one of them).
+ */
+static enum tls_mode host_tls(const struct conf *c, const struct smarthost *sh)
+{
+	if (c->tls == TLS_STARTTLS && sh->port_given && sh->port == 465)
+		return TLS_SMTPS;
+	return c->tls;
+}
 static enum smtp_class open_session(struct smtp_session *s, struct smtp_reply *why)
 {
 	const struct conf *c = s->c;
@@ -448,7 +461,7 @@ static enum smtp_class open_session(struct smtp_session *s, struct smtp_reply *w
 	}
 	snprintf(s->relay, sizeof(s->relay), "%s[%s]:%u", s->sh->host, net_peer_addr(s->net),
 	    s->sh->port);
-	if (c->tls == TLS_SMTPS && start_tls(s, why) != SMTP_DONE)
+	if (host_tls(c, s->sh) == TLS_SMTPS && start_tls(s, why) != SMTP_DONE)
 		return SMTP_TEMP;
 	smtp_set_state(s, SMTP_S_GREETING);
 	if (smtp_read(s, &r, c->timeout_greeting, "receiving the initial server greeting", NULL)) {
@@ -459,7 +472,7 @@ static enum smtp_class open_session(struct smtp_session *s, struct smtp_reply *w
 		return open_fail(s, why, &r, "%s refused to talk to me: %s", s->relay, r.text);
 	if (ehlo(s, SMTP_S_EHLO, why) != SMTP_DONE)
 		return SMTP_TEMP;
-	if (c->tls == TLS_STARTTLS) {
+	if (host_tls(c, s->sh) == TLS_STARTTLS) {
 		if (starttls(s, why) != SMTP_DONE || ehlo(s, SMTP_S_EHLO2, why) != SMTP_DONE)
 			return SMTP_TEMP;
 	}

@@ -58,7 +58,7 @@ static int open_subdir(int spoolfd, const char *spool, const char *rel, char *er
 		if (errno == ENOENT)
 			snprintf(err, errlen,
 			    "spool directory %s/%s is missing; create it by starting relayd as "
-			    "root once (or run relayd -n as the spool owner)",
+			    "root once (or relayd --once as the spool's owner)",
 			    spool, rel);
 		else
 			snprintf(err, errlen, "cannot use spool directory %s/%s: %s", spool, rel,

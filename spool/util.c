@@ -16,7 +16,10 @@ static void out_of_memory(void)
 {
 	static const char msg[] = "nullrelay: out of memory\n";
 
-	(void)write(STDERR_FILENO, msg, sizeof msg - 1);
+	/* Nothing better to do if even this fails; the if quiets
+	 * warn_unused_result under _FORTIFY_SOURCE (make deb). */
+	if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0)
+		_exit(EX_OSERR);
 	_exit(EX_OSERR);
 }
 
