@@ -20,6 +20,7 @@
 
 #include "conf.h"
 #include "daemon.h"
+#include "listen.h"
 #include "log.h"
 #include "qadmin.h"
 #include "spool.h"
@@ -186,7 +187,8 @@ int main(int argc, char **argv)
 	o.conf_path = path;
 	o.conf_must_exist = must_exist;
 	if (check) {
-		if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1)
+		if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1 ||
+		    listen_check(&c, err, sizeof err) == -1)
 			goto config_error;
 		printf("relayd: %s: configuration ok\n", c.path);
 		conf_free(&c);
@@ -195,6 +197,9 @@ int main(int argc, char **argv)
 
 	if (spool_setup(c.spool, uid, gid, err, sizeof err) == -1)
 		fatalx(EX_CANTCREAT, "spool: %s", err);
+	/* Before dropping root: the listener may want port 25. */
+	if (!o.once && listen_open(&c, &o.listen, err, sizeof err) == -1)
+		fatalx(EX_OSERR, "%s", err);
 	if (geteuid() == 0) {
 		drop_root(uid, gid);
 		/* A change of credentials resets "dumpable" to the
@@ -202,7 +207,8 @@ int main(int argc, char **argv)
 		no_core_dumps();
 	}
 	/* Only now, as the relay user: the secret must be readable by it alone. */
-	if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1)
+	if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1 ||
+	    (o.listen != NULL && listen_check(&c, err, sizeof err) == -1))
 		goto config_error;
 	return daemon_run(&c, &o);
 

@@ -11,6 +11,13 @@
 
 #include "conf.h"
 
+/* The SMTP listener's counters (listen.h), since start. */
+struct listen_counts {
+	uint64_t connections;	/* sessions started */
+	uint64_t accepted;	/* messages answered 250 */
+	uint64_t refused;	/* connections refused (listen_allow, limits) */
+};
+
 struct metrics {
 	size_t queue_messages;
 	double oldest_age;		/* seconds; 0 when empty */
@@ -19,6 +26,8 @@ struct metrics {
 	size_t nhosts;
 	char hosts[CONF_MAX_SMARTHOSTS][300];	/* "host:port" labels */
 	bool up[CONF_MAX_SMARTHOSTS];
+	bool listening;			/* write the listener's counters */
+	struct listen_counts listen;
 };
 
 /* 0, or -1 (errno) — the caller logs. */

@@ -16,6 +16,9 @@
 #define CONF_MAX_MECHS 4
 #define CONF_ERR_MAX 512
 
+#define CONF_MAX_LISTEN 8
+#define CONF_MAX_ALLOW 32
+
 enum tls_mode { TLS_STARTTLS, TLS_SMTPS, TLS_NONE };
 
 enum bounce_local { BOUNCE_LOCAL_MBOX, BOUNCE_LOCAL_RELAY, BOUNCE_LOCAL_KEEP };
@@ -26,6 +29,20 @@ struct smarthost {
 	char *host;	   /* name or address literal, without brackets */
 	unsigned port;	   /* explicit, else 587 (starttls/none) or 465 (smtps) */
 	bool port_given;
+};
+
+/* One `listen` address (SPEC §6.1). */
+struct listen_addr {
+	char *host;	/* IPv4 or IPv6 literal, without brackets */
+	unsigned port;
+};
+
+/* One `listen_allow` network: family AF_INET or AF_INET6, the address in
+ * network order (4 or 16 bytes used) and the prefix length. */
+struct conf_net {
+	int family;
+	unsigned char addr[16];
+	unsigned bits;
 };
 
 struct conf {
@@ -76,6 +93,15 @@ struct conf {
 	time_t timeout_data_block;	/* 3m */
 	time_t timeout_final_dot;	/* 10m */
 	time_t rescan_interval;		/* 60s: fallback scan of the drop dir */
+
+	/* The SMTP listener (SPEC §2, §6.1). */
+	struct listen_addr listens[CONF_MAX_LISTEN];
+	size_t nlistens;
+	struct conf_net listen_allow[CONF_MAX_ALLOW];	/* default: 127.0.0.0/8, ::1 */
+	size_t nlisten_allow;
+	char *listen_auth_file;		/* NULL: no AUTH asked */
+	char *listen_tls_cert, *listen_tls_key;	/* NULL: no STARTTLS */
+	unsigned listen_max_rcpts;	/* 100 */
 };
 
 /*
@@ -104,5 +130,8 @@ int conf_parse_duration(const char *s, time_t *out);	/* "90", "30s", "5m", "4h",
 int conf_parse_size(const char *s, uint64_t *out);	/* "1000", "10k", "35M", "1G" */
 
 const char *conf_mech_name(enum auth_mech m);
+
+/* Is the address (family AF_INET/AF_INET6, network order) inside net? */
+bool conf_net_match(const struct conf_net *net, int family, const void *addr);
 
 #endif

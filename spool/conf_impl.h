@@ -20,6 +20,8 @@ enum conf_key {
 	K_DELAY_WARNING, K_CONCURRENCY, K_RATE_LIMIT, K_METRICS_FILE, K_BOUNCE_LOCAL,
 	K_TIMEOUT_CONNECT, K_TIMEOUT_GREETING, K_TIMEOUT_COMMAND,
 	K_TIMEOUT_DATA_BLOCK, K_TIMEOUT_FINAL_DOT, K_RESCAN_INTERVAL,
+	K_LISTEN, K_LISTEN_ALLOW, K_LISTEN_AUTH_FILE, K_LISTEN_TLS_CERT, K_LISTEN_TLS_KEY,
+	K_LISTEN_MAX_RCPTS,
 	K_NKEYS
 };
 
@@ -59,6 +61,11 @@ const char *conf_val_fingerprint(const char *s, unsigned char out[32]);
 /* host is allocated (xstrdup) on success. */
 const char *conf_val_smarthost(const char *s, struct smarthost *out);
 const char *conf_val_address(const char *s);
+/* conf_listen.c: `listen` (host is allocated on success), `listen_allow`
+ * (replaces the list), `listen_max_rcpts`. */
+const char *conf_val_listen(const char *s, struct listen_addr *out);
+const char *conf_val_allow(const char *s, struct conf_net *out, size_t *n);
+const char *conf_val_max_rcpts(const char *s, unsigned *out);
 const char *conf_val_hostname(const char *s);
 const char *conf_val_path(const char *s);
 const char *conf_val_username(const char *s);

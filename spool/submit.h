@@ -30,6 +30,11 @@ struct submit_req {
 	uid_t uid;		/* the caller (getuid), for the From: default */
 	const char *login;	/* the caller's passwd name */
 	const char *gecos_name;	/* the caller's passwd full name, or NULL */
+	/* Set by the SMTP listener (SPEC §6.1), else NULL: the sender is the
+	 * client's MAIL FROM, never a local user (no from_rewrite; a bounce goes
+	 * back through the smarthost), a missing From: is made from it, and the
+	 * envelope's "client" line records protocol, address and EHLO name. */
+	const char *client_proto, *client_ip, *client_helo;
 };
 
 /*
