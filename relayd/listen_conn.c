@@ -22,6 +22,7 @@ struct lconn {
 	int fd;
 	struct tls_conn *tls;
 	volatile sig_atomic_t *stop;
+	bool stop_held;
 	char rbuf[LC_RBUF];
 	size_t off, len;
 	char wbuf[LC_WBUF];
@@ -50,6 +51,11 @@ void lconn_free(struct lconn *c)
 	free(c);
 }
 
+void lconn_hold_stop(struct lconn *c, bool hold)
+{
+	c->stop_held = hold;
+}
+
 const char *lconn_error(const struct lconn *c)
 {
 	return c->err[0] != '\0' ? c->err : "connection error";
@@ -69,7 +75,7 @@ static enum lc_status wait_fd(struct lconn *c, short events, int64_t deadline)
 		int64_t left = deadline - net_deadline(0);
 		int r;
 
-		if (c->stop != NULL && *c->stop)
+		if (c->stop != NULL && *c->stop && !c->stop_held)
 			return LC_STOP;
 		if (left <= 0)
 			return LC_TIMEOUT;

@@ -28,6 +28,9 @@ enum lc_status {
  * handler; NULL = never. */
 struct lconn *lconn_new(int fd, volatile sig_atomic_t *stop);
 void lconn_free(struct lconn *c);
+/* While held (DATA under way), SIGTERM does not cut waits short: the
+ * transaction is finished first. */
+void lconn_hold_stop(struct lconn *c, bool hold);
 
 /* Append one reply line (CRLF added; cut to 510 characters). */
 void lconn_reply(struct lconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

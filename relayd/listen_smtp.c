@@ -502,7 +502,9 @@ static void cmd_data(struct ls *s, const char *args)
 	 * most twice its stored size). */
 	if (s->c->max_message_size > 0)
 		cap = s->c->max_message_size * 2 + 65536;
+	lconn_hold_stop(s->conn, true);
 	dr = ldata_copy(s->conn, fd, cap, s->c->timeout_data_block, s->session_end, &cst, &werr);
+	lconn_hold_stop(s->conn, false);
 	if (dr == LD_CONN) {
 		close(fd);
 		log_warnx("listen: %s[%s] %s inside DATA: nothing queued", s->helo, s->x->ip,
