@@ -298,6 +298,21 @@ static bool allowed(const struct conf *c, int family, const unsigned char *a)
 	return false;
 }
 
+/* Does listen_allow admit loopback clients only? */
+static bool loopback_only(const struct conf *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlisten_allow; i++) {
+		const struct conf_net *n = &c->listen_allow[i];
+
+		if (n->family == AF_INET ? n->bits < 8 || n->addr[0] != 127 :
+		    n->bits != 128 || !is_loopback(AF_INET6, n->addr))
+			return false;
+	}
+	return true;
+}
+
 static size_t from_same(const struct master *m, int family, const unsigned char *a)
 {
 	size_t i, n = 0;
@@ -477,6 +492,10 @@ static noreturn void master_main(const struct conf *c, const struct listen_socks
 	    (m->tls = tls_server_new(c->listen_tls_cert, c->listen_tls_key, err,
 		sizeof err)) == NULL)
 		fatalx(EX_CONFIG, "listen: %s; not accepting SMTP until it is fixed", err);
+	if (m->users != NULL && m->tls == NULL && !loopback_only(c))
+		log_warnx("listen: listen_auth_file is set without listen_tls_cert: clients "
+		    "outside loopback can never authenticate (AUTH is offered to them only "
+		    "over STARTTLS)");
 	for (i = 0; i < socks->n; i++) {
 		strlcat(names, i > 0 ? ", " : "", sizeof names);
 		strlcat(names, socks->name[i], sizeof names);

@@ -138,14 +138,20 @@ static const char *proto(const struct ls *s)
 
 static void cmd_ehlo(struct ls *s, const char *args, bool extended)
 {
+	char name[ENV_HELO_MAX + 2];
+	size_t n;
+
 	while (*args == ' ')
 		args++;
-	if (!envelope_helo_ok(args)) {
+	n = strlcpy(name, args, sizeof name);
+	while (n > 0 && n < sizeof name && name[n - 1] == ' ')
+		name[--n] = '\0';
+	if (!envelope_helo_ok(name)) {
 		error_reply(s, "501 5.5.4 Syntax: %s hostname (letters, digits and . - _ : [ ])",
 		    extended ? "EHLO" : "HELO");
 		return;
 	}
-	strlcpy(s->helo, args, sizeof s->helo);
+	strlcpy(s->helo, name, sizeof s->helo);
 	reset_transaction(s);
 	s->st = LS_READY;
 	if (!extended) {

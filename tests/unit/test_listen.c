@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -20,6 +21,7 @@
 #include "listen_auth.h"
 #include "listen_conn.h"
 #include "listen_data.h"
+#include "listen_smtp.h"
 #include "net.h"
 #include "util.h"
 
@@ -262,6 +264,59 @@ static void test_data(void)
 	CHECK(data_of("a\r\n.\r", 5, out, sizeof out, &got, rest, sizeof rest) == LD_CONN);
 }
 
+/* The session itself over a socket pair, for a client NOT on loopback:
+ * with listen_auth_file and no TLS, AUTH is never offered in clear. */
+static void test_session_remote(void)
+{
+	char path[128], err[512], text[1024], reply[4096];
+	struct listen_users *u;
+	struct lsmtp_ctx x;
+	struct conf c;
+	size_t got = 0;
+	ssize_t n;
+	int sv[2];
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/users", dir);
+	write_file(path, "alice:$6$saltsalt$liBX1CUvppcgiN/QaamvT8YfFo/FzcXy.ikG/qgkgWBUF7cjTF."
+	    "JYJscLmKJTKFx53uxMmchfDkEKQnSNsNCB0\n", 0640);
+	snprintf(text, sizeof text, "spool = %s\nhostname = relay.test\nsmarthost = h:25\n"
+	    "listen_auth_file = %s\n", dir, path);
+	CHECK(load(text, &c, err, sizeof err) == 0);
+	u = listen_users_load(path, err, sizeof err);
+	CHECK(u != NULL);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[1]);
+		memset(&x, 0, sizeof x);
+		x.c = &c;
+		x.users = u;
+		x.ip = "192.0.2.9";
+		x.loopback = false;
+		x.events = -1;
+		lsmtp_serve(&x, sv[0]);
+		_exit(0);
+	}
+	close(sv[0]);
+	snprintf(text, sizeof text, "EHLO remote.test\r\nAUTH PLAIN AGFsaWNlAGFsaWNlIHNlY3JldA==\r\n"
+	    "MAIL FROM:<a@example.org>\r\nQUIT\r\n");
+	if (write(sv[1], text, strlen(text)) < 0)
+		perror("write");
+	while (got < sizeof reply - 1 && (n = read(sv[1], reply + got, sizeof reply - 1 - got)) > 0)
+		got += (size_t)n;
+	reply[got] = '\0';
+	close(sv[1]);
+	waitpid(pid, NULL, 0);
+	CHECK(strstr(reply, "250-relay.test\r\n") != NULL);
+	CHECK(strstr(reply, "AUTH PLAIN") == NULL);
+	CHECK(strstr(reply, "\r\n538 5.7.11 ") != NULL);
+	CHECK(strstr(reply, "\r\n530 5.7.0 Authentication required") != NULL);
+	CHECK(strstr(reply, "\r\n221 2.0.0 Bye") != NULL);
+	listen_users_free(u);
+	conf_free(&c);
+}
+
 int main(void)
 {
 	if (mkdtemp(dir) == NULL) {
@@ -272,6 +327,7 @@ int main(void)
 	test_client_line();
 	test_users();
 	test_data();
+	test_session_remote();
 	{
 		char cmd[128];
 
