@@ -278,7 +278,7 @@ static int cmd_rcpt(struct bs *s, const char *args)
 	addrlist_free(&l);
 	if (rc == EX_CONFIG) {
 		free(path);
-		clean_text(err);
+		smtp_clean_text(err);
 		return reply(s, "451 4.3.5 %s", err);
 	}
 	if (rc != 0) {
