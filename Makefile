@@ -52,7 +52,7 @@ endif
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) -iquote spool -iquote relayd $(PKG_CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SAN)
-LIBS = $(PKG_LIBS)
+LIBS = $(PKG_LIBS) -lcrypt
 
 LIB_SRCS := $(sort $(wildcard spool/*.c))
 RELAYD_SRCS := $(sort $(filter-out relayd/main.c,$(wildcard relayd/*.c)))

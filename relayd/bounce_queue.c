@@ -39,6 +39,8 @@ bool bq_sender_is_local(const struct conf *c, const struct envelope *env)
 		return false;
 	if (env->local_sender)
 		return true;
+	if (env->client_ip != NULL)
+		return false;	/* SPEC §6.1: listener mail bounces through the smarthost */
 	at = strrchr(env->sender, '@');
 	if (at == NULL)
 		return true;	/* unqualified: only we could have made it */

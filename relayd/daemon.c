@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "deliver.h"
 #include "health.h"
+#include "listen.h"
 #include "log.h"
 #include "mailq_client.h"
 #include "metrics.h"
@@ -71,6 +72,7 @@ struct daemon {
 	struct netwatch *net;	/* network changes (netwatch.h); NULL: none */
 	bool metrics_dirty;
 	double metrics_at;
+	struct listener *lst;	/* the SMTP listener (listen.h), or NULL */
 };
 
 static void on_pickup(void *arg, const struct qmsg *m)
@@ -355,6 +357,7 @@ static bool spawn(struct daemon *dm, const char *id)
 			close(pickup_fd(dm->p));
 		control_forget(dm->ctl);
 		netwatch_forget(dm->net);
+		listen_forget(dm->lst);
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
@@ -537,6 +540,8 @@ static void reap(struct daemon *dm)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (listen_reaped(dm->lst, pid, status))
+			continue;
 		if ((w = worker_by_pid(dm, pid)) != NULL)
 			worker_gone(dm, w, status);
 	}
@@ -587,6 +592,7 @@ static void reload(struct daemon *dm)
 	*dm->c = nc;
 	sched_hosts_reset(dm->s);
 	health_reset(&dm->health, dm->c, now_wall());
+	listen_reload(dm->lst);
 	dm->metrics_dirty = true;
 	log_info("configuration reloaded from %s", dm->c->path);
 }
@@ -604,6 +610,7 @@ static void read_signals(struct daemon *dm)
 				sd_notify_send("STOPPING=1");
 			}
 			dm->stopping = true;
+			listen_stop(dm->lst);
 			break;
 		case SIGHUP:
 			dm->reload = true;
@@ -720,7 +727,7 @@ static bool once_finished(struct daemon *dm)
 
 static void loop(struct daemon *dm)
 {
-	struct pollfd pfd[3 + MAX_WORKERS + 17];
+	struct pollfd pfd[5 + MAX_WORKERS + 17];
 	size_t n, nctl, i, base;
 	struct worker *ws[MAX_WORKERS];
 	size_t nws;
@@ -743,6 +750,7 @@ static void loop(struct daemon *dm)
 		if (!dm->stopping)
 			expire_due(dm);
 		dispatch(dm);
+		listen_tick(dm->lst, dm->c);
 		write_metrics(dm);
 		if (dm->stopping && dm->nw == 0)
 			break;
@@ -753,6 +761,7 @@ static void loop(struct daemon *dm)
 		pfd[n++] = (struct pollfd){ .fd = dm->sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = pickup_fd(dm->p), .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = netwatch_fd(dm->net), .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = listen_fd(dm->lst), .events = POLLIN };
 		nws = 0;
 		base = n;
 		for (i = 0; i < dm->nw; i++) {
@@ -780,9 +789,31 @@ static void loop(struct daemon *dm)
 			pickup_events(dm->p);
 		if (pfd[2].revents != 0)
 			netwatch_read(dm->net, now_monotonic());
+		if (pfd[3].revents != 0) {
+			listen_read(dm->lst, &dm->m.listen);
+			dm->metrics_dirty = true;
+		}
 		if (pfd[0].revents != 0)
 			read_signals(dm);
 	}
+}
+
+/* In the listener process (listen.h): nothing of the parent's loop, and not
+ * the spool lock, so that a new relayd is not held up by it. */
+static void close_for_listener(void *arg)
+{
+	struct daemon *dm = arg;
+	size_t i;
+
+	close(dm->sfd);
+	close(dm->lockfd);
+	for (i = 0; i < dm->nw; i++)
+		if (dm->w[i].fd != -1)
+			close(dm->w[i].fd);
+	if (pickup_fd(dm->p) != -1)
+		close(pickup_fd(dm->p));
+	control_forget(dm->ctl);
+	spool_dirs_close(&dm->d);
 }
 
 /* Wait up to ms for a signal; true once SIGTERM or SIGINT came. */
@@ -885,6 +916,10 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 			    err);
 		dm->net = netwatch_open();
 	}
+	if (!o->once) {
+		dm->lst = listen_start(c, o->listen, close_for_listener, dm);
+		dm->m.listening = dm->lst != NULL;
+	}
 	dm->metrics_dirty = true;
 	log_info("started: %zu smarthost(s), concurrency %u%s", c->nsmarthosts, c->concurrency,
 	    o->once ? ", once" : "");
@@ -893,6 +928,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	dm->metrics_dirty = true;
 	dm->metrics_at = 0;
 	write_metrics(dm);
+	listen_free(dm->lst);
 	control_close(dm->ctl);
 	netwatch_close(dm->net);
 	pickup_free(dm->p);

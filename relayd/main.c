@@ -21,6 +21,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "health.h"
+#include "listen.h"
 #include "log.h"
 #include "oauth2_client.h"
 #include "qadmin.h"
@@ -224,7 +225,8 @@ int main(int argc, char **argv)
 	o.conf_must_exist = must_exist;
 	if (check || o2login) {
 		if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1 ||
-		    oauth2_client_check(&c, note, sizeof note, err, sizeof err) == -1)
+		    oauth2_client_check(&c, note, sizeof note, err, sizeof err) == -1 ||
+		    (check && listen_check(&c, err, sizeof err) == -1))
 			goto config_error;
 		if (o2login && c.oauth2 == OAUTH2_OFF) {
 			snprintf(err, sizeof err, "%s: oauth2 is not set: there is nothing to "
@@ -254,6 +256,9 @@ int main(int argc, char **argv)
 
 	if (spool_setup(c.spool, uid, gid, err, sizeof err) == -1)
 		fatalx(EX_CANTCREAT, "spool: %s", err);
+	/* Before dropping root: the listener may want port 25. */
+	if (!o.once && listen_open(&c, &o.listen, err, sizeof err) == -1)
+		fatalx(EX_OSERR, "%s", err);
 	if (geteuid() == 0) {
 		drop_root(uid, gid);
 		/* A change of credentials resets "dumpable" to the
@@ -262,7 +267,8 @@ int main(int argc, char **argv)
 	}
 	/* Only now, as the relay user: the secret must be readable by it alone. */
 	if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1 ||
-	    oauth2_client_check(&c, note, sizeof note, err, sizeof err) == -1)
+	    oauth2_client_check(&c, note, sizeof note, err, sizeof err) == -1 ||
+	    (o.listen != NULL && listen_check(&c, err, sizeof err) == -1))
 		goto config_error;
 	if (note[0] != '\0')
 		log_warnx("%s", note);

@@ -89,7 +89,22 @@ static int format(struct buf *b, const struct metrics *m)
 		    buf_appendf(b, "\"} %d\n", m->up[i] ? 1 : 0) == -1)
 			return -1;
 	}
-	return format_health(b, m);
+	if (format_health(b, m) == -1)
+		return -1;
+	if (m->listening && buf_appendf(b,
+		"# HELP nullrelay_listen_connections_total SMTP listener sessions started.\n"
+		"# TYPE nullrelay_listen_connections_total counter\n"
+		"nullrelay_listen_connections_total %llu\n"
+		"# HELP nullrelay_listen_accepted_total Messages the SMTP listener queued.\n"
+		"# TYPE nullrelay_listen_accepted_total counter\n"
+		"nullrelay_listen_accepted_total %llu\n"
+		"# HELP nullrelay_listen_refused_total Connections refused (listen_allow, limits).\n"
+		"# TYPE nullrelay_listen_refused_total counter\n"
+		"nullrelay_listen_refused_total %llu\n",
+		(unsigned long long)m->listen.connections, (unsigned long long)m->listen.accepted,
+		(unsigned long long)m->listen.refused) == -1)
+		return -1;
+	return 0;
 }
 
 int metrics_write(const char *path, const struct metrics *m)

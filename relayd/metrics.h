@@ -11,6 +11,13 @@
 
 #include "conf.h"
 
+/* The SMTP listener's counters (listen.h), since start. */
+struct listen_counts {
+	uint64_t connections;	/* sessions started */
+	uint64_t accepted;	/* messages answered 250 */
+	uint64_t refused;	/* connections refused (listen_allow, limits) */
+};
+
 struct metrics {
 	size_t queue_messages;
 	double oldest_age;		/* seconds; 0 when empty */
@@ -23,6 +30,8 @@ struct metrics {
 	bool auth_failing[CONF_MAX_SMARTHOSTS];	/* last session refused at AUTH */
 	double failing_since[CONF_MAX_SMARTHOSTS];	/* epoch s; 0 = not failing */
 	bool healthy;			/* relayd --health would exit 0 */
+	bool listening;			/* write the listener's counters */
+	struct listen_counts listen;
 };
 
 /* 0, or -1 (errno) — the caller logs. */

@@ -224,8 +224,14 @@ static enum copy_result copy_body(const struct conf *c, const struct drop_file *
 	int n;
 
 	rfc5322_date(time(NULL), date, sizeof date);
-	n = snprintf(hdr, sizeof hdr, "Received: by %s (nullrelay, from userid %lu) id %s; %s\n",
-	    c->hostname, (unsigned long)df->st.st_uid, id, date);
+	if (df->env.client_ip != NULL)
+		/* Only the listener's own drops keep a client line (trusted_client). */
+		n = snprintf(hdr, sizeof hdr, "Received: from %s ([%s]) by %s (nullrelay) with %s "
+		    "id %s; %s\n", df->env.client_helo, df->env.client_ip, c->hostname,
+		    df->env.client_proto, id, date);
+	else
+		n = snprintf(hdr, sizeof hdr, "Received: by %s (nullrelay, from userid %lu) id %s; "
+		    "%s\n", c->hostname, (unsigned long)df->st.st_uid, id, date);
 	if (n < 0 || (size_t)n >= sizeof hdr) {
 		snprintf(why, whylen, "Received: header too long");
 		return COPY_IOERR;
@@ -264,6 +270,25 @@ static enum copy_result copy_body(const struct conf *c, const struct drop_file *
 		return COPY_IOERR;
 	}
 	return COPY_OK;
+}
+
+/*
+ * The "client" line says the SMTP listener wrote this drop (SPEC §6.1). The
+ * listener runs as the relay user, and no other local user can make a file
+ * owned by it, so the line is believed only in a drop the relay user owns;
+ * anywhere else it is a forgery and is dropped: the Received: line then
+ * names the real owner's uid, as for any other local submission.
+ */
+static void trusted_client(const char *name, struct drop_file *df)
+{
+	char shown[SHOWN_MAX];
+
+	if (df->env.client_ip == NULL || df->st.st_uid == geteuid())
+		return;
+	log_warnx("%s: drop file owned by uid %lu claims to come from the SMTP listener; "
+	    "ignoring the claim", log_safe(name, shown, sizeof shown),
+	    (unsigned long)df->st.st_uid);
+	envelope_set_client(&df->env, NULL, NULL, NULL);
 }
 
 static bool same_drop(const struct qmsg *m, const struct drop_file *df)
@@ -351,6 +376,7 @@ static int queue_it(struct pickup *p, const struct conf *c, const char *name, st
 	enum copy_result cr;
 	int out;
 
+	trusted_client(name, df);
 	if (choose_id(p, name, df, id) == 0) {
 		log_info("%s: already queued as %s before a restart; removing the drop file",
 		    name, id);

@@ -8,6 +8,13 @@
 
 void rlog_pickup(const struct qmsg *m)
 {
+	if (m->env.client_ip != NULL) {
+		/* SPEC §6.1: the listener's client in place of the uid. */
+		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu, client=%s[%s]", m->id,
+		    m->env.sender, (unsigned long long)m->size, m->env.nrcpts,
+		    m->env.client_helo, m->env.client_ip);
+		return;
+	}
 	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu, uid=%lu", m->id, m->env.sender,
 	    (unsigned long long)m->size, m->env.nrcpts, (unsigned long)m->uid);
 }

@@ -315,3 +315,98 @@ void tls_close(struct tls_conn *t, int polite)
 	SSL_free(t->ssl);
 	free(t);
 }
+
+/* ---- The listener's server side (STARTTLS, SPEC §6.1) ---- */
+
+struct tls_server {
+	SSL_CTX *ctx;
+};
+
+struct tls_server *tls_server_new(const char *cert, const char *key, char *err, size_t errlen)
+{
+	struct tls_server *s;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	const char *what = cert;
+	char why[200];
+
+	if (ctx == NULL) {
+		ssl_reason(0, "cannot create TLS context", err, errlen);
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Each connection is its own process: a session cache would not be
+	 * shared anyway. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
+		goto fail;
+	what = key;
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)
+		goto fail;
+	s = xcalloc(1, sizeof(*s));
+	s->ctx = ctx;
+	return s;
+fail:
+	ssl_reason(0, "unknown error", why, sizeof(why));
+	snprintf(err, errlen, "cannot use %s: %s", what, why);
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+void tls_server_free(struct tls_server *s)
+{
+	if (s == NULL)
+		return;
+	SSL_CTX_free(s->ctx);
+	free(s);
+}
+
+struct tls_conn *tls_accept(struct tls_server *s, int fd, int64_t deadline, char *err,
+    size_t errlen)
+{
+	struct tls_conn *t;
+	SSL *ssl = SSL_new(s->ctx);
+
+	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
+		ssl_reason(0, "cannot create TLS session", err, errlen);
+		SSL_free(ssl);
+		return NULL;
+	}
+	for (;;) {
+		int rc, e, w;
+		char why[200];
+
+		ERR_clear_error();
+		errno = 0;
+		rc = SSL_accept(ssl);
+		if (rc == 1)
+			break;
+		e = SSL_get_error(ssl, rc);
+		w = ssl_wait(fd, e, deadline);
+		if (w > 0)
+			continue;
+		if (w == 0) {
+			snprintf(err, errlen, "timeout during the TLS handshake");
+		} else {
+			ssl_reason(e, "connection closed during the TLS handshake", why,
+			    sizeof(why));
+			snprintf(err, errlen, "TLS handshake failed: %s", why);
+		}
+		SSL_free(ssl);
+		return NULL;
+	}
+	t = xcalloc(1, sizeof(*t));
+	t->ssl = ssl;
+	t->fd = fd;
+	return t;
+}
+
+size_t tls_pending(const struct tls_conn *t)
+{
+	int n = SSL_pending(t->ssl);
+
+	return n > 0 ? (size_t)n : 0;
+}

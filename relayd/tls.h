@@ -36,4 +36,18 @@ const char *tls_last_error(const struct tls_conn *t);
 /* Send close_notify when polite (best effort, no waiting) and free. */
 void tls_close(struct tls_conn *t, int polite);
 
+/*
+ * The listener's STARTTLS (SPEC §6.1): a server context from the PEM
+ * certificate chain and key (NULL with the reason in err), and a server
+ * handshake on a connected non-blocking socket. The connection then uses
+ * tls_read, tls_write and tls_close like a client one.
+ */
+struct tls_server;
+struct tls_server *tls_server_new(const char *cert, const char *key, char *err, size_t errlen);
+void tls_server_free(struct tls_server *s);
+struct tls_conn *tls_accept(struct tls_server *s, int fd, int64_t deadline, char *err,
+    size_t errlen);
+/* Decrypted bytes waiting inside OpenSSL (poll on the socket misses them). */
+size_t tls_pending(const struct tls_conn *t);
+
 #endif

@@ -27,6 +27,7 @@
 #include "bs.h"
 #include "conf.h"
 #include "envelope.h"
+#include "smtp_parse.h"
 #include "submit.h"
 #include "util.h"
 
@@ -182,14 +183,6 @@ static int reply(struct bs *s, const char *fmt, ...)
 	return 0;
 }
 
-/* A reason from elsewhere, made safe for one reply line. */
-static void clean_text(char *t)
-{
-	for (; *t != '\0'; t++)
-		if ((unsigned char)*t < ' ' || (unsigned char)*t == 0x7f)
-			*t = ' ';
-}
-
 /* ---- the transaction ---- */
 
 static void reset_transaction(struct bs *s)
@@ -207,155 +200,44 @@ static void reset_transaction(struct bs *s)
 	s->body = SM_BODY_UNSET;
 }
 
-/* Case-insensitive "prefix" at the start of s; returns what follows or NULL. */
-static const char *after_prefix(const char *s, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	return strncasecmp(s, prefix, n) == 0 ? s + n : NULL;
-}
-
-/*
- * The path after "MAIL FROM:" or "RCPT TO:". Accepts "<...>" (quotes may hide
- * '>') and, leniently, a bare address up to the first space. Returns the
- * inner text (freshly allocated) and sets *rest to what follows, or NULL if
- * the brackets do not close.
- */
-static char *parse_path(const char *p, const char **rest)
-{
-	const char *start, *q;
-	bool quoted = false;
-
-	while (*p == ' ')
-		p++;
-	if (*p != '<') {
-		size_t n = strcspn(p, " ");
-
-		*rest = p + n;
-		return xstrndup(p, n);
-	}
-	start = ++p;
-	for (q = p; *q != '\0'; q++) {
-		if (quoted && *q == '\\' && q[1] != '\0') {
-			q++;
-			continue;
-		}
-		if (*q == '"')
-			quoted = !quoted;
-		else if (!quoted && *q == '>')
-			break;
-	}
-	if (*q != '>')
-		return NULL;
-	*rest = q + 1;
-	/* RFC 5321 §4.1.1.3: accept and ignore a source route "@a,@b:". */
-	if (*start == '@') {
-		const char *colon = memchr(start, ':', (size_t)(q - start));
-
-		if (colon != NULL)
-			start = colon + 1;
-	}
-	return xstrndup(start, (size_t)(q - start));
-}
-
-/* Next " KEY[=VALUE]" parameter of rest; false at the end. */
-static bool next_param(const char **rest, char *key, size_t keylen, const char **val,
-    size_t *vallen)
-{
-	const char *p = *rest, *eq, *end;
-	size_t klen;
-
-	while (*p == ' ')
-		p++;
-	if (*p == '\0')
-		return false;
-	end = p + strcspn(p, " ");
-	eq = memchr(p, '=', (size_t)(end - p));
-	klen = (size_t)((eq != NULL ? eq : end) - p);
-	if (klen >= keylen)
-		klen = keylen - 1;
-	memcpy(key, p, klen);
-	key[klen] = '\0';
-	*val = eq != NULL ? eq + 1 : NULL;
-	*vallen = eq != NULL ? (size_t)(end - eq - 1) : 0;
-	*rest = end;
-	return true;
-}
-
 static int cmd_mail(struct bs *s, const char *args)
 {
-	const char *p = after_prefix(args, " FROM:"), *rest, *val;
-	char key[32], err[CONF_ERR_MAX];
-	enum sm_body body = SM_BODY_UNSET;
+	const char *p = smtp_after_prefix(args, " FROM:"), *rest;
+	struct smtp_mail_params mp;
+	char err[CONF_ERR_MAX];
 	struct addr a;
 	bool is_null;
-	size_t vallen;
 	char *path;
 
 	if (s->have_mail)
 		return reply(s, "503 5.5.1 Error: nested MAIL command");
 	if (p == NULL)
 		return reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
-	if ((path = parse_path(p, &rest)) == NULL)
+	if ((path = smtp_parse_path(p, &rest)) == NULL)
 		return reply(s, "501 5.1.7 Bad sender address syntax: unbalanced '<'");
 	if (*rest != '\0' && *rest != ' ') {
 		free(path);
 		return reply(s, "501 5.1.7 Bad sender address syntax");
 	}
-	while (next_param(&rest, key, sizeof(key), &val, &vallen)) {
-		if (strcasecmp(key, "BODY") == 0 && val != NULL) {
-			if (vallen == 4 && strncasecmp(val, "7BIT", 4) == 0) {
-				body = SM_BODY_7BIT;
-			} else if (vallen == 8 && strncasecmp(val, "8BITMIME", 8) == 0) {
-				body = SM_BODY_8BITMIME;
-			} else {
-				free(path);
-				return reply(s, "501 5.5.4 BODY must be 7BIT or 8BITMIME");
-			}
-		} else if (strcasecmp(key, "SIZE") == 0 && val != NULL) {
-			char num[32];
-			unsigned long long declared;
-			char *endp;
-
-			if (vallen == 0 || vallen >= sizeof(num)) {
-				free(path);
-				return reply(s, "501 5.5.4 Bad SIZE parameter");
-			}
-			memcpy(num, val, vallen);
-			num[vallen] = '\0';
-			errno = 0;
-			declared = strtoull(num, &endp, 10);
-			if (*endp != '\0' || num[0] < '0' || num[0] > '9' || errno == ERANGE) {
-				free(path);
-				return reply(s, "501 5.5.4 Bad SIZE parameter");
-			}
-			if (s->c->max_message_size > 0 && declared > s->c->max_message_size) {
-				free(path);
-				return reply(s, "552 5.3.4 Message size exceeds fixed limit of %" PRIu64
-				    " bytes", s->c->max_message_size);
-			}
-		} else if (strcasecmp(key, "SMTPUTF8") == 0 && val == NULL) {
-			/* Needs no action: the need is detected from the addresses. */
-		} else {
-			free(path);
-			return reply(s, "555 5.5.4 Unsupported MAIL parameter %s", key);
-		}
+	if (smtp_mail_params(rest, s->c->max_message_size, &mp, err, sizeof(err)) != 0) {
+		free(path);
+		return reply(s, "%s", err);
 	}
 	if (addr_parse_sender(path, &a, &is_null, err, sizeof(err)) != 0) {
 		free(path);
-		clean_text(err);
+		smtp_clean_text(err);
 		return reply(s, "553 5.1.7 Bad sender address: %s", err);
 	}
 	addr_free(&a);
 	s->have_mail = true;
 	s->sender = path;	/* "" for <>: submit_req's null sender */
-	s->body = body;
+	s->body = mp.body;
 	return reply(s, "250 2.1.0 Ok");
 }
 
 static int cmd_rcpt(struct bs *s, const char *args)
 {
-	const char *p = after_prefix(args, " TO:"), *rest;
+	const char *p = smtp_after_prefix(args, " TO:"), *rest;
 	struct addrlist l = { NULL, 0, 0 };
 	char err[CONF_ERR_MAX];
 	char *path;
@@ -365,7 +247,7 @@ static int cmd_rcpt(struct bs *s, const char *args)
 		return reply(s, "503 5.5.1 Error: need MAIL command");
 	if (p == NULL)
 		return reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
-	if ((path = parse_path(p, &rest)) == NULL)
+	if ((path = smtp_parse_path(p, &rest)) == NULL)
 		return reply(s, "501 5.1.3 Bad recipient address syntax: unbalanced '<'");
 	while (*rest == ' ')
 		rest++;
@@ -396,12 +278,12 @@ static int cmd_rcpt(struct bs *s, const char *args)
 	addrlist_free(&l);
 	if (rc == EX_CONFIG) {
 		free(path);
-		clean_text(err);
+		smtp_clean_text(err);
 		return reply(s, "451 4.3.5 %s", err);
 	}
 	if (rc != 0) {
 		free(path);
-		clean_text(err);
+		smtp_clean_text(err);
 		return reply(s, "553 5.1.3 Bad recipient address: %s", err);
 	}
 	if (s->nrcpts == s->cap) {
@@ -498,7 +380,7 @@ static enum data_result copy_data(struct bs *s, int fd, uint64_t cap)
 
 static int submit_reply(struct bs *s, int rc, const char *id, char *err)
 {
-	clean_text(err);
+	smtp_clean_text(err);
 	switch (rc) {
 	case 0:
 		return reply(s, "250 2.0.0 Ok: queued as %s", id);

@@ -89,6 +89,9 @@ static void set_defaults(struct conf *c)
 	c->timeout_data_block = 180;
 	c->timeout_final_dot = 600;
 	c->rescan_interval = 60;
+	c->listen_max_rcpts = 100;
+	/* Loopback only until listen_allow says otherwise. */
+	(void)conf_val_allow("127.0.0.0/8, ::1", c->listen_allow, &c->nlisten_allow);
 }
 
 static char *trim(char *s)
@@ -288,5 +291,10 @@ void conf_free(struct conf *c)
 	free(c->metrics_file);
 	free(c->aliases);
 	conf_oauth2_free(c);
+	for (i = 0; i < c->nlistens; i++)
+		free(c->listens[i].host);
+	free(c->listen_auth_file);
+	free(c->listen_tls_cert);
+	free(c->listen_tls_key);
 	memset(c, 0, sizeof *c);
 }

@@ -16,6 +16,9 @@
 #define CONF_MAX_MECHS 4
 #define CONF_ERR_MAX 512
 
+#define CONF_MAX_LISTEN 8
+#define CONF_MAX_ALLOW 32
+
 enum tls_mode { TLS_STARTTLS, TLS_SMTPS, TLS_NONE };
 
 enum bounce_local { BOUNCE_LOCAL_MBOX, BOUNCE_LOCAL_RELAY, BOUNCE_LOCAL_KEEP };
@@ -30,6 +33,20 @@ struct smarthost {
 	char *host;	   /* name or address literal, without brackets */
 	unsigned port;	   /* explicit, else 587 (starttls/none) or 465 (smtps) */
 	bool port_given;
+};
+
+/* One `listen` address (SPEC §6.1). */
+struct listen_addr {
+	char *host;	/* IPv4 or IPv6 literal, without brackets */
+	unsigned port;
+};
+
+/* One `listen_allow` network: family AF_INET or AF_INET6, the address in
+ * network order (4 or 16 bytes used) and the prefix length. */
+struct conf_net {
+	int family;
+	unsigned char addr[16];
+	unsigned bits;
 };
 
 struct conf {
@@ -95,6 +112,14 @@ struct conf {
 	char *oauth2_scope;
 	char *oauth2_token_file;	/* SPOOL/oauth2.json */
 	char *oauth2_ca_file;		/* NULL: the system store */
+	/* The SMTP listener (SPEC §2, §6.1). */
+	struct listen_addr listens[CONF_MAX_LISTEN];
+	size_t nlistens;
+	struct conf_net listen_allow[CONF_MAX_ALLOW];	/* default: 127.0.0.0/8, ::1 */
+	size_t nlisten_allow;
+	char *listen_auth_file;		/* NULL: no AUTH asked */
+	char *listen_tls_cert, *listen_tls_key;	/* NULL: no STARTTLS */
+	unsigned listen_max_rcpts;	/* 100 */
 };
 
 /*
@@ -130,5 +155,7 @@ bool conf_token_configured(const struct conf *c);
  * "client_credentials". */
 const char *conf_oauth2_name(enum oauth2_provider p);
 const char *conf_oauth2_flow_name(enum oauth2_flow f);
+/* Is the address (family AF_INET/AF_INET6, network order) inside net? */
+bool conf_net_match(const struct conf_net *net, int family, const void *addr);
 
 #endif

@@ -108,12 +108,26 @@ static int check_tls(struct conf_ctx *x)
 	return 0;
 }
 
+/* STARTTLS on the listener needs both halves of the key pair. */
+static int check_listen(struct conf_ctx *x)
+{
+	const struct conf *c = x->c;
+	const unsigned *kl = x->key_line;
+
+	if ((c->listen_tls_cert == NULL) != (c->listen_tls_key == NULL))
+		return conf_error(x, later(kl[K_LISTEN_TLS_CERT], kl[K_LISTEN_TLS_KEY]),
+		    "%s is set without %s",
+		    c->listen_tls_cert != NULL ? "listen_tls_cert" : "listen_tls_key",
+		    c->listen_tls_cert != NULL ? "listen_tls_key" : "listen_tls_cert");
+	return 0;
+}
+
 int conf_check_contradictions(struct conf_ctx *x)
 {
 	const struct conf *c = x->c;
 	const unsigned *kl = x->key_line;
 
-	if (check_auth(x) != 0 || check_tls(x) != 0)
+	if (check_auth(x) != 0 || check_tls(x) != 0 || check_listen(x) != 0)
 		return -1;
 	if (c->retry_min > c->retry_max)
 		return conf_error(x, later(kl[K_RETRY_MIN], kl[K_RETRY_MAX]),
@@ -198,6 +212,15 @@ int conf_check_relay(const struct conf *c, long relay_uid, char *err, size_t err
 		return -1;
 	if (c->tls_client_key != NULL &&
 	    check_readable(&x, "tls_client_key", c->tls_client_key) != 0)
+		return -1;
+	if (c->listen_tls_cert != NULL &&
+	    check_readable(&x, "listen_tls_cert", c->listen_tls_cert) != 0)
+		return -1;
+	if (c->listen_tls_key != NULL &&
+	    check_readable(&x, "listen_tls_key", c->listen_tls_key) != 0)
+		return -1;
+	if (c->listen_auth_file != NULL &&
+	    check_readable(&x, "listen_auth_file", c->listen_auth_file) != 0)
 		return -1;
 	return 0;
 }

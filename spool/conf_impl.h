@@ -24,6 +24,8 @@ enum conf_key {
 	K_OAUTH2, K_OAUTH2_CLIENT_ID, K_OAUTH2_CLIENT_SECRET_FILE, K_OAUTH2_TENANT,
 	K_OAUTH2_FLOW, K_OAUTH2_TOKEN_URL, K_OAUTH2_DEVICE_URL, K_OAUTH2_AUTH_URL,
 	K_OAUTH2_SCOPE, K_OAUTH2_TOKEN_FILE, K_OAUTH2_CA_FILE,
+	K_LISTEN, K_LISTEN_ALLOW, K_LISTEN_AUTH_FILE, K_LISTEN_TLS_CERT, K_LISTEN_TLS_KEY,
+	K_LISTEN_MAX_RCPTS,
 	K_NKEYS
 };
 
@@ -63,6 +65,11 @@ const char *conf_val_fingerprint(const char *s, unsigned char out[32]);
 /* host is allocated (xstrdup) on success. */
 const char *conf_val_smarthost(const char *s, struct smarthost *out);
 const char *conf_val_address(const char *s);
+/* conf_listen.c: `listen` (host is allocated on success), `listen_allow`
+ * (replaces the list), `listen_max_rcpts`. */
+const char *conf_val_listen(const char *s, struct listen_addr *out);
+const char *conf_val_allow(const char *s, struct conf_net *out, size_t *n);
+const char *conf_val_max_rcpts(const char *s, unsigned *out);
 const char *conf_val_hostname(const char *s);
 const char *conf_val_path(const char *s);
 const char *conf_val_username(const char *s);

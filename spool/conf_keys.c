@@ -22,6 +22,7 @@ enum kind {
 	V_SMARTHOST, V_TLS, V_FINGERPRINT, V_MECHS, V_CONCURRENCY, V_RATE, V_BOUNCE,
 	V_ALIASES,
 	V_OAUTH2, V_OAUTH2_FLOW, V_URL, V_TENANT,
+	V_LISTEN, V_ALLOW, V_MAX_RCPTS,
 };
 
 struct keydef {
@@ -83,6 +84,12 @@ static const struct keydef keys[K_NKEYS] = {
 	[K_OAUTH2_SCOPE] = { "oauth2_scope", V_TEXT, F(oauth2_scope), 0 },
 	[K_OAUTH2_TOKEN_FILE] = { "oauth2_token_file", V_PATH, F(oauth2_token_file), 0 },
 	[K_OAUTH2_CA_FILE] = { "oauth2_ca_file", V_PATH, F(oauth2_ca_file), 0 },
+	[K_LISTEN] = { "listen", V_LISTEN, 0, 0 },
+	[K_LISTEN_ALLOW] = { "listen_allow", V_ALLOW, 0, 0 },
+	[K_LISTEN_AUTH_FILE] = { "listen_auth_file", V_PATH, F(listen_auth_file), 0 },
+	[K_LISTEN_TLS_CERT] = { "listen_tls_cert", V_PATH, F(listen_tls_cert), 0 },
+	[K_LISTEN_TLS_KEY] = { "listen_tls_key", V_PATH, F(listen_tls_key), 0 },
+	[K_LISTEN_MAX_RCPTS] = { "listen_max_rcpts", V_MAX_RCPTS, 0, 0 },
 };
 
 int conf_key_lookup(const char *name)
@@ -190,6 +197,16 @@ static const char *set_value(struct conf_ctx *x, const struct keydef *k, const c
 		if ((why = conf_val_bounce_local(v, &c->bounce_local)) == NULL)
 			c->bounce_local_given = true;
 		return why;
+	case V_LISTEN:
+		if (c->nlistens == CONF_MAX_LISTEN)
+			return "too many listen lines (at most 8)";
+		if ((why = conf_val_listen(v, &c->listens[c->nlistens])) == NULL)
+			c->nlistens++;
+		return why;
+	case V_ALLOW:
+		return conf_val_allow(v, c->listen_allow, &c->nlisten_allow);
+	case V_MAX_RCPTS:
+		return conf_val_max_rcpts(v, &c->listen_max_rcpts);
 	}
 	if (why == NULL) {
 		/* A string key: replace the default. */
@@ -207,7 +224,7 @@ int conf_key_set(struct conf_ctx *x, int key, const char *value)
 	char shown[128];
 	const char *why;
 
-	if (x->key_line[key] != 0 && key != K_SMARTHOST)
+	if (x->key_line[key] != 0 && key != K_SMARTHOST && key != K_LISTEN)
 		return conf_error(x, x->line, "duplicate key %s (first set on line %u)",
 		    k->name, x->key_line[key]);
 	conf_show(value, shown, sizeof shown);

@@ -4,6 +4,7 @@
  * local user could have written: anything it does not understand exactly is
  * an error, never a guess.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@ enum {
 	SEEN_SMTPUTF8 = 1 << 5,
 	SEEN_LOCAL = 1 << 6,
 	SEEN_UID = 1 << 7,
+	SEEN_CLIENT = 1 << 9,
 	AFTER_RCPT = 1 << 8,
 };
 
@@ -52,7 +54,45 @@ void envelope_free(struct envelope *e)
 	}
 	free(e->rcpts);
 	free(e->envid);
+	free(e->client_ip);
+	free(e->client_helo);
 	envelope_init(e);
+}
+
+bool envelope_helo_ok(const char *helo)
+{
+	size_t n = 0;
+
+	for (; *helo != '\0'; helo++, n++)
+		if (!isalnum((unsigned char)*helo) && strchr(".-_:[]", *helo) == NULL)
+			return false;
+	return n > 0 && n <= ENV_HELO_MAX;
+}
+
+bool envelope_client_ok(const char *proto, const char *ip, const char *helo)
+{
+	static const char *const protos[] = { "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA" };
+	unsigned char a[16];
+	bool known = false;
+	size_t i;
+
+	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		known |= strcmp(proto, protos[i]) == 0;
+	return known && (inet_pton(AF_INET, ip, a) == 1 || inet_pton(AF_INET6, ip, a) == 1) &&
+	    envelope_helo_ok(helo);
+}
+
+void envelope_set_client(struct envelope *e, const char *proto, const char *ip, const char *helo)
+{
+	free(e->client_ip);
+	free(e->client_helo);
+	e->client_ip = e->client_helo = NULL;
+	e->client_proto[0] = '\0';
+	if (proto == NULL)
+		return;
+	strlcpy(e->client_proto, proto, sizeof(e->client_proto));
+	e->client_ip = xstrdup(ip);
+	e->client_helo = xstrdup(helo);
 }
 
 bool envelope_addr_ok(const char *s)
@@ -154,6 +194,9 @@ const char *envelope_check(const struct envelope *e)
 		return "notify NEVER mixed with other values";
 	if (e->claimed_uid < -1)
 		return "invalid claimed uid";
+	if (e->client_ip != NULL &&
+	    !envelope_client_ok(e->client_proto, e->client_ip, e->client_helo))
+		return "invalid client line";
 	return NULL;
 }
 
@@ -207,6 +250,9 @@ int envelope_write(struct buf *b, const struct envelope *e)
 	if (e->local_sender && buf_appends(b, "local-sender\n") == -1)
 		return -1;
 	if (e->claimed_uid >= 0 && buf_appendf(b, "claimed-uid %ld\n", e->claimed_uid) == -1)
+		return -1;
+	if (e->client_ip != NULL && buf_appendf(b, "client %s %s %s\n", e->client_proto,
+	    e->client_ip, e->client_helo) == -1)
 		return -1;
 	return 0;
 }
@@ -385,6 +431,23 @@ static int parse_value_line(struct envelope *e, const char *kw, const char *val,
 	return 0;
 }
 
+/* "client PROTO IP HELO". */
+static int parse_client(struct envelope *e, char *val, char *err, size_t errlen)
+{
+	char *ip, *helo;
+
+	if (single(e, "client", val, SEEN_CLIENT, err, errlen) == -1)
+		return -1;
+	if ((ip = strchr(val, ' ')) == NULL || (helo = strchr(ip + 1, ' ')) == NULL)
+		return fail(err, errlen, "%s: expected PROTO ADDRESS HELO", "client");
+	*ip++ = '\0';
+	*helo++ = '\0';
+	if (!envelope_client_ok(val, ip, helo))
+		return fail(err, errlen, "%s: expected PROTO ADDRESS HELO", "client");
+	envelope_set_client(e, val, ip, helo);
+	return 0;
+}
+
 static int parse_split(struct envelope *e, char *line, bool after_rcpt, char *err,
     size_t errlen)
 {
@@ -404,6 +467,8 @@ static int parse_split(struct envelope *e, char *line, bool after_rcpt, char *er
 		return parse_flag(e, kw, val, SEEN_LOCAL, &e->local_sender, err, errlen);
 	if (strcmp(kw, "claimed-uid") == 0)
 		return parse_uid(e, val, err, errlen);
+	if (strcmp(kw, "client") == 0)
+		return parse_client(e, val, err, errlen);
 	snprintf(err, errlen, "unknown keyword \"%.40s\"", kw);
 	return 1;
 }

@@ -14,6 +14,10 @@
  *   smtputf8                       a flag: some address or header needs SMTPUTF8
  *   local-sender                   a flag: sendmail qualified the sender itself
  *   claimed-uid N                  what the submitter said; never trusted
+ *   client ESMTPSA 192.0.2.1 HELO  received by the SMTP listener (SPEC §6.1):
+ *                                  protocol, client address, EHLO name;
+ *                                  trusted by pick-up only in a drop file
+ *                                  owned by the relay user itself
  *
  * Addresses are written between < > and never contain <, >, CR, LF, TAB or NUL.
  */
@@ -52,6 +56,9 @@ struct envelope {
 	bool smtputf8;
 	bool local_sender;
 	long claimed_uid;	/* -1 = not said */
+	char *client_ip;	/* the "client" line; NULL = not from the listener */
+	char *client_helo;
+	char client_proto[8];	/* ESMTP, ESMTPS, ESMTPA or ESMTPSA */
 	unsigned parse_state;	/* envelope_parse_line's memory (orcpt placement,
 				 * repeated keys); envelope_init clears it */
 };
@@ -76,6 +83,17 @@ bool envelope_addr_utf8(const char *s);
  * (0x21-0x7e), as RFC 3461 allows before xtext encoding. */
 #define ENV_ENVID_MAX 100
 bool envelope_envid_ok(const char *s);
+/* True if the three parts may form a "client" line: proto one of ESMTP,
+ * ESMTPS, ESMTPA, ESMTPSA; ip an IPv4 or IPv6 literal; helo what
+ * envelope_helo_ok accepts. */
+bool envelope_client_ok(const char *proto, const char *ip, const char *helo);
+/* An EHLO/HELO argument fit for the Received: line and the log: 1-255
+ * characters of letters, digits and . - _ : [ ]. */
+#define ENV_HELO_MAX 255
+bool envelope_helo_ok(const char *helo);
+/* Set (copies) or clear (proto NULL) the client line. */
+void envelope_set_client(struct envelope *e, const char *proto, const char *ip, const char *helo);
+
 /* NULL if e can be written and parsed back (sender set and valid, at least
  * one recipient, every field valid), else a reason. */
 const char *envelope_check(const struct envelope *e);

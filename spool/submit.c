@@ -194,6 +194,8 @@ static int make_sender(const struct submit_req *r, struct envelope *env, struct 
 		}
 		addr_free(&a);
 	}
+	if (r->client_ip != NULL)
+		s->local = false;	/* a network client, not a local user */
 	env->local_sender = s->local;
 	if (s->local && c->from_rewrite != NULL) {
 		free(env->sender);
@@ -208,10 +210,14 @@ static int make_sender(const struct submit_req *r, struct envelope *env, struct 
 		s->from_addr = xstrdup(c->from_rewrite);
 	else if (given)
 		s->from_addr = xstrdup(env->sender);
+	else if (r->client_ip != NULL)
+		s->from_addr = xasprintf("MAILER-DAEMON@%s", c->hostname);
 	else
 		s->from_addr = xstrdup(own);
 	/* The passwd name describes the caller, not an address given by -f. */
 	s->from_name = r->fullname != NULL ? r->fullname : given ? NULL : r->gecos_name;
+	if (r->client_ip != NULL)
+		s->from_name = NULL;
 	free(own);
 	return 0;
 }
@@ -378,6 +384,10 @@ int submit_message(const struct submit_req *r, int fd, char id[17], char *err, s
 	env.envid = r->envid != NULL ? xstrdup(r->envid) : NULL;
 	env.body_8bit = r->body == SM_BODY_8BITMIME;
 	env.claimed_uid = (long)r->uid;
+	if (r->client_ip != NULL) {
+		env.claimed_uid = -1;
+		envelope_set_client(&env, r->client_proto, r->client_ip, r->client_helo);
+	}
 	if ((rc = make_sender(r, &env, &s, err, errlen)) != 0)
 		goto out;
 	for (size_t i = 0; i < r->nrcpts && rc == 0; i++)

@@ -34,6 +34,11 @@ struct submit_req {
 	 * envelope, as queued. NULL = nobody asked. */
 	void (*queued)(void *ctx, const char *id, const struct envelope *env);
 	void *queued_ctx;
+	/* Set by the SMTP listener (SPEC §6.1), else NULL: the sender is the
+	 * client's MAIL FROM, never a local user (no from_rewrite; a bounce goes
+	 * back through the smarthost), a missing From: is made from it, and the
+	 * envelope's "client" line records protocol, address and EHLO name. */
+	const char *client_proto, *client_ip, *client_helo;
 };
 
 /*
