@@ -66,6 +66,7 @@ struct daemon {
 	struct metrics m;
 	bool metrics_dirty;
 	double metrics_at;
+	double expire_at;	/* next expiry pass, monotonic */
 };
 
 static void on_pickup(void *arg, const struct qmsg *m)
@@ -363,7 +364,7 @@ static bool rate_ok(struct daemon *dm)
 
 static bool take(struct daemon *dm, char id[17])
 {
-	if (!rate_ok(dm) || !sched_take(dm->s, time(NULL), dm->o->once, 0, id))
+	if (!rate_ok(dm) || !sched_take(dm->s, time(NULL), dm->o->once, id))
 		return false;
 	sched_rate_note(dm->s, dm->c, now_monotonic());
 	return true;
@@ -516,23 +517,31 @@ static void reap(struct daemon *dm)
 
 /* ---- expiry, reload, signals, metrics ---- */
 
+/* Bounce what outlived queue_lifetime. The index is scanned whole for it,
+ * so at most once a second (and once per batch of 64). */
 static void expire_due(struct daemon *dm)
 {
-	char id[17], err[512];
+	char ids[64][17], err[512];
+	size_t n, i;
 	unsigned nb;
 
-	if (dm->c->queue_lifetime <= 0)
+	if (dm->c->queue_lifetime <= 0 || now_monotonic() < dm->expire_at)
 		return;
-	while (sched_take(dm->s, time(NULL), dm->o->once,
-	    now_wall() - (double)dm->c->queue_lifetime, id)) {
-		if (qmsg_expire_id(dm->d.queue, -1, id, now_wall(), &nb, err, sizeof err) == -1) {
-			log_warnx("%s: cannot expire: %s", id, err);
-			sched_update(dm->s, id, time(NULL) + dm->c->retry_max);
-			continue;
+	dm->expire_at = now_monotonic() + 1.0;
+	do {
+		n = sched_take_expired(dm->s, time(NULL), dm->o->once,
+		    now_wall() - (double)dm->c->queue_lifetime, ids, NR_ARRAY_LEN(ids));
+		for (i = 0; i < n; i++) {
+			if (qmsg_expire_id(dm->d.queue, -1, ids[i], now_wall(), &nb, err,
+			    sizeof err) == -1) {
+				log_warnx("%s: cannot expire: %s", ids[i], err);
+				sched_update(dm->s, ids[i], time(NULL) + dm->c->retry_max);
+				continue;
+			}
+			dm->m.bounced += nb;
+			review(dm, ids[i]);
 		}
-		dm->m.bounced += nb;
-		review(dm, id);
-	}
+	} while (n == NR_ARRAY_LEN(ids));
 }
 
 static void reload(struct daemon *dm)
