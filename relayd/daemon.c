@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mailq_client.h"
 #include "metrics.h"
+#include "picker.h"
 #include "pickup.h"
 #include "qadmin.h"
 #include "qlist.h"
@@ -55,6 +56,7 @@ struct daemon {
 	struct spool_dirs d;
 	struct sched *s;
 	struct pickup *p;
+	struct picker *k;	/* the pick-up runs (child processes) */
 	struct control *ctl;
 	int sfd;
 	int lockfd;		/* SPOOL/relayd.lock, held; workers inherit it */
@@ -69,12 +71,35 @@ struct daemon {
 	double expire_at;	/* next expiry pass, monotonic */
 };
 
-static void on_pickup(void *arg, const struct qmsg *m)
+/* A pick-up run made id durable in the queue. Already indexed (a drop
+ * seen again after a crash whose message start-up found): keep its state. */
+static void on_queued(void *arg, const char *id, double arrival, time_t next)
 {
 	struct daemon *dm = arg;
 
-	sched_add(dm->s, m->id, m->arrival, 0);
+	if (!sched_has(dm->s, id))
+		sched_add(dm->s, id, arrival, next);
 	dm->metrics_dirty = true;
+}
+
+/* In a freshly forked child (worker or pick-up run): nothing of the
+ * parent's event loop stays open; the spool lock does, so an orphaned
+ * child keeps it. */
+static void close_parent_fds(void *arg)
+{
+	struct daemon *dm = arg;
+	size_t i;
+
+	close(dm->sfd);
+	for (i = 0; i < dm->nw; i++) {
+		if (dm->w[i].fd != -1)
+			close(dm->w[i].fd);
+	}
+	if (pickup_fd(dm->p) != -1)
+		close(pickup_fd(dm->p));
+	if (dm->k != NULL && picker_fd(dm->k) != -1)
+		close(picker_fd(dm->k));
+	control_forget(dm->ctl);
 }
 
 static void on_flush(void *ctx, uid_t peer)
@@ -222,6 +247,14 @@ static void recover_one(struct daemon *dm, const char *id)
 		qmsg_free(&m);
 		return;
 	}
+	if (pickup_drop_pending(&dm->d, &m)) {
+		/* Its drop file is still there: the pick-up may not have been
+		 * made durable; the first pick-up run finishes it, then it is
+		 * scheduled. Sending it now could send it twice. */
+		log_info("%s: pick-up not finished before the restart; left to pick-up", id);
+		qmsg_free(&m);
+		return;
+	}
 	if (!m.held)	/* relayd --hold: never attempted until released */
 		sched_add(dm->s, id, m.arrival, m.next);
 	/* Committed, then a crash before it left the queue or was bounced. */
@@ -305,7 +338,6 @@ static bool spawn(struct daemon *dm, const char *id)
 	struct worker *w;
 	int sv[2];
 	pid_t pid;
-	size_t i;
 
 	if (dm->nw >= MAX_WORKERS)
 		return false;
@@ -321,17 +353,8 @@ static bool spawn(struct daemon *dm, const char *id)
 		return false;
 	}
 	if (pid == 0) {
-		/* The worker: nothing of the parent's event loop stays open;
-		 * the spool lock does, so an orphaned worker keeps it. */
 		close(sv[0]);
-		close(dm->sfd);
-		for (i = 0; i < dm->nw; i++) {
-			if (dm->w[i].fd != -1)
-				close(dm->w[i].fd);
-		}
-		if (pickup_fd(dm->p) != -1)
-			close(pickup_fd(dm->p));
-		control_forget(dm->ctl);
+		close_parent_fds(dm);
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
@@ -510,6 +533,8 @@ static void reap(struct daemon *dm)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (picker_reaped(dm->k, pid, status))
+			continue;
 		if ((w = worker_by_pid(dm, pid)) != NULL)
 			worker_gone(dm, w, status);
 	}
@@ -631,7 +656,7 @@ static int poll_timeout(struct daemon *dm)
 
 	if (dm->metrics_dirty && dm->c->metrics_file != NULL)
 		t = now + 1.0;
-	if (!dm->o->once && pickup_due(dm->p) < t)
+	if (!dm->o->once && !picker_running(dm->k) && pickup_due(dm->p) < t)
 		t = pickup_due(dm->p);
 	next = sched_next_due(dm->s, dm->o->once);
 	if (next != 0 && !dm->stopping) {
@@ -657,7 +682,7 @@ static bool once_finished(struct daemon *dm)
 {
 	time_t now = time(NULL), next;
 
-	if (dm->nw > 0)
+	if (dm->nw > 0 || picker_running(dm->k) || picker_runs(dm->k) == 0)
 		return false;
 	next = sched_next_due(dm->s, true);
 	/* Something due and untried, but rate-limited: wait for the window. */
@@ -669,7 +694,7 @@ static bool once_finished(struct daemon *dm)
 
 static void loop(struct daemon *dm)
 {
-	struct pollfd pfd[3 + MAX_WORKERS + 17];
+	struct pollfd pfd[4 + MAX_WORKERS + 17];
 	size_t n, nctl, i, base;
 	struct worker *ws[MAX_WORKERS];
 	size_t nws;
@@ -683,14 +708,18 @@ static void loop(struct daemon *dm)
 			dm->flush = false;
 			sched_flush(dm->s);
 			pickup_poke(dm->p);
+			picker_scan(dm->k);
 		}
-		if (!dm->stopping && !dm->o->once && pickup_due(dm->p) <= now_monotonic())
-			pickup_scan(dm->p, dm->c);
+		if (dm->stopping)
+			picker_stop(dm->k);
+		else if (!picker_running(dm->k) && pickup_due(dm->p) <= now_monotonic() &&
+		    (!dm->o->once || picker_runs(dm->k) == 0))
+			picker_start(dm->k, dm->c, dm->o->once);
 		if (!dm->stopping)
 			expire_due(dm);
 		dispatch(dm);
 		write_metrics(dm);
-		if (dm->stopping && dm->nw == 0)
+		if (dm->stopping && dm->nw == 0 && !picker_running(dm->k))
 			break;
 		if (dm->o->once && once_finished(dm))
 			break;
@@ -698,6 +727,7 @@ static void loop(struct daemon *dm)
 		n = 0;
 		pfd[n++] = (struct pollfd){ .fd = dm->sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = pickup_fd(dm->p), .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = picker_fd(dm->k), .events = POLLIN };
 		nws = 0;
 		base = n;
 		for (i = 0; i < dm->nw; i++) {
@@ -721,8 +751,12 @@ static void loop(struct daemon *dm)
 				ws[i]->fd = -1;
 			}
 		}
-		if (pfd[1].revents != 0)
+		if (pfd[2].revents != 0)
+			picker_read(dm->k);
+		if (pfd[1].revents != 0) {
 			pickup_events(dm->p);
+			picker_scan(dm->k);
+		}
 		if (pfd[0].revents != 0)
 			read_signals(dm);
 	}
@@ -814,9 +848,9 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	if (spool_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
 		fatalx(EX_OSFILE, "spool: %s", err);
 	dm->s = sched_new();
-	dm->p = pickup_new(&dm->d, c->spool, on_pickup, dm);
+	dm->p = pickup_new(&dm->d, c->spool);
+	dm->k = picker_new(dm->p, on_queued, close_parent_fds, dm);
 	recover_queue(dm);
-	pickup_scan(dm->p, dm->c);
 	if (!o->once) {
 		hooks = (struct control_hooks){ .ctx = dm, .flush = on_flush, .list = on_list,
 			.admin = on_admin };
@@ -833,6 +867,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	dm->metrics_at = 0;
 	write_metrics(dm);
 	control_close(dm->ctl);
+	picker_free(dm->k);
 	pickup_free(dm->p);
 	sched_free(dm->s);
 	spool_dirs_close(&dm->d);
