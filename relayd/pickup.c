@@ -43,10 +43,10 @@
  * every fresh ID.env, then ID.msg, and leaves the drops for the next scan.
  *
  * Files still being written (DROP_NOT_YET) are looked at again after
- * PICKUP_NOT_YET_DELAY; one that stays incomplete for PICKUP_MAX_WAIT
- * seconds after relayd first saw it (by dev and inode, whatever its mtime
- * says) is quarantined, so a file whose length never matches costs at
- * most PICKUP_MAX_WAIT / PICKUP_NOT_YET_DELAY header reads.
+ * PICKUP_NOT_YET_DELAY; one that stays incomplete for pickup_wait_max
+ * (default 2m) after relayd first saw it (by dev and inode, whatever its
+ * mtime says) is quarantined, so a file whose length never matches costs
+ * at most pickup_wait_max / PICKUP_NOT_YET_DELAY header reads.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -639,7 +639,7 @@ static void take_one(struct pickup *p, const struct conf *c, struct batch *b, co
 			break;
 		}
 		age = waited(p, name, &df.st);
-		if (age >= PICKUP_MAX_WAIT) {
+		if (age >= (double)c->pickup_wait_max) {
 			char longer[600];
 
 			snprintf(longer, sizeof longer, "still incomplete %.0f s after it was "

@@ -33,9 +33,6 @@ struct pickup;
 #define PICKUP_BATCH 256
 /* How soon to look again at a file that is still being written (s). */
 #define PICKUP_NOT_YET_DELAY 2.0
-/* A drop file still incomplete this long after relayd first saw it is
- * quarantined, whatever its mtime says (s). */
-#define PICKUP_MAX_WAIT 120.0
 /* The largest report datagram from a pick-up run to the parent. */
 #define PICKUP_REPORT_MAX 4096
 

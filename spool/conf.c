@@ -89,6 +89,7 @@ static void set_defaults(struct conf *c)
 	c->timeout_data_block = 180;
 	c->timeout_final_dot = 600;
 	c->rescan_interval = 60;
+	c->pickup_wait_max = 120;
 }
 
 static char *trim(char *s)

@@ -76,6 +76,8 @@ struct conf {
 	time_t timeout_data_block;	/* 3m */
 	time_t timeout_final_dot;	/* 10m */
 	time_t rescan_interval;		/* 60s: fallback scan of the drop dir */
+	time_t pickup_wait_max;		/* 2m: an incomplete drop file is quarantined
+					 * this long after relayd first saw it */
 };
 
 /*

@@ -68,6 +68,7 @@ static const struct keydef keys[K_NKEYS] = {
 	[K_TIMEOUT_DATA_BLOCK] = { "timeout_data_block", V_DURATION, F(timeout_data_block), 1 },
 	[K_TIMEOUT_FINAL_DOT] = { "timeout_final_dot", V_DURATION, F(timeout_final_dot), 1 },
 	[K_RESCAN_INTERVAL] = { "rescan_interval", V_DURATION, F(rescan_interval), 1 },
+	[K_PICKUP_WAIT_MAX] = { "pickup_wait_max", V_DURATION, F(pickup_wait_max), 1 },
 };
 
 int conf_key_lookup(const char *name)
