@@ -412,7 +412,10 @@ static void dispatch(struct daemon *dm)
 			tell(w, msg);
 			w->st = W_BUSY;
 			strlcpy(w->id, id, sizeof w->id);
-		} else if (dm->stopping || dm->o->once || now_monotonic() >= w->idle_until) {
+		} else if (dm->stopping || now_monotonic() >= w->idle_until ||
+		    (dm->o->once && !picker_running(dm->k))) {
+			/* --once keeps a connection only while pick-up may
+			 * still bring more. */
 			tell(w, "QUIT");
 			w->st = W_QUITTING;
 		}
@@ -647,6 +650,20 @@ static void write_metrics(struct daemon *dm)
 	dm->metrics_at = now_monotonic();
 }
 
+/* Is there a worker to give a message to, or room to start one? */
+static bool can_dispatch(const struct daemon *dm)
+{
+	size_t i;
+
+	if (active_workers(dm) < dm->c->concurrency)
+		return true;
+	for (i = 0; i < dm->nw; i++) {
+		if (dm->w[i].st == W_IDLE)
+			return true;
+	}
+	return false;
+}
+
 /* Milliseconds until something is due (capped: clients time out too). */
 static int poll_timeout(struct daemon *dm)
 {
@@ -658,7 +675,11 @@ static int poll_timeout(struct daemon *dm)
 		t = now + 1.0;
 	if (!dm->o->once && !picker_running(dm->k) && pickup_due(dm->p) < t)
 		t = pickup_due(dm->p);
+	/* Something due matters only if a worker could take it: with every
+	 * worker busy, their reports wake us (no busy loop over a backlog). */
 	next = sched_next_due(dm->s, dm->o->once);
+	if (next != 0 && !dm->stopping && !can_dispatch(dm))
+		next = 0;
 	if (next != 0 && !dm->stopping) {
 		wake = sched_host_wake(dm->s, dm->c->nsmarthosts, wall);
 		if (!sched_host_available(dm->s, dm->c->nsmarthosts, wall) && wake > next)
