@@ -31,7 +31,9 @@
 #include "pickup.h"
 #include "qadmin.h"
 #include "qlist.h"
+#include "idmap.h"
 #include "queue.h"
+#include "queue_index.h"
 #include "sched.h"
 #include "spool.h"
 #include "spool_lock.h"
@@ -263,50 +265,92 @@ static void recover_one(struct daemon *dm, const char *id)
 	qmsg_free(&m);
 }
 
+struct recovery {
+	struct daemon *dm;
+	struct idmap *envs, *msgs;	/* ids with ID.env / ID.msg, from readdir */
+	size_t indexed;
+};
+
+/* An index entry whose two files are there: scheduled as it was. */
+static void recover_indexed(void *ctx, const char *id, double arrival, time_t next)
+{
+	struct recovery *r = ctx;
+	size_t dummy;
+
+	if (!idmap_get(r->envs, id, &dummy) || !idmap_get(r->msgs, id, &dummy))
+		return;
+	sched_add(r->dm->s, id, arrival, next);
+	idmap_del(r->envs, id);
+	r->indexed++;
+}
+
+/*
+ * Start-up: one readdir of queue/; the index a clean stop wrote
+ * (queue_index.h) schedules what it lists without opening a file; every
+ * other state file is read (recover_one). A .msg without its .env was
+ * delivered (the .env goes first) or its pick-up was cut short (the drop
+ * file is still there and will be picked up again): either way it is not
+ * mail we hold.
+ */
 static void recover_queue(struct daemon *dm)
 {
+	struct recovery r = { .dm = dm, .envs = idmap_new(), .msgs = idmap_new() };
 	struct dirent *de;
-	char id[17];
-	size_t len;
+	char id[17], (*slow)[17] = NULL;
+	size_t len, nslow = 0, capslow = 0, dummy;
 	DIR *dir;
 	int fd;
 
 	fd = openat(dm->d.queue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || (dir = fdopendir(fd)) == NULL)
 		fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
-	/* First pass: state files and leftovers of interrupted commits. */
 	while ((de = readdir(dir)) != NULL) {
 		len = strlen(de->d_name);
 		if (len == 16 + 8 && strcmp(de->d_name + 16, ".env.tmp") == 0) {
 			unlinkat(dm->d.queue, de->d_name, 0);
 			continue;
 		}
-		if (len != 16 + 4 || strcmp(de->d_name + 16, ".env") != 0)
+		if (len != 16 + 4 || (strcmp(de->d_name + 16, ".env") != 0 &&
+		    strcmp(de->d_name + 16, ".msg") != 0))
 			continue;
 		memcpy(id, de->d_name, 16);
 		id[16] = '\0';
 		if (queue_id_valid(id))
-			recover_one(dm, id);
+			idmap_put(de->d_name[17] == 'e' ? r.envs : r.msgs, id, 0);
 	}
-	/* Second pass: a .msg without its .env was delivered (the .env goes
-	 * first) or its pick-up was cut short (the drop file is still there and
-	 * will be picked up again): either way it is not mail we hold. */
-	rewinddir(dir);
+	closedir(dir);
+	queue_index_take(dm->d.queue, recover_indexed, &r);
+	/* The rest the slow way, ids collected first: recover_one moves files. */
+	fd = openat(dm->d.queue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (dir = fdopendir(fd)) == NULL)
+		fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
 	while ((de = readdir(dir)) != NULL) {
-		char env[32];
-
 		len = strlen(de->d_name);
-		if (len != 16 + 4 || strcmp(de->d_name + 16, ".msg") != 0)
+		if (len != 16 + 4)
 			continue;
-		snprintf(env, sizeof env, "%.16s.env", de->d_name);
-		if (!exists_at(dm->d.queue, env)) {
-			log_info("%.16s: removing queue/%s left by an interrupted run", de->d_name,
+		memcpy(id, de->d_name, 16);
+		id[16] = '\0';
+		if (strcmp(de->d_name + 16, ".env") == 0 && idmap_get(r.envs, id, &dummy)) {
+			if (nslow == capslow) {
+				capslow = capslow ? capslow * 2 : 64;
+				slow = xreallocarray(slow, capslow, sizeof(*slow));
+			}
+			memcpy(slow[nslow++], id, 17);
+		} else if (strcmp(de->d_name + 16, ".msg") == 0 &&
+		    !idmap_get(r.envs, id, &dummy) && !sched_has(dm->s, id)) {
+			log_info("%s: removing queue/%s left by an interrupted run", id,
 			    de->d_name);
 			unlinkat(dm->d.queue, de->d_name, 0);
 		}
 	}
 	closedir(dir);
-	log_info("queue: %zu messages", sched_count(dm->s));
+	for (len = 0; len < nslow; len++)
+		recover_one(dm, slow[len]);
+	free(slow);
+	idmap_free(r.envs);
+	idmap_free(r.msgs);
+	log_info("queue: %zu messages (%zu from queue/%s)", sched_count(dm->s), r.indexed,
+	    QUEUE_INDEX_NAME);
 }
 
 /* ---- workers ---- */
@@ -884,6 +928,9 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	log_info("started: %zu smarthost(s), concurrency %u%s", c->nsmarthosts, c->concurrency,
 	    o->once ? ", once" : "");
 	loop(dm);
+	/* A clean stop: the next start indexes the queue from one file. */
+	if (sched_count(dm->s) >= QUEUE_INDEX_MIN)
+		queue_index_write(dm->d.queue, dm->s);
 	dm->metrics_dirty = true;
 	dm->metrics_at = 0;
 	write_metrics(dm);

@@ -300,6 +300,15 @@ void sched_flush(struct sched *s)
 	sched_hosts_reset(s);
 }
 
+void sched_each(const struct sched *s, void (*cb)(void *ctx, const char *id, double arrival,
+    time_t next), void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		cb(ctx, s->e[i].id, s->e[i].arrival, s->e[i].next);
+}
+
 size_t sched_count(const struct sched *s)
 {
 	return s->n;

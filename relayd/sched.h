@@ -45,6 +45,10 @@ time_t sched_next_due(struct sched *s, bool once);
 /* Retry everything now (FLUSH, SIGUSR1): every next = 0, hold-downs lifted. */
 void sched_flush(struct sched *s);
 
+/* Call cb for every message in the index. */
+void sched_each(const struct sched *s, void (*cb)(void *ctx, const char *id, double arrival,
+    time_t next), void *ctx);
+
 size_t sched_count(const struct sched *s);
 size_t sched_busy(const struct sched *s);
 /* Arrival of the oldest message (0 if empty). O(n): for metrics, once a second. */

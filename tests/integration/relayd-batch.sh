@@ -110,3 +110,28 @@ check "wait: the incomplete file went to quarantine/ although its mtime stayed f
 check "wait: ... after pickup_wait_max, not at once (${took}s)" [ "$took" -ge 3 ]
 check "wait: the log says why" log_has "$BAD: quarantined as quarantine/$BAD: still incomplete [0-9]+ s after it was first seen"
 check "wait: it was not queued" eval "! queued $BAD"
+
+# 4. A clean stop with a large queue writes queue/index; the next start
+# schedules from it without reading every state file, and removes it; an
+# offline queue edit (relayd --hold) removes it too.
+relay_new index
+relay_conf "smarthost = 127.0.0.1:$(closed_port)" "retry_min = 1h" "retry_max = 2h"
+"$PY" "$TOP/bench/replicate.py" "$seed" "$RS/incoming/new" 1200 --names hex16 >/dev/null
+relayd_start
+wait_for 60 eval "[ -z \"\$(ls -A '$RS/incoming/new')\" ]"
+relayd_stop
+check "index: a clean stop with 1200 queued wrote queue/index" test -s "$RS/queue/index"
+check "index: ... listing all 1200" eval "[ \"\$(tail -n 1 '$RS/queue/index')\" = 'end 1200' ]"
+: > "$RL"
+relayd_start
+check "index: the start scheduled all 1200 from it" log_has "queue: 1200 messages \\(1200 from queue/index\\)"
+check "index: ... and removed it at once" test ! -e "$RS/queue/index"
+relayd_stop
+one=$(ls "$RS/queue" | grep -m 1 '\.env$' | cut -c1-16)
+timeout 30 "$RELAYD" -C "$RC" --hold "$one" >/dev/null 2>&1
+check "index: an offline relayd --hold removed the index" test ! -e "$RS/queue/index"
+: > "$RL"
+relayd_start
+check "index: the next start read the state files and kept the hold (1199 scheduled)" \
+	log_has "queue: 1199 messages \\(0 from queue/index\\)"
+relayd_stop
