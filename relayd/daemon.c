@@ -7,6 +7,7 @@
  * outcome to update its index, hold-downs and counters.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -71,6 +72,7 @@ struct daemon {
 	bool metrics_dirty;
 	double metrics_at;
 	double expire_at;	/* next expiry pass, monotonic */
+	bool trim;		/* a burst (mailq, pick-up) freed memory: give it back */
 };
 
 /* A pick-up run made id durable in the queue. Already indexed (a drop
@@ -134,6 +136,7 @@ static int on_list(void *ctx, bool json, bool all, uid_t peer, struct buf *out, 
 	struct qlist_opts o = { .json = json, .all = all, .uid = peer, .busy = held_by_worker,
 		.ctx = dm };
 
+	dm->trim = true;
 	return qlist_format(dm->d.queue, dm->d.failed, &o, out, err, errlen);
 }
 
@@ -580,8 +583,10 @@ static void reap(struct daemon *dm)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (picker_reaped(dm->k, pid, status))
+		if (picker_reaped(dm->k, pid, status)) {
+			dm->trim = true;
 			continue;
+		}
 		if ((w = worker_by_pid(dm, pid)) != NULL)
 			worker_gone(dm, w, status);
 	}
@@ -788,6 +793,12 @@ static void loop(struct daemon *dm)
 			break;
 		if (dm->o->once && once_finished(dm))
 			break;
+		if (dm->trim && dm->nw == 0 && !picker_running(dm->k)) {
+			/* Idle after a burst: the listing's buffers, a big
+			 * index, go back to the system (idle RSS). */
+			malloc_trim(0);
+			dm->trim = false;
+		}
 
 		n = 0;
 		pfd[n++] = (struct pollfd){ .fd = dm->sfd, .events = POLLIN };
