@@ -75,6 +75,13 @@ dma_drain() {
 	sleep 0.5
 	DR_SENT=$(($($count mesg) - m0)) DR_SESS=$(($($count sess) - s0))
 	DR_LEFT=$(find "$q" -maxdepth 1 -name 'Q*' | wc -l)
+	# dma -q's own children still running after the bound would load the
+	# next measurements: they are ours (this exact binary), ended by PID.
+	local p pids=()
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$DMA" ] && pids+=("${p#/proc/}")
+	done
+	[ ${#pids[@]} -eq 0 ] || { kill -TERM "${pids[@]}" 2>/dev/null; sleep 1; }
 	say "$tag: ${DR_T}s, sent $DR_SENT, $DR_SESS connections, $DR_LEFT left"
 	[ "$DR_LEFT" = 0 ] || note "$tag: dma still had $DR_LEFT of $N_DRAIN queued after ${DMA_DRAIN_TIMEOUT}s; its rate is over what it sent"
 }
