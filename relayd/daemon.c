@@ -268,9 +268,14 @@ static void recover_one(struct daemon *dm, const char *id)
 	qmsg_free(&m);
 }
 
+/* What readdir found for an id (bits), and whether the index placed it. */
+#define HAS_ENV 1u
+#define HAS_MSG 2u
+#define INDEXED 4u
+
 struct recovery {
 	struct daemon *dm;
-	struct idmap *envs, *msgs;	/* ids with ID.env / ID.msg, from readdir */
+	struct idmap *ids;	/* id → HAS_ENV | HAS_MSG | INDEXED */
 	size_t indexed;
 };
 
@@ -278,12 +283,13 @@ struct recovery {
 static void recover_indexed(void *ctx, const char *id, double arrival, time_t next)
 {
 	struct recovery *r = ctx;
-	size_t dummy;
+	size_t have;
 
-	if (!idmap_get(r->envs, id, &dummy) || !idmap_get(r->msgs, id, &dummy))
+	if (!idmap_get(r->ids, id, &have) || (have & (HAS_ENV | HAS_MSG)) != (HAS_ENV | HAS_MSG) ||
+	    (have & INDEXED) != 0)
 		return;
 	sched_add(r->dm->s, id, arrival, next);
-	idmap_del(r->envs, id);
+	idmap_put(r->ids, id, have | INDEXED);
 	r->indexed++;
 }
 
@@ -297,10 +303,10 @@ static void recover_indexed(void *ctx, const char *id, double arrival, time_t ne
  */
 static void recover_queue(struct daemon *dm)
 {
-	struct recovery r = { .dm = dm, .envs = idmap_new(), .msgs = idmap_new() };
+	struct recovery r = { .dm = dm, .ids = idmap_new() };
 	struct dirent *de;
 	char id[17], (*slow)[17] = NULL;
-	size_t len, nslow = 0, capslow = 0, dummy;
+	size_t len, nslow = 0, capslow = 0, have;
 	DIR *dir;
 	int fd;
 
@@ -318,8 +324,11 @@ static void recover_queue(struct daemon *dm)
 			continue;
 		memcpy(id, de->d_name, 16);
 		id[16] = '\0';
-		if (queue_id_valid(id))
-			idmap_put(de->d_name[17] == 'e' ? r.envs : r.msgs, id, 0);
+		if (!queue_id_valid(id))
+			continue;
+		if (!idmap_get(r.ids, id, &have))
+			have = 0;
+		idmap_put(r.ids, id, have | (de->d_name[17] == 'e' ? HAS_ENV : HAS_MSG));
 	}
 	closedir(dir);
 	queue_index_take(dm->d.queue, recover_indexed, &r);
@@ -333,14 +342,15 @@ static void recover_queue(struct daemon *dm)
 			continue;
 		memcpy(id, de->d_name, 16);
 		id[16] = '\0';
-		if (strcmp(de->d_name + 16, ".env") == 0 && idmap_get(r.envs, id, &dummy)) {
+		if (!idmap_get(r.ids, id, &have) || (have & INDEXED) != 0)
+			continue;
+		if (strcmp(de->d_name + 16, ".env") == 0) {
 			if (nslow == capslow) {
 				capslow = capslow ? capslow * 2 : 64;
 				slow = xreallocarray(slow, capslow, sizeof(*slow));
 			}
 			memcpy(slow[nslow++], id, 17);
-		} else if (strcmp(de->d_name + 16, ".msg") == 0 &&
-		    !idmap_get(r.envs, id, &dummy) && !sched_has(dm->s, id)) {
+		} else if (strcmp(de->d_name + 16, ".msg") == 0 && (have & HAS_ENV) == 0) {
 			log_info("%s: removing queue/%s left by an interrupted run", id,
 			    de->d_name);
 			unlinkat(dm->d.queue, de->d_name, 0);
@@ -350,8 +360,7 @@ static void recover_queue(struct daemon *dm)
 	for (len = 0; len < nslow; len++)
 		recover_one(dm, slow[len]);
 	free(slow);
-	idmap_free(r.envs);
-	idmap_free(r.msgs);
+	idmap_free(r.ids);
 	log_info("queue: %zu messages (%zu from queue/%s)", sched_count(dm->s), r.indexed,
 	    QUEUE_INDEX_NAME);
 }

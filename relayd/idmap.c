@@ -10,10 +10,15 @@
 #include "idmap.h"
 #include "util.h"
 
+/* Keys up to INLINE_MAX bytes (queue ids) live in the slot itself: no
+ * allocation per key, one cache line per probe. */
+#define INLINE_MAX 23
+
 struct slot {
-	char *key;	/* NULL = empty */
+	char *key;	/* NULL = empty; inl, or a heap copy of a longer key */
 	size_t val;
 	uint32_t hash;
+	char inl[INLINE_MAX + 1];
 };
 
 struct idmap {
@@ -46,8 +51,10 @@ void idmap_free(struct idmap *m)
 
 	if (m == NULL)
 		return;
-	for (i = 0; i < m->cap; i++)
-		free(m->t[i].key);
+	for (i = 0; i < m->cap; i++) {
+		if (m->t[i].key != NULL && m->t[i].key != m->t[i].inl)
+			free(m->t[i].key);
+	}
 	free(m->t);
 	free(m);
 }
@@ -62,6 +69,17 @@ static size_t probe(const struct idmap *m, const char *key, uint32_t h)
 	return i;
 }
 
+/* *to = *from, keeping an inline key pointing at its own slot. */
+static void move_slot(struct slot *to, struct slot *from)
+{
+	bool inl = from->key == from->inl;
+
+	*to = *from;
+	if (inl)
+		to->key = to->inl;
+	from->key = NULL;
+}
+
 static void grow(struct idmap *m)
 {
 	struct slot *old = m->t;
@@ -71,7 +89,7 @@ static void grow(struct idmap *m)
 	m->t = xcalloc(m->cap, sizeof(*m->t));
 	for (i = 0; i < oldcap; i++) {
 		if (old[i].key != NULL)
-			m->t[probe(m, old[i].key, old[i].hash)] = old[i];
+			move_slot(&m->t[probe(m, old[i].key, old[i].hash)], &old[i]);
 	}
 	free(old);
 }
@@ -85,7 +103,12 @@ void idmap_put(struct idmap *m, const char *key, size_t val)
 		grow(m);
 	i = probe(m, key, h);
 	if (m->t[i].key == NULL) {
-		m->t[i].key = xstrdup(key);
+		if (strlen(key) <= INLINE_MAX) {
+			strlcpy(m->t[i].inl, key, sizeof m->t[i].inl);
+			m->t[i].key = m->t[i].inl;
+		} else {
+			m->t[i].key = xstrdup(key);
+		}
 		m->t[i].hash = h;
 		m->n++;
 	}
@@ -108,7 +131,8 @@ void idmap_del(struct idmap *m, const char *key)
 
 	if (m->t[i].key == NULL)
 		return;
-	free(m->t[i].key);
+	if (m->t[i].key != m->t[i].inl)
+		free(m->t[i].key);
 	m->t[i].key = NULL;
 	m->n--;
 	/* Backward shift: move up any later member whose home is at or before
@@ -116,8 +140,7 @@ void idmap_del(struct idmap *m, const char *key)
 	for (j = (i + 1) & mask; m->t[j].key != NULL; j = (j + 1) & mask) {
 		home = m->t[j].hash & mask;
 		if (((j - home) & mask) >= ((j - i) & mask)) {
-			m->t[i] = m->t[j];
-			m->t[j].key = NULL;
+			move_slot(&m->t[i], &m->t[j]);
 			i = j;
 		}
 	}
