@@ -32,6 +32,7 @@
 #include "log.h"
 #include "mailq_client.h"
 #include "qadmin.h"
+#include "queue_index.h"
 #include "queue.h"
 #include "spool.h"
 #include "spool_lock.h"
@@ -458,6 +459,8 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 		close(lockfd);
 		return r == EACCES ? EX_NOPERM : EX_OSFILE;
 	}
+	/* relayd's start-up index would not know of these changes. */
+	queue_index_drop(d.queue);
 	for (i = 0; i < nids; i++) {
 		if (strcmp(ids[i], "ALL") == 0) {
 			char (*all)[17];

@@ -1,13 +1,20 @@
 /*
- * The parent's schedule (sched.h). A flat array scanned linearly: a relay
- * for one host rarely holds more than a few thousand messages, and each scan
- * is a handful of comparisons per message.
+ * The parent's schedule (sched.h). Entries live in a flat array (removal
+ * swaps the last one in); an idmap finds an entry by id and a binary
+ * min-heap over the idle entries, ordered by (next attempt, arrival), gives
+ * the next due one, so taking, reporting and removing cost O(log n) with
+ * 100 000 queued messages. Busy entries (held by a worker) are out of the
+ * heap; with --once an entry handed out once never goes back in.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "idmap.h"
 #include "sched.h"
 #include "util.h"
+
+#define NOT_IN_HEAP SIZE_MAX
 
 struct entry {
 	char id[17];
@@ -15,6 +22,7 @@ struct entry {
 	time_t next;
 	bool busy;
 	bool handed;	/* handed out in this run (for --once) */
+	size_t hpos;	/* index in heap[], NOT_IN_HEAP if busy or parked */
 };
 
 struct hold {
@@ -25,7 +33,11 @@ struct hold {
 
 struct sched {
 	struct entry *e;
-	size_t n, cap;
+	size_t n, cap, nbusy;
+	size_t *heap;	/* entry indexes; cap entries */
+	size_t nheap;
+	struct idmap *by_id;
+	bool once;	/* a take with once parks handed entries for good */
 	struct hold hosts[CONF_MAX_SMARTHOSTS];
 	time_t host_until[CONF_MAX_SMARTHOSTS];
 	double *starts;		/* ring of message start times for rate_limit */
@@ -39,6 +51,7 @@ struct sched *sched_new(void)
 
 	for (i = 0; i < CONF_MAX_SMARTHOSTS; i++)
 		s->hosts[i].up = true;
+	s->by_id = idmap_new();
 	return s;
 }
 
@@ -47,102 +60,232 @@ void sched_free(struct sched *s)
 	if (s == NULL)
 		return;
 	free(s->e);
+	free(s->heap);
+	idmap_free(s->by_id);
 	free(s->starts);
 	free(s);
 }
 
-static struct entry *find(const struct sched *s, const char *id)
-{
-	size_t i;
+/* ---- the heap ---- */
 
-	for (i = 0; i < s->n; i++) {
-		if (strcmp(s->e[i].id, id) == 0)
-			return &s->e[i];
+static bool before(const struct sched *s, size_t a, size_t b)
+{
+	const struct entry *x = &s->e[a], *y = &s->e[b];
+
+	return x->next < y->next || (x->next == y->next && x->arrival < y->arrival);
+}
+
+static void hset(struct sched *s, size_t pos, size_t ei)
+{
+	s->heap[pos] = ei;
+	s->e[ei].hpos = pos;
+}
+
+static void sift_up(struct sched *s, size_t pos)
+{
+	size_t ei = s->heap[pos];
+
+	while (pos > 0 && before(s, ei, s->heap[(pos - 1) / 2])) {
+		hset(s, pos, s->heap[(pos - 1) / 2]);
+		pos = (pos - 1) / 2;
 	}
-	return NULL;
+	hset(s, pos, ei);
+}
+
+static void sift_down(struct sched *s, size_t pos)
+{
+	size_t ei = s->heap[pos], c;
+
+	while ((c = 2 * pos + 1) < s->nheap) {
+		if (c + 1 < s->nheap && before(s, s->heap[c + 1], s->heap[c]))
+			c++;
+		if (!before(s, s->heap[c], ei))
+			break;
+		hset(s, pos, s->heap[c]);
+		pos = c;
+	}
+	hset(s, pos, ei);
+}
+
+static void heap_push(struct sched *s, size_t ei)
+{
+	if (s->e[ei].hpos != NOT_IN_HEAP)
+		return;
+	s->heap[s->nheap] = ei;
+	s->e[ei].hpos = s->nheap++;
+	sift_up(s, s->nheap - 1);
+}
+
+static void heap_drop(struct sched *s, size_t ei)
+{
+	size_t pos = s->e[ei].hpos, moved;
+
+	if (pos == NOT_IN_HEAP)
+		return;
+	s->e[ei].hpos = NOT_IN_HEAP;
+	if (pos == --s->nheap)
+		return;
+	moved = s->heap[s->nheap];
+	hset(s, pos, moved);
+	sift_down(s, pos);
+	sift_up(s, s->e[moved].hpos);
+}
+
+/* The entry's key changed: restore the heap order around it. */
+static void heap_fix(struct sched *s, size_t ei)
+{
+	if (s->e[ei].hpos == NOT_IN_HEAP)
+		return;
+	sift_up(s, s->e[ei].hpos);
+	sift_down(s, s->e[ei].hpos);
+}
+
+/* Idle again (not busy): back into the heap unless parked by --once. */
+static void idle(struct sched *s, size_t ei)
+{
+	struct entry *e = &s->e[ei];
+
+	if (e->busy) {
+		e->busy = false;
+		s->nbusy--;
+	}
+	if (!(s->once && e->handed))
+		heap_push(s, ei);
+}
+
+static struct entry *find(const struct sched *s, const char *id, size_t *ei)
+{
+	return idmap_get(s->by_id, id, ei) ? &s->e[*ei] : NULL;
 }
 
 void sched_add(struct sched *s, const char *id, double arrival, time_t next)
 {
-	struct entry *e = find(s, id);
+	size_t ei;
+	struct entry *e = find(s, id, &ei);
 
 	if (e == NULL) {
 		if (s->n == s->cap) {
 			s->cap = s->cap ? s->cap * 2 : 64;
 			s->e = xreallocarray(s->e, s->cap, sizeof(*s->e));
+			s->heap = xreallocarray(s->heap, s->cap, sizeof(*s->heap));
 		}
-		e = &s->e[s->n++];
+		ei = s->n++;
+		e = &s->e[ei];
 		memset(e, 0, sizeof(*e));
 		strlcpy(e->id, id, sizeof e->id);
+		e->hpos = NOT_IN_HEAP;
+		e->arrival = arrival;
+		e->next = next;
+		idmap_put(s->by_id, id, ei);
+		heap_push(s, ei);
+		return;
 	}
 	e->arrival = arrival;
 	e->next = next;
+	heap_fix(s, ei);
+}
+
+bool sched_has(const struct sched *s, const char *id)
+{
+	size_t ei;
+
+	return find(s, id, &ei) != NULL;
 }
 
 void sched_remove(struct sched *s, const char *id)
 {
-	struct entry *e = find(s, id);
+	size_t ei, last;
+	struct entry *e = find(s, id, &ei);
 
-	if (e != NULL)
-		*e = s->e[--s->n];
+	if (e == NULL)
+		return;
+	heap_drop(s, ei);
+	if (e->busy)
+		s->nbusy--;
+	idmap_del(s->by_id, id);
+	last = --s->n;
+	if (ei != last) {
+		s->e[ei] = s->e[last];
+		idmap_put(s->by_id, s->e[ei].id, ei);
+		if (s->e[ei].hpos != NOT_IN_HEAP)
+			s->heap[s->e[ei].hpos] = ei;
+	}
 }
 
 void sched_update(struct sched *s, const char *id, time_t next)
 {
-	struct entry *e = find(s, id);
+	size_t ei;
+	struct entry *e = find(s, id, &ei);
 
 	if (e != NULL) {
-		e->busy = false;
 		e->next = next;
+		heap_fix(s, ei);
+		idle(s, ei);
 	}
 }
 
 void sched_release(struct sched *s, const char *id)
 {
-	struct entry *e = find(s, id);
+	size_t ei;
 
-	if (e != NULL)
-		e->busy = false;
+	if (find(s, id, &ei) != NULL)
+		idle(s, ei);
 }
 
-bool sched_take(struct sched *s, time_t now, bool once, double expired_before, char id[17])
+static void mark_taken(struct sched *s, size_t ei, char id[17])
 {
-	struct entry *best = NULL;
-	size_t i;
+	struct entry *e = &s->e[ei];
 
-	for (i = 0; i < s->n; i++) {
-		struct entry *e = &s->e[i];
+	heap_drop(s, ei);
+	e->busy = true;
+	e->handed = true;
+	s->nbusy++;
+	strlcpy(id, e->id, 17);
+}
 
-		if (e->busy || e->next > now || (once && e->handed))
-			continue;
-		if (expired_before > 0 && e->arrival >= expired_before)
-			continue;
-		if (best == NULL || e->next < best->next ||
-		    (e->next == best->next && e->arrival < best->arrival))
-			best = e;
-	}
-	if (best == NULL)
+/* With --once, drop handed-out entries from the top of the heap. */
+static void prune(struct sched *s, bool once)
+{
+	if (once)
+		s->once = true;
+	while (s->once && s->nheap > 0 && s->e[s->heap[0]].handed)
+		heap_drop(s, s->heap[0]);
+}
+
+bool sched_take(struct sched *s, time_t now, bool once, char id[17])
+{
+	prune(s, once);
+	if (s->nheap == 0 || s->e[s->heap[0]].next > now)
 		return false;
-	best->busy = true;
-	best->handed = true;
-	strlcpy(id, best->id, 17);
+	mark_taken(s, s->heap[0], id);
 	return true;
 }
 
-time_t sched_next_due(const struct sched *s, bool once)
+size_t sched_take_expired(struct sched *s, time_t now, bool once, double expired_before,
+    char (*ids)[17], size_t max)
 {
-	time_t t = 0;
-	size_t i;
+	size_t i, n = 0;
 
-	for (i = 0; i < s->n; i++) {
-		const struct entry *e = &s->e[i];
+	prune(s, once);
+	for (i = 0; i < s->n && n < max; i++) {
+		struct entry *e = &s->e[i];
 
-		if (e->busy || (once && e->handed))
+		if (e->hpos == NOT_IN_HEAP || e->next > now || e->arrival >= expired_before)
 			continue;
-		if (t == 0 || e->next < t)
-			t = e->next > 0 ? e->next : 1;
+		mark_taken(s, i, ids[n++]);
 	}
-	return t;
+	return n;
+}
+
+time_t sched_next_due(struct sched *s, bool once)
+{
+	time_t t;
+
+	prune(s, once);
+	if (s->nheap == 0)
+		return 0;
+	t = s->e[s->heap[0]].next;
+	return t > 0 ? t : 1;
 }
 
 void sched_flush(struct sched *s)
@@ -151,7 +294,19 @@ void sched_flush(struct sched *s)
 
 	for (i = 0; i < s->n; i++)
 		s->e[i].next = 0;
+	/* All keys now tie on next: re-heapify by arrival. */
+	for (i = s->nheap / 2; i-- > 0;)
+		sift_down(s, i);
 	sched_hosts_reset(s);
+}
+
+void sched_each(const struct sched *s, void (*cb)(void *ctx, const char *id, double arrival,
+    time_t next), void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		cb(ctx, s->e[i].id, s->e[i].arrival, s->e[i].next);
 }
 
 size_t sched_count(const struct sched *s)
@@ -161,11 +316,7 @@ size_t sched_count(const struct sched *s)
 
 size_t sched_busy(const struct sched *s)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < s->n; i++)
-		n += s->e[i].busy;
-	return n;
+	return s->nbusy;
 }
 
 double sched_oldest(const struct sched *s)
