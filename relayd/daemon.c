@@ -758,7 +758,7 @@ static int lock_spool(struct daemon *dm)
 	dm->lockfd = spool_lock_open(dm->c->spool, err, sizeof err);
 	if (dm->lockfd == -1)
 		fatalx(errno == EACCES ? EX_NOPERM : EX_OSFILE, "spool lock: %s", err);
-	while ((r = spool_lock_try(dm->lockfd)) == 1) {
+	while ((r = spool_lock_try(&dm->lockfd, dm->c->spool)) == 1) {
 		if (dm->o->once && ask_flush(dm))
 			return 1;
 		if (!said)

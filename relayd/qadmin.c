@@ -442,7 +442,7 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 		fprintf(stderr, "relayd: %s: %s\n", ops[op].flag, err);
 		return errno == EACCES ? EX_NOPERM : EX_OSFILE;
 	}
-	if ((r = spool_lock_try(lockfd)) != 0) {
+	if ((r = spool_lock_try(&lockfd, c->spool)) != 0) {
 		if (r == 1)
 			fprintf(stderr, "relayd: %s: relayd is busy on this spool; try again\n",
 			    ops[op].flag);
