@@ -58,6 +58,7 @@ struct daemon {
 	struct control *ctl;
 	int sfd;
 	int lockfd;		/* SPOOL/relayd.lock, held; workers inherit it */
+	struct qlist_owners *owners;	/* submitters learnt by LIST (qlist_owner.h) */
 	sigset_t oldmask;
 	struct worker w[MAX_WORKERS];
 	size_t nw;
@@ -104,7 +105,7 @@ static int on_list(void *ctx, bool json, bool all, uid_t peer, struct buf *out, 
 {
 	struct daemon *dm = ctx;
 	struct qlist_opts o = { .json = json, .all = all, .uid = peer, .busy = held_by_worker,
-		.ctx = dm };
+		.ctx = dm, .owners = dm->owners };
 
 	return qlist_format(dm->d.queue, dm->d.failed, &o, out, err, errlen);
 }
@@ -805,6 +806,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	if (spool_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
 		fatalx(EX_OSFILE, "spool: %s", err);
 	dm->s = sched_new();
+	dm->owners = qlist_owners_new();
 	dm->p = pickup_new(&dm->d, c->spool, on_pickup, dm);
 	recover_queue(dm);
 	pickup_scan(dm->p, dm->c);
@@ -826,6 +828,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	control_close(dm->ctl);
 	pickup_free(dm->p);
 	sched_free(dm->s);
+	qlist_owners_free(dm->owners);
 	spool_dirs_close(&dm->d);
 	close(dm->sfd);
 	log_info("stopped");

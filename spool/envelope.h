@@ -54,6 +54,11 @@ struct envelope {
 	long claimed_uid;	/* -1 = not said */
 	unsigned parse_state;	/* envelope_parse_line's memory (orcpt placement,
 				 * repeated keys); envelope_init clears it */
+	/* Duplicate check in O(1) per recipient (a drop file may hold
+	 * ENV_MAX_RCPTS of them): open addressing over rcpts[], index + 1,
+	 * 0 = empty. Owned by envelope.c. */
+	size_t *rhash;
+	size_t rhcap;
 };
 
 void envelope_init(struct envelope *e);
@@ -66,7 +71,10 @@ int envelope_add_rcpt(struct envelope *e, const char *addr, const char *orcpt);
 
 /* True if s may appear between < > in the envelope (see above): non-empty,
  * at most ENV_ADDR_MAX bytes, no <, >, CR, LF, TAB, NUL or other control
- * character. The null sender "" is not an address: check it separately. */
+ * character (C0, DEL or C1), and bytes >= 0x80 only as valid UTF-8: a drop
+ * file any user wrote must not put raw 8-bit or terminal controls into
+ * root's mailq, the logs or mailq -j. The null sender "" is not an address:
+ * check it separately. */
 #define ENV_ADDR_MAX 998
 bool envelope_addr_ok(const char *s);
 /* True if s is a valid envid: 1 to ENV_ENVID_MAX printable ASCII characters
