@@ -55,8 +55,13 @@ static void cmd_flush(struct control *ctl, struct client *cl, const char *args)
 		buf_appends(&cl->out, "ERR FLUSH takes no argument\n");
 		return;
 	}
-	if (ctl->hooks.flush != NULL)
-		ctl->hooks.flush(ctl->hooks.ctx, cl->uid);
+	char why[256] = "";
+
+	if (ctl->hooks.flush != NULL &&
+	    ctl->hooks.flush(ctl->hooks.ctx, cl->uid, why, sizeof why) != 0) {
+		buf_appendf(&cl->out, "ERR %s\n", why);
+		return;
+	}
 	buf_appends(&cl->out, "OK\n");
 }
 

@@ -63,6 +63,8 @@ struct daemon {
 	struct worker w[MAX_WORKERS];
 	size_t nw;
 	bool stopping, flush, reload;
+	bool flush_hosts;	/* the flush also resets smarthost hold-downs */
+	double user_flush_at;	/* monotonic time of the last ordinary user's flush */
 	double rate_wake;
 	struct metrics m;
 	bool metrics_dirty;
@@ -77,12 +79,37 @@ static void on_pickup(void *arg, const struct qmsg *m)
 	dm->metrics_dirty = true;
 }
 
-static void on_flush(void *ctx, uid_t peer)
+/*
+ * sendmail -q. Root and the relay user flush everything, smarthost
+ * hold-downs included. Anyone else may flush the messages at most once per
+ * retry_min, and never resets a hold-down (issue 14: an unlimited flush
+ * let one user make relayd retry a refusing smarthost hundreds of times a
+ * minute, which gets accounts locked and addresses blocked).
+ */
+static int on_flush(void *ctx, uid_t peer, char *err, size_t errlen)
 {
 	struct daemon *dm = ctx;
+	double now = now_monotonic();
+	double gap = dm->c->retry_min > 0 ? (double)dm->c->retry_min : 60;
 
+	if (peer != 0 && (long)peer != dm->o->relay_uid) {
+		if (dm->user_flush_at > 0 && now - dm->user_flush_at < gap) {
+			snprintf(err, errlen, "ordinary users may flush the queue at most once per "
+			    "%.0f s (retry_min); try again in %.0f s", gap,
+			    gap - (now - dm->user_flush_at) + 0.5);
+			log_info("flush by uid %lu refused: the last one was %.0f s ago",
+			    (unsigned long)peer, now - dm->user_flush_at);
+			return 1;
+		}
+		dm->user_flush_at = now;
+		log_info("flush requested by uid %lu (messages only)", (unsigned long)peer);
+		dm->flush = true;
+		return 0;
+	}
 	log_info("flush requested by uid %lu", (unsigned long)peer);
 	dm->flush = true;
+	dm->flush_hosts = true;
+	return 0;
 }
 
 /* ---- mailq and the queue tools (control socket) ---- */
@@ -581,6 +608,7 @@ static void read_signals(struct daemon *dm)
 		case SIGUSR1:
 			log_info("flush requested by signal");
 			dm->flush = true;
+			dm->flush_hosts = true;
 			break;
 		case SIGCHLD:
 			reap(dm);
@@ -673,7 +701,8 @@ static void loop(struct daemon *dm)
 		}
 		if (dm->flush) {
 			dm->flush = false;
-			sched_flush(dm->s);
+			sched_flush(dm->s, dm->flush_hosts);
+			dm->flush_hosts = false;
 			pickup_poke(dm->p);
 		}
 		if (!dm->stopping && !dm->o->once && pickup_due(dm->p) <= now_monotonic())

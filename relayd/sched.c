@@ -145,13 +145,14 @@ time_t sched_next_due(const struct sched *s, bool once)
 	return t;
 }
 
-void sched_flush(struct sched *s)
+void sched_flush(struct sched *s, bool hosts)
 {
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
 		s->e[i].next = 0;
-	sched_hosts_reset(s);
+	if (hosts)
+		sched_hosts_reset(s);
 }
 
 size_t sched_count(const struct sched *s)

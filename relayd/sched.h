@@ -34,7 +34,10 @@ bool sched_take(struct sched *s, time_t now, bool once, double expired_before, c
 /* Earliest next attempt of an idle message (0 if none). */
 time_t sched_next_due(const struct sched *s, bool once);
 /* Retry everything now (FLUSH, SIGUSR1): every next = 0, hold-downs lifted. */
-void sched_flush(struct sched *s);
+/* Make every message due now; with hosts, also forget every smarthost's
+ * hold-down (root, the relay user, SIGUSR1), never for an ordinary user's
+ * flush: a flood of retries would get the account locked. */
+void sched_flush(struct sched *s, bool hosts);
 
 size_t sched_count(const struct sched *s);
 size_t sched_busy(const struct sched *s);
