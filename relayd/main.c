@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "confine.h"
 #include "daemon.h"
 #include "log.h"
 #include "privdrop.h"
@@ -178,6 +179,7 @@ int main(int argc, char **argv)
 	/* Only now, as the relay user: the secret must be readable by it alone. */
 	if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1)
 		goto config_error;
+	confine_self(&c, path);
 	return daemon_run(&c, &o);
 
 config_error:
