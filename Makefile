@@ -51,7 +51,7 @@ SENDMAIL_BIN = $(BUILD)/sendmail
 RELAYD_BIN = $(BUILD)/relayd/relayd
 endif
 
-.PHONY: all check units sanitize install clean deps bench fuzz
+.PHONY: all check units sanitize install clean deps bench fuzz fuzz-long
 all: $(SENDMAIL_BIN) $(RELAYD_BIN)
 
 $(BUILD)/%.o: %.c
@@ -102,6 +102,11 @@ bench: all units
 
 fuzz:
 	$(MAKE) -C tests/fuzz
+
+# Outside CI: every target for FUZZ_SECONDS each (10 min by default).
+FUZZ_SECONDS ?= 600
+fuzz-long:
+	$(MAKE) -C tests/fuzz run-long FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
