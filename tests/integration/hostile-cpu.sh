@@ -26,8 +26,8 @@ for n in $(seq 1 $NFLOOD); do
 	as_user "$TEST_USER1" env NULLRELAY_CONF="$RC" "$SM" -f flood@example.org "${RCPTS[@]}" \
 		< <(test_message "flood$n") 2>>"$RD/sendmail.err" || fail "flood: sendmail $n failed"
 done
-check "flood: $NFLOOD submissions of 10 000 recipients each took $(ms_since "$t0") ms (< 8000)" \
-	[ "$(ms_since "$t0")" -lt 8000 ]
+check "flood: $NFLOOD submissions of 10 000 recipients each took $(ms_since "$t0") ms (< 30000)" \
+	[ "$(ms_since "$t0")" -lt 30000 ]
 relayd_start
 t0=$(date +%s%N)
 wait_for 30 eval "[ \"\$(grep -c 'from=<flood@example.org>' '$RL')\" -ge $NFLOOD ]"
@@ -45,7 +45,7 @@ for i in $(seq 1 20); do
 	as_user "$TEST_USER2" env NULLRELAY_CONF="$RC" "$SM" -bp > "$RD/mq2.out" 2>&1
 done
 ms=$(ms_since "$t0")
-check "flood: 20 mailq by $TEST_USER2 took $ms ms (< 3000)" [ "$ms" -lt 3000 ]
+check "flood: 20 mailq by $TEST_USER2 took $ms ms (< 10000; 68 s before the fix)" [ "$ms" -lt 10000 ]
 check "flood: $TEST_USER2 sees only their own message" \
 	eval "grep -q 'me@example.org' '$RD/mq2.out' && ! grep -q 'flood@' '$RD/mq2.out'"
 relayd_stop
