@@ -76,6 +76,7 @@ static void on_pickup(void *arg, const struct qmsg *m)
 	struct daemon *dm = arg;
 
 	sched_add(dm->s, m->id, m->arrival, 0);
+	sched_owner(dm->s, m->id, m->uid);
 	dm->metrics_dirty = true;
 }
 
@@ -249,8 +250,10 @@ static void recover_one(struct daemon *dm, const char *id)
 		qmsg_free(&m);
 		return;
 	}
-	if (!m.held)	/* relayd --hold: never attempted until released */
+	if (!m.held) {	/* relayd --hold: never attempted until released */
 		sched_add(dm->s, id, m.arrival, m.next);
+		sched_owner(dm->s, id, m.uid);
+	}
 	/* Committed, then a crash before it left the queue or was bounced. */
 	if (qmsg_remaining(&m) == 0 && !m.held)
 		review(dm, id);

@@ -15,7 +15,15 @@ struct entry {
 	time_t next;
 	bool busy;
 	bool handed;	/* handed out in this run (for --once) */
+	uid_t uid;	/* the submitter; (uid_t)-1 = not said */
 };
+
+/* When each submitter was last served (round robin, sched_take). */
+struct turn {
+	uid_t uid;
+	unsigned long long served;	/* s->turns_seq at that time; 0 = never */
+};
+#define SCHED_MAX_TURNS 4096
 
 struct hold {
 	time_t until;
@@ -30,7 +38,47 @@ struct sched {
 	time_t host_until[CONF_MAX_SMARTHOSTS];
 	double *starts;		/* ring of message start times for rate_limit */
 	size_t nstarts, startcap, head;
+	struct turn *turns;	/* sorted by uid */
+	size_t nturns;
+	unsigned long long turns_seq;
 };
+
+static int turn_cmp(const void *k, const void *b)
+{
+	uid_t u = *(const uid_t *)k, v = ((const struct turn *)b)->uid;
+
+	return u < v ? -1 : u > v;
+}
+
+static unsigned long long turn_served(const struct sched *s, uid_t uid)
+{
+	const struct turn *t = s->nturns ? bsearch(&uid, s->turns, s->nturns, sizeof(*t),
+	    turn_cmp) : NULL;
+
+	return t != NULL ? t->served : 0;
+}
+
+/* Note that uid was just served (kept sorted; past SCHED_MAX_TURNS
+ * distinct uids the table starts over, which only resets the turns). */
+static void turn_note(struct sched *s, uid_t uid)
+{
+	struct turn *t = s->nturns ? bsearch(&uid, s->turns, s->nturns, sizeof(*t), turn_cmp) :
+	    NULL;
+	size_t i;
+
+	if (t == NULL) {
+		if (s->nturns >= SCHED_MAX_TURNS)
+			s->nturns = 0;
+		if (s->turns == NULL)
+			s->turns = xcalloc(SCHED_MAX_TURNS, sizeof(*s->turns));
+		for (i = s->nturns; i > 0 && s->turns[i - 1].uid > uid; i--)
+			s->turns[i] = s->turns[i - 1];
+		s->turns[i].uid = uid;
+		s->nturns++;
+		t = &s->turns[i];
+	}
+	t->served = ++s->turns_seq;
+}
 
 struct sched *sched_new(void)
 {
@@ -48,6 +96,7 @@ void sched_free(struct sched *s)
 		return;
 	free(s->e);
 	free(s->starts);
+	free(s->turns);
 	free(s);
 }
 
@@ -74,9 +123,18 @@ void sched_add(struct sched *s, const char *id, double arrival, time_t next)
 		e = &s->e[s->n++];
 		memset(e, 0, sizeof(*e));
 		strlcpy(e->id, id, sizeof e->id);
+		e->uid = (uid_t)-1;
 	}
 	e->arrival = arrival;
 	e->next = next;
+}
+
+void sched_owner(struct sched *s, const char *id, uid_t uid)
+{
+	struct entry *e = find(s, id);
+
+	if (e != NULL)
+		e->uid = uid;
 }
 
 void sched_remove(struct sched *s, const char *id)
@@ -108,21 +166,30 @@ void sched_release(struct sched *s, const char *id)
 bool sched_take(struct sched *s, time_t now, bool once, double expired_before, char id[17])
 {
 	struct entry *best = NULL;
+	unsigned long long best_turn = 0;
 	size_t i;
 
+	/* Of the due messages: the submitter served longest ago first, then
+	 * the earliest due, then the oldest. */
 	for (i = 0; i < s->n; i++) {
 		struct entry *e = &s->e[i];
+		unsigned long long turn;
 
 		if (e->busy || e->next > now || (once && e->handed))
 			continue;
 		if (expired_before > 0 && e->arrival >= expired_before)
 			continue;
-		if (best == NULL || e->next < best->next ||
-		    (e->next == best->next && e->arrival < best->arrival))
+		turn = turn_served(s, e->uid);
+		if (best == NULL || turn < best_turn ||
+		    (turn == best_turn && (e->next < best->next ||
+		    (e->next == best->next && e->arrival < best->arrival)))) {
 			best = e;
+			best_turn = turn;
+		}
 	}
 	if (best == NULL)
 		return false;
+	turn_note(s, best->uid);
 	best->busy = true;
 	best->handed = true;
 	strlcpy(id, best->id, 17);

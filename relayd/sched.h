@@ -18,6 +18,10 @@ struct sched *sched_new(void);
 void sched_free(struct sched *s);
 
 void sched_add(struct sched *s, const char *id, double arrival, time_t next);
+/* Who submitted id (the drop file's owner): sched_take serves the uids
+ * with due messages in turn (round robin), so one user's backlog of 50 000
+ * cannot starve another user's one message. Unset: a class of its own. */
+void sched_owner(struct sched *s, const char *id, uid_t uid);
 void sched_remove(struct sched *s, const char *id);
 /* After an attempt: not busy any more, next attempt at next. */
 void sched_update(struct sched *s, const char *id, time_t next);
