@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "pickup.h"
 #include "qadmin.h"
+#include "quarantine.h"
 #include "qlist.h"
 #include "queue.h"
 #include "sched.h"
@@ -65,6 +66,7 @@ struct daemon {
 	bool stopping, flush, reload;
 	bool flush_hosts;	/* the flush also resets smarthost hold-downs */
 	double user_flush_at;	/* monotonic time of the last ordinary user's flush */
+	double trim_at;		/* next quarantine_trim (monotonic) */
 	double rate_wake;
 	struct metrics m;
 	bool metrics_dirty;
@@ -708,8 +710,14 @@ static void loop(struct daemon *dm)
 			dm->flush_hosts = false;
 			pickup_poke(dm->p);
 		}
-		if (!dm->stopping && !dm->o->once && pickup_due(dm->p) <= now_monotonic())
+		if (!dm->stopping && !dm->o->once && pickup_due(dm->p) <= now_monotonic()) {
 			pickup_scan(dm->p, dm->c);
+			/* The bound on refused drop files (quarantine.h). */
+			if (now_monotonic() >= dm->trim_at) {
+				quarantine_trim(dm->d.quarantine);
+				dm->trim_at = now_monotonic() + 5;
+			}
+		}
 		if (!dm->stopping)
 			expire_due(dm);
 		dispatch(dm);
