@@ -93,7 +93,7 @@ relay_case() {
 		newcounter
 		base=$(grep -lP "^Subject: $name-$n\r?\$" "$T/sh-$name"/mail/*.eml 2>/dev/null | wc -l)
 		LD_PRELOAD="$PRELOAD" IOFAULT_COUNTER="$T/counter" IOFAULT_N="$n" IOFAULT_ERRNO="$e" \
-			IOFAULT_LOG="$RD/fault" relayd_once
+			IOFAULT_LOG="$RS/iofault.log" relayd_once
 		cp "$RL" "$RD/faulted.log"
 		first=$(grep -lP "^Subject: $name-$n\r?\$" "$T/sh-$name"/mail/*.eml 2>/dev/null | wc -l)
 		# The fault cleared: retry whatever it deferred, now.
@@ -102,16 +102,17 @@ relay_case() {
 		copies=$(grep -lP "^Subject: $name-$n\r?\$" "$T/sh-$name"/mail/*.eml 2>/dev/null | xargs -r grep -L '^Content-Type: multipart/report' | wc -l)
 		bcopies=$(grep -lP "^Subject: $name-$n\r?\$" "$T/sh-$name"/mail/*.eml 2>/dev/null | xargs -r grep -l '^Content-Type: multipart/report' | wc -l)
 		if [ "$copies" -lt 1 ] || { [ "$name" = bounce ] && [ "$bcopies" -lt 1 ] && [ -z "$(ls "$RS/failed")" ]; }; then
-			lost=$((lost + 1)); echo "N=$n ($e, $(cat "$RD/fault" 2>/dev/null)): lost (copies $copies, bounces $bcopies)"
+			lost=$((lost + 1)); echo "N=$n ($e, $(cat "$RS/iofault.log" 2>/dev/null)): lost (copies $copies, bounces $bcopies)"
 		fi
-		[ "$copies" -gt 1 ] && { dup=$((dup + 1)); echo "N=$n ($e, $(cat "$RD/fault" 2>/dev/null)): $copies copies"; }
+		[ "$copies" -gt 1 ] && { dup=$((dup + 1)); echo "N=$n ($e, $(cat "$RS/iofault.log" 2>/dev/null)): $copies copies"; }
 		if [ -n "$(find "$RS/queue" "$RS/incoming/new" -type f)" ]; then
-			stuck=$((stuck + 1)); echo "N=$n ($e): still queued: $(ls "$RS/queue" "$RS/incoming/new" | tr '\n' ' ')"
+			stuck=$((stuck + 1)); echo "N=$n ($e, $(cat "$RS/iofault.log" 2>/dev/null)): still queued: $(find "$RS/queue" "$RS/incoming/new" -type f | tr '\n' ' ')"
+			sed 's/^/    /' "$RL"
 		fi
 		[ -n "$(ls "$RS/quarantine")" ] && { quar=$((quar + 1)); echo "N=$n ($e): quarantined"; }
 		# Went out only on the second run: the first run must say why.
-		if [ "$first" = 0 ] && [ -s "$RD/fault" ] && ! grep -q "$(errtext "$e")" "$RD/faulted.log"; then
-			silent=$((silent + 1)); echo "N=$n ($e, $(cat "$RD/fault")): not logged"
+		if [ "$first" = 0 ] && [ -s "$RS/iofault.log" ] && ! grep -q "$(errtext "$e")" "$RD/faulted.log"; then
+			silent=$((silent + 1)); echo "N=$n ($e, $(cat "$RS/iofault.log")): not logged"
 		fi
 	done
 	check "$name: $crel fault points: nothing lost" [ "$lost" = 0 ]
