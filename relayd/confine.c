@@ -10,13 +10,14 @@
  *    libraries and data it may load late (NSS modules, OpenSSL providers,
  *    zoneinfo), a few files of /etc (passwd, group, hosts, resolv.conf,
  *    ...) and /proc; /dev/null and /dev/urandom. Executing is allowed for
- *    relayd's own directory (its helper programs, e.g. the OAuth2 helper)
- *    and, only when auth_password_command or auth_token_command is set (a
- *    shell line run by /bin/sh whose programs we cannot know), for the
- *    system binary directories /bin, /sbin, /usr/bin, /usr/sbin,
- *    /usr/local/bin, /usr/local/sbin, /usr/libexec. Everything else (/home,
- *    /root, /etc/shadow, /tmp, other spools) is refused by the kernel
- *    whatever the file modes say. Children inherit the domain.
+ *    relayd's own directory only (its helper programs, e.g. the OAuth2
+ *    helper). Everything else (/home, /root, /etc/shadow, /tmp, other
+ *    spools) is refused by the kernel whatever the file modes say.
+ *    Children inherit the domain. With auth_password_command or
+ *    auth_token_command set, Landlock is not applied (logged): the command
+ *    is a shell line run from a worker, and what it needs (a keyring in
+ *    the admin's home, gpg, a script anywhere) cannot be known; running it
+ *    from a helper started before confinement is left to do.
  * 3. seccomp: a deny-list (EPERM) of system calls relayd never makes and
  *    that matter to an attacker (ptrace, mount, namespaces, modules, bpf,
  *    keyrings, kexec, ...). A full allow-list was judged too fragile across
@@ -110,10 +111,6 @@ static bool landlock(const struct conf *c, const char *conf_path, int *abi_out)
 		"/etc/host.conf", "/etc/mailname", "/etc/localtime", "/etc/ld.so.cache",
 		"/etc/hostname", "/dev/urandom", "/dev/random",
 	};
-	static const char *const sys_bin[] = {
-		"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin",
-		"/usr/libexec",
-	};
 	struct landlock_ruleset_attr ra;
 	struct ll l = { .fd = -1 };
 	char self[PATH_MAX], dir[PATH_MAX];
@@ -169,10 +166,6 @@ static bool landlock(const struct conf *c, const char *conf_path, int *abi_out)
 	ll_allow(&l, "/lib/ld-linux-aarch64.so.1", FS_EXEC);
 	ll_allow(&l, "/lib/x86_64-linux-gnu", FS_EXEC);
 	ll_allow(&l, "/lib/aarch64-linux-gnu", FS_EXEC);
-	if (c->auth_password_command != NULL || c->auth_token_command != NULL) {
-		for (i = 0; i < sizeof sys_bin / sizeof sys_bin[0]; i++)
-			ll_allow(&l, sys_bin[i], FS_EXEC);
-	}
 	if (syscall(SYS_landlock_restrict_self, l.fd, 0) == -1)
 		fatalx(EX_OSERR, "confinement: landlock_restrict_self: %s", strerror(errno));
 	close(l.fd);
@@ -271,7 +264,16 @@ void confine_self(const struct conf *c, const char *conf_path)
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatalx(EX_OSERR, "confinement: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-	ll = landlock(c, conf_path, &abi);
+	if (c->auth_password_command != NULL || c->auth_token_command != NULL) {
+		ll = false;
+		abi = 99;
+		log_warnx("confinement: Landlock not applied: %s runs programs whose files "
+		    "relayd cannot know (use auth_password_file to be confined)",
+		    c->auth_password_command != NULL ? "auth_password_command" :
+		    "auth_token_command");
+	} else {
+		ll = landlock(c, conf_path, &abi);
+	}
 	if (!ll && abi < 2)
 		log_warnx("confinement: Landlock %s: the filesystem is not restricted",
 		    abi < 0 ? "is not available on this kernel" :

@@ -154,7 +154,7 @@ sleep 2
 check "two daemons: with the first stopped, the second picked up nothing" \
 	eval "[ -n '$ID' ] && [ -e '$RS/incoming/new/$ID' ] && [ \"\$(slow_count slow-two)\" = 0 ]"
 check "two daemons: the second logged nothing but its wait" \
-	eval "! grep -v -e 'waiting for the other relayd' '$RD/second.log' | grep -q ."
+	eval "! grep -v -e 'waiting for the other relayd' -e 'confinement: ' '$RD/second.log' | grep -q ."
 kill -CONT "$PID1"
 relayd_stop; rc=$?
 check "two daemons: the first stops on SIGTERM (rc $rc)" [ "$rc" = 0 ]
