@@ -131,10 +131,13 @@ echo "note: io-faults: $FAULT_POINTS fault points in all"
 relay_new shortread
 sh_start sh-short '{"default": "accept"}'
 relay_conf
-{ printf 'From: s@example.org\nTo: r@example.org\nSubject: dense\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <dense@example.org>\n\nx\n'; head -c 300000 /dev/zero | tr '\0' '\n'; printf '.\n..\nend\n'; } > "$RD/msg"
+# Every other read stops at 32767 bytes of line feeds (65534 bytes out,
+# just under the 64 KiB flush mark); the next is a full 64 KiB block of them
+# (128 KiB out): the old send buffer (2 x 64 KiB + 8) overflowed.
+{ printf 'From: s@example.org\nTo: r@example.org\nSubject: dense\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <dense@example.org>\n\n'; head -c 400000 /dev/zero | tr '\0' '\n'; printf '.\n..\nend\n'; } > "$RD/msg"
 submit -i -f s@example.org r@example.org < "$RD/msg"
 ID=$SUBMIT_ID
-LD_PRELOAD="$PRELOAD" IOFAULT_SHORT_PREAD=1 relayd_once
+LD_PRELOAD="$PRELOAD" IOFAULT_SHORT_PREAD=32767 relayd_once
 wait_for 5 sh_has sh-short
 check "short preads: the dense message was delivered" log_has "$ID: to=<r@example.org>, .*status=sent"
 check "short preads: ... byte for byte" eml_matches sh-short 1 "$ID" "$(id -u)" "$RD/msg"

@@ -11,8 +11,9 @@
  * and every other call goes through: the fault then clears.
  * IOFAULT_N=0 only counts (the run's total is left in the counter file).
  * $IOFAULT_LOG, when set, gets one line naming the call that was failed.
- * IOFAULT_SHORT_PREAD=1 makes every other pread return at most 1 byte (a
- * legal short read) instead.
+ * IOFAULT_SHORT_PREAD=K makes every other pread return at most K bytes (a
+ * legal short read) instead: K = 32767 leaves relayd's body buffer just
+ * under its flush mark before a full block of line feeds (smtp_send.c).
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -31,7 +32,7 @@
 static _Atomic unsigned long *counter;
 static unsigned long fail_at;
 static int fail_errno = EIO;
-static int short_pread;
+static size_t short_pread;
 static int ready;
 
 static void setup(void)
@@ -46,7 +47,8 @@ static void setup(void)
 		fail_at = strtoul(p, NULL, 10);
 	if ((e = getenv("IOFAULT_ERRNO")) != NULL)
 		fail_errno = strcmp(e, "ENOSPC") == 0 ? ENOSPC : strcmp(e, "EDQUOT") == 0 ? EDQUOT : EIO;
-	short_pread = getenv("IOFAULT_SHORT_PREAD") != NULL;
+	if ((p = getenv("IOFAULT_SHORT_PREAD")) != NULL)
+		short_pread = strtoul(p, NULL, 10);
 	if ((p = getenv("IOFAULT_COUNTER")) == NULL)
 		return;
 	fd = (int)syscall(SYS_openat, AT_FDCWD, p, O_RDWR | O_CLOEXEC);
@@ -123,8 +125,8 @@ ssize_t pread(int fd, void *p, size_t n, off_t off)
 	static _Atomic unsigned long calls;
 
 	setup();
-	if (short_pread && n > 1 && (atomic_fetch_add(&calls, 1) & 1) == 0)
-		n = 1;
+	if (short_pread > 0 && n > short_pread && (atomic_fetch_add(&calls, 1) & 1) == 0)
+		n = short_pread;
 	return syscall(SYS_pread64, fd, p, n, off);
 }
 ssize_t pread64(int fd, void *p, size_t n, off_t off) __attribute__((alias("pread")));
