@@ -34,6 +34,7 @@
 #include "picker.h"
 #include "pickup.h"
 #include "qadmin.h"
+#include "quarantine.h"
 #include "qlist.h"
 #include "idmap.h"
 #include "queue.h"
@@ -67,10 +68,14 @@ struct daemon {
 	struct control *ctl;
 	int sfd;
 	int lockfd;		/* SPOOL/relayd.lock, held; workers inherit it */
+	struct qlist_owners *owners;	/* submitters learnt by LIST (qlist_owner.h) */
 	sigset_t oldmask;
 	struct worker w[MAX_WORKERS];
 	size_t nw;
 	bool stopping, flush, reload;
+	bool flush_hosts;	/* the flush also resets smarthost hold-downs */
+	double user_flush_at;	/* monotonic time of the last ordinary user's flush */
+	double trim_at;		/* next quarantine_trim (monotonic) */
 	double rate_wake;
 	struct metrics m;
 	struct health health;	/* relayd --health (health.h) */
@@ -84,12 +89,14 @@ struct daemon {
 
 /* A pick-up run made id durable in the queue. Already indexed (a drop
  * seen again after a crash whose message start-up found): keep its state. */
-static void on_queued(void *arg, const char *id, double arrival, time_t next)
+static void on_queued(void *arg, const char *id, double arrival, time_t next, uid_t uid)
 {
 	struct daemon *dm = arg;
 
-	if (!sched_has(dm->s, id))
+	if (!sched_has(dm->s, id)) {
 		sched_add(dm->s, id, arrival, next);
+		sched_owner(dm->s, id, uid);
+	}
 	dm->metrics_dirty = true;
 }
 
@@ -133,12 +140,37 @@ static void close_parent_fds(void *arg)
 	listen_forget(dm->lst);
 }
 
-static void on_flush(void *ctx, uid_t peer)
+/*
+ * sendmail -q. Root and the relay user flush everything, smarthost
+ * hold-downs included. Anyone else may flush the messages at most once per
+ * retry_min, and never resets a hold-down (issue 14: an unlimited flush
+ * let one user make relayd retry a refusing smarthost hundreds of times a
+ * minute, which gets accounts locked and addresses blocked).
+ */
+static int on_flush(void *ctx, uid_t peer, char *err, size_t errlen)
 {
 	struct daemon *dm = ctx;
+	double now = now_monotonic();
+	double gap = dm->c->retry_min > 0 ? (double)dm->c->retry_min : 60;
 
+	if (peer != 0 && (long)peer != dm->o->relay_uid) {
+		if (dm->user_flush_at > 0 && now - dm->user_flush_at < gap) {
+			snprintf(err, errlen, "ordinary users may flush the queue at most once per "
+			    "%.0f s (retry_min); try again in %.0f s", gap,
+			    gap - (now - dm->user_flush_at) + 0.5);
+			log_info("flush by uid %lu refused: the last one was %.0f s ago",
+			    (unsigned long)peer, now - dm->user_flush_at);
+			return 1;
+		}
+		dm->user_flush_at = now;
+		log_info("flush requested by uid %lu (messages only)", (unsigned long)peer);
+		dm->flush = true;
+		return 0;
+	}
 	log_info("flush requested by uid %lu", (unsigned long)peer);
 	dm->flush = true;
+	dm->flush_hosts = true;
+	return 0;
 }
 
 /* ---- mailq and the queue tools (control socket) ---- */
@@ -161,7 +193,7 @@ static int on_list(void *ctx, bool json, bool all, uid_t peer, struct buf *out, 
 {
 	struct daemon *dm = ctx;
 	struct qlist_opts o = { .json = json, .all = all, .uid = peer, .busy = held_by_worker,
-		.ctx = dm };
+		.ctx = dm, .owners = dm->owners };
 
 	dm->trim = true;
 	return qlist_format(dm->d.queue, dm->d.failed, &o, out, err, errlen);
@@ -287,8 +319,10 @@ static void recover_one(struct daemon *dm, const char *id)
 		qmsg_free(&m);
 		return;
 	}
-	if (!m.held)	/* relayd --hold: never attempted until released */
+	if (!m.held) {	/* relayd --hold: never attempted until released */
 		sched_add(dm->s, id, m.arrival, m.next);
+		sched_owner(dm->s, id, m.uid);
+	}
 	/* Committed, then a crash before it left the queue or was bounced. */
 	if (qmsg_remaining(&m) == 0 && !m.held)
 		review(dm, id);
@@ -713,6 +747,7 @@ static void read_signals(struct daemon *dm)
 		case SIGUSR1:
 			log_info("flush requested by signal");
 			dm->flush = true;
+			dm->flush_hosts = true;
 			break;
 		case SIGCHLD:
 			reap(dm);
@@ -822,6 +857,7 @@ static void net_changed(struct daemon *dm)
 	}
 	log_info("network change: %s; retrying deferred mail now", why);
 	dm->flush = true;
+	dm->flush_hosts = true;	/* the hold-downs were earned on the old network */
 }
 
 static bool once_finished(struct daemon *dm)
@@ -855,7 +891,8 @@ static void loop(struct daemon *dm)
 		net_changed(dm);
 		if (dm->flush) {
 			dm->flush = false;
-			sched_flush(dm->s);
+			sched_flush(dm->s, dm->flush_hosts);
+			dm->flush_hosts = false;
 			pickup_poke(dm->p);
 			picker_scan(dm->k);
 		}
@@ -864,6 +901,11 @@ static void loop(struct daemon *dm)
 		else if (!picker_running(dm->k) && pickup_due(dm->p) <= now_monotonic() &&
 		    (!dm->o->once || picker_runs(dm->k) == 0))
 			picker_start(dm->k, dm->c, dm->o->once);
+		/* The bound on refused drop files (quarantine.h). */
+		if (!dm->stopping && !dm->o->once && now_monotonic() >= dm->trim_at) {
+			quarantine_trim(dm->d.quarantine);
+			dm->trim_at = now_monotonic() + 5;
+		}
 		if (!dm->stopping)
 			expire_due(dm);
 		dispatch(dm);
@@ -986,7 +1028,7 @@ static int lock_spool(struct daemon *dm)
 	dm->lockfd = spool_lock_open(dm->c->spool, err, sizeof err);
 	if (dm->lockfd == -1)
 		fatalx(errno == EACCES ? EX_NOPERM : EX_OSFILE, "spool lock: %s", err);
-	while ((r = spool_lock_try(dm->lockfd)) == 1) {
+	while ((r = spool_lock_try(&dm->lockfd, dm->c->spool)) == 1) {
 		if (dm->o->once && ask_flush(dm))
 			return 1;
 		if (!said)
@@ -1035,6 +1077,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 		fatalx(EX_OSFILE, "spool: %s", err);
 	dm->s = sched_new();
 	health_reset(&dm->health, c, now_wall());
+	dm->owners = qlist_owners_new();
 	dm->p = pickup_new(&dm->d, c->spool);
 	dm->k = picker_new(dm->p, on_queued, close_parent_fds, dm);
 	recover_queue(dm);
@@ -1068,6 +1111,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	picker_free(dm->k);
 	pickup_free(dm->p);
 	sched_free(dm->s);
+	qlist_owners_free(dm->owners);
 	spool_dirs_close(&dm->d);
 	close(dm->sfd);
 	log_info("stopped");

@@ -124,17 +124,20 @@ void picker_stop(struct picker *k)
 	}
 }
 
-/* "ID ARRIVAL NEXT" */
+/* "ID ARRIVAL NEXT UID" (UID: the submitter, for sched_owner) */
 static int parse_q(struct picker *k, char *line)
 {
-	char *arr, *nx, *end;
+	char *arr, *nx, *ui, *end;
 	double arrival;
 	long long next;
+	unsigned long uid;
 
-	if ((arr = strchr(line, ' ')) == NULL || (nx = strchr(arr + 1, ' ')) == NULL)
+	if ((arr = strchr(line, ' ')) == NULL || (nx = strchr(arr + 1, ' ')) == NULL ||
+	    (ui = strchr(nx + 1, ' ')) == NULL)
 		return -1;
 	*arr++ = '\0';
 	*nx++ = '\0';
+	*ui++ = '\0';
 	if (!queue_id_valid(line))
 		return -1;
 	errno = 0;
@@ -144,7 +147,10 @@ static int parse_q(struct picker *k, char *line)
 	next = strtoll(nx, &end, 10);
 	if (errno != 0 || *end != '\0' || next < 0)
 		return -1;
-	k->queued(k->ctx, line, arrival, (time_t)next);
+	uid = strtoul(ui, &end, 10);
+	if (errno != 0 || *end != '\0' || *ui == '-' || uid > (uid_t)-1)
+		return -1;
+	k->queued(k->ctx, line, arrival, (time_t)next, (uid_t)uid);
 	return 0;
 }
 

@@ -18,7 +18,8 @@
 struct picker;
 
 /* Called for each message a run made durable in the queue. */
-typedef void (*picker_queued_cb)(void *ctx, const char *id, double arrival, time_t next);
+typedef void (*picker_queued_cb)(void *ctx, const char *id, double arrival, time_t next,
+    uid_t uid);
 /* Called in the child right after the fork: close the parent's descriptors. */
 typedef void (*picker_child_cb)(void *ctx);
 

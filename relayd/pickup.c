@@ -635,8 +635,8 @@ static void commit(struct pickup *p, struct batch *b)
 		else
 			log_info("%s: already queued as %s before a restart; removed the drop file",
 			    b->it[i].name, m->id);
-		snprintf(line, sizeof line, "%s %.3f %lld\n", m->id, m->arrival,
-		    (long long)m->next);
+		snprintf(line, sizeof line, "%s %.3f %lld %lu\n", m->id, m->arrival,
+		    (long long)m->next, (unsigned long)m->uid);
 		report(b, b->q, &b->qlen, line);
 		qmsg_free(m);
 	}

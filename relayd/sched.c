@@ -1,10 +1,11 @@
 /*
  * The parent's schedule (sched.h). Entries live in a flat array (removal
- * swaps the last one in); an idmap finds an entry by id and a binary
- * min-heap over the idle entries, ordered by (next attempt, arrival), gives
- * the next due one, so taking, reporting and removing cost O(log n) with
- * 100 000 queued messages. Busy entries (held by a worker) are out of the
- * heap; with --once an entry handed out once never goes back in.
+ * swaps the last one in); an idmap finds an entry by id, and one binary
+ * min-heap per submitting uid over its idle entries, ordered by (next
+ * attempt, arrival), gives that uid's next due one. Taking, reporting and
+ * removing cost O(log n + owners) with 100 000 queued messages; the owners
+ * take turns (struct owner). Busy entries (held by a worker) are out of the
+ * heaps; with --once an entry handed out once never goes back in.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,7 +23,22 @@ struct entry {
 	time_t next;
 	bool busy;
 	bool handed;	/* handed out in this run (for --once) */
-	size_t hpos;	/* index in heap[], NOT_IN_HEAP if busy or parked */
+	size_t owner;	/* index in owners[] */
+	size_t hpos;	/* index in its owner's heap, NOT_IN_HEAP if busy or parked */
+};
+
+/*
+ * The idle entries of one submitting uid, as a min-heap by (next attempt,
+ * arrival). sched_take serves the owners in turn (the one served longest
+ * ago first), so one user's backlog of 50 000 cannot starve another user's
+ * one message; finding that owner costs one pass over the owners, who are
+ * few (the local users with mail queued, plus the listener's relay uid).
+ */
+struct owner {
+	uid_t uid;	/* (uid_t)-1: not said */
+	size_t *heap;
+	size_t nheap, cap;
+	unsigned long long served;	/* s->turns at its last turn; 0 = never */
 };
 
 struct hold {
@@ -34,8 +50,10 @@ struct hold {
 struct sched {
 	struct entry *e;
 	size_t n, cap, nbusy;
-	size_t *heap;	/* entry indexes; cap entries */
-	size_t nheap;
+	struct owner *owners;
+	size_t nowners, ownercap;
+	size_t nheap;	/* idle entries over all owners' heaps */
+	unsigned long long turns;
 	struct idmap *by_id;
 	bool once;	/* a take with once parks handed entries for good */
 	struct hold hosts[CONF_MAX_SMARTHOSTS];
@@ -57,16 +75,38 @@ struct sched *sched_new(void)
 
 void sched_free(struct sched *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
 	free(s->e);
-	free(s->heap);
+	for (i = 0; i < s->nowners; i++)
+		free(s->owners[i].heap);
+	free(s->owners);
 	idmap_free(s->by_id);
 	free(s->starts);
 	free(s);
 }
 
-/* ---- the heap ---- */
+/* The owners[] index for uid, added if new. */
+static size_t owner_of(struct sched *s, uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < s->nowners; i++) {
+		if (s->owners[i].uid == uid)
+			return i;
+	}
+	if (s->nowners == s->ownercap) {
+		s->ownercap = s->ownercap ? s->ownercap * 2 : 8;
+		s->owners = xreallocarray(s->owners, s->ownercap, sizeof(*s->owners));
+	}
+	memset(&s->owners[s->nowners], 0, sizeof(s->owners[0]));
+	s->owners[s->nowners].uid = uid;
+	return s->nowners++;
+}
+
+/* ---- the owners' heaps ---- */
 
 static bool before(const struct sched *s, size_t a, size_t b)
 {
@@ -75,69 +115,80 @@ static bool before(const struct sched *s, size_t a, size_t b)
 	return x->next < y->next || (x->next == y->next && x->arrival < y->arrival);
 }
 
-static void hset(struct sched *s, size_t pos, size_t ei)
+static void hset(struct sched *s, struct owner *o, size_t pos, size_t ei)
 {
-	s->heap[pos] = ei;
+	o->heap[pos] = ei;
 	s->e[ei].hpos = pos;
 }
 
-static void sift_up(struct sched *s, size_t pos)
+static void sift_up(struct sched *s, struct owner *o, size_t pos)
 {
-	size_t ei = s->heap[pos];
+	size_t ei = o->heap[pos];
 
-	while (pos > 0 && before(s, ei, s->heap[(pos - 1) / 2])) {
-		hset(s, pos, s->heap[(pos - 1) / 2]);
+	while (pos > 0 && before(s, ei, o->heap[(pos - 1) / 2])) {
+		hset(s, o, pos, o->heap[(pos - 1) / 2]);
 		pos = (pos - 1) / 2;
 	}
-	hset(s, pos, ei);
+	hset(s, o, pos, ei);
 }
 
-static void sift_down(struct sched *s, size_t pos)
+static void sift_down(struct sched *s, struct owner *o, size_t pos)
 {
-	size_t ei = s->heap[pos], c;
+	size_t ei = o->heap[pos], c;
 
-	while ((c = 2 * pos + 1) < s->nheap) {
-		if (c + 1 < s->nheap && before(s, s->heap[c + 1], s->heap[c]))
+	while ((c = 2 * pos + 1) < o->nheap) {
+		if (c + 1 < o->nheap && before(s, o->heap[c + 1], o->heap[c]))
 			c++;
-		if (!before(s, s->heap[c], ei))
+		if (!before(s, o->heap[c], ei))
 			break;
-		hset(s, pos, s->heap[c]);
+		hset(s, o, pos, o->heap[c]);
 		pos = c;
 	}
-	hset(s, pos, ei);
+	hset(s, o, pos, ei);
 }
 
 static void heap_push(struct sched *s, size_t ei)
 {
+	struct owner *o = &s->owners[s->e[ei].owner];
+
 	if (s->e[ei].hpos != NOT_IN_HEAP)
 		return;
-	s->heap[s->nheap] = ei;
-	s->e[ei].hpos = s->nheap++;
-	sift_up(s, s->nheap - 1);
+	if (o->nheap == o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 16;
+		o->heap = xreallocarray(o->heap, o->cap, sizeof(*o->heap));
+	}
+	o->heap[o->nheap] = ei;
+	s->e[ei].hpos = o->nheap++;
+	s->nheap++;
+	sift_up(s, o, o->nheap - 1);
 }
 
 static void heap_drop(struct sched *s, size_t ei)
 {
+	struct owner *o = &s->owners[s->e[ei].owner];
 	size_t pos = s->e[ei].hpos, moved;
 
 	if (pos == NOT_IN_HEAP)
 		return;
 	s->e[ei].hpos = NOT_IN_HEAP;
-	if (pos == --s->nheap)
+	s->nheap--;
+	if (pos == --o->nheap)
 		return;
-	moved = s->heap[s->nheap];
-	hset(s, pos, moved);
-	sift_down(s, pos);
-	sift_up(s, s->e[moved].hpos);
+	moved = o->heap[o->nheap];
+	hset(s, o, pos, moved);
+	sift_down(s, o, pos);
+	sift_up(s, o, s->e[moved].hpos);
 }
 
 /* The entry's key changed: restore the heap order around it. */
 static void heap_fix(struct sched *s, size_t ei)
 {
+	struct owner *o = &s->owners[s->e[ei].owner];
+
 	if (s->e[ei].hpos == NOT_IN_HEAP)
 		return;
-	sift_up(s, s->e[ei].hpos);
-	sift_down(s, s->e[ei].hpos);
+	sift_up(s, o, s->e[ei].hpos);
+	sift_down(s, o, s->e[ei].hpos);
 }
 
 /* Idle again (not busy): back into the heap unless parked by --once. */
@@ -167,13 +218,13 @@ void sched_add(struct sched *s, const char *id, double arrival, time_t next)
 		if (s->n == s->cap) {
 			s->cap = s->cap ? s->cap * 2 : 64;
 			s->e = xreallocarray(s->e, s->cap, sizeof(*s->e));
-			s->heap = xreallocarray(s->heap, s->cap, sizeof(*s->heap));
 		}
 		ei = s->n++;
 		e = &s->e[ei];
 		memset(e, 0, sizeof(*e));
 		strlcpy(e->id, id, sizeof e->id);
 		e->hpos = NOT_IN_HEAP;
+		e->owner = owner_of(s, (uid_t)-1);
 		e->arrival = arrival;
 		e->next = next;
 		idmap_put(s->by_id, id, ei);
@@ -183,6 +234,22 @@ void sched_add(struct sched *s, const char *id, double arrival, time_t next)
 	e->arrival = arrival;
 	e->next = next;
 	heap_fix(s, ei);
+}
+
+void sched_owner(struct sched *s, const char *id, uid_t uid)
+{
+	size_t ei, o;
+	struct entry *e = find(s, id, &ei);
+	bool queued;
+
+	if (e == NULL || s->owners[e->owner].uid == uid)
+		return;
+	o = owner_of(s, uid);	/* may move owners[], not entries */
+	queued = e->hpos != NOT_IN_HEAP;
+	heap_drop(s, ei);
+	e->owner = o;
+	if (queued)
+		heap_push(s, ei);
 }
 
 bool sched_has(const struct sched *s, const char *id)
@@ -208,7 +275,7 @@ void sched_remove(struct sched *s, const char *id)
 		s->e[ei] = s->e[last];
 		idmap_put(s->by_id, s->e[ei].id, ei);
 		if (s->e[ei].hpos != NOT_IN_HEAP)
-			s->heap[s->e[ei].hpos] = ei;
+			s->owners[s->e[ei].owner].heap[s->e[ei].hpos] = ei;
 	}
 }
 
@@ -243,21 +310,42 @@ static void mark_taken(struct sched *s, size_t ei, char id[17])
 	strlcpy(id, e->id, 17);
 }
 
-/* With --once, drop handed-out entries from the top of the heap. */
+/* With --once, drop handed-out entries from the top of each heap. */
 static void prune(struct sched *s, bool once)
 {
+	size_t i;
+
 	if (once)
 		s->once = true;
-	while (s->once && s->nheap > 0 && s->e[s->heap[0]].handed)
-		heap_drop(s, s->heap[0]);
+	for (i = 0; s->once && i < s->nowners; i++) {
+		struct owner *o = &s->owners[i];
+
+		while (o->nheap > 0 && s->e[o->heap[0]].handed)
+			heap_drop(s, o->heap[0]);
+	}
 }
 
 bool sched_take(struct sched *s, time_t now, bool once, char id[17])
 {
+	struct owner *best = NULL;
+	size_t i;
+
 	prune(s, once);
-	if (s->nheap == 0 || s->e[s->heap[0]].next > now)
+	/* Of the owners with a message due: the one served longest ago, then
+	 * the earliest due, then the oldest. */
+	for (i = 0; i < s->nowners; i++) {
+		struct owner *o = &s->owners[i];
+
+		if (o->nheap == 0 || s->e[o->heap[0]].next > now)
+			continue;
+		if (best == NULL || o->served < best->served ||
+		    (o->served == best->served && before(s, o->heap[0], best->heap[0])))
+			best = o;
+	}
+	if (best == NULL)
 		return false;
-	mark_taken(s, s->heap[0], id);
+	best->served = ++s->turns;
+	mark_taken(s, best->heap[0], id);
 	return true;
 }
 
@@ -281,23 +369,39 @@ time_t sched_next_due(struct sched *s, bool once)
 {
 	time_t t;
 
+	size_t i;
+	bool any = false;
+
 	prune(s, once);
-	if (s->nheap == 0)
+	t = 0;
+	for (i = 0; i < s->nowners; i++) {
+		const struct owner *o = &s->owners[i];
+
+		if (o->nheap > 0 && (!any || s->e[o->heap[0]].next < t)) {
+			t = s->e[o->heap[0]].next;
+			any = true;
+		}
+	}
+	if (!any)
 		return 0;
-	t = s->e[s->heap[0]].next;
 	return t > 0 ? t : 1;
 }
 
-void sched_flush(struct sched *s)
+void sched_flush(struct sched *s, bool hosts)
 {
-	size_t i;
+	size_t i, j;
 
 	for (i = 0; i < s->n; i++)
 		s->e[i].next = 0;
 	/* All keys now tie on next: re-heapify by arrival. */
-	for (i = s->nheap / 2; i-- > 0;)
-		sift_down(s, i);
-	sched_hosts_reset(s);
+	for (j = 0; j < s->nowners; j++) {
+		struct owner *o = &s->owners[j];
+
+		for (i = o->nheap / 2; i-- > 0;)
+			sift_down(s, o, i);
+	}
+	if (hosts)
+		sched_hosts_reset(s);
 }
 
 void sched_each(const struct sched *s, void (*cb)(void *ctx, const char *id, double arrival,

@@ -18,6 +18,10 @@ struct sched *sched_new(void);
 void sched_free(struct sched *s);
 
 void sched_add(struct sched *s, const char *id, double arrival, time_t next);
+/* Who submitted id (the drop file's owner): sched_take serves the uids
+ * with due messages in turn (round robin), so one user's backlog of 50 000
+ * cannot starve another user's one message. Unset: a class of its own. */
+void sched_owner(struct sched *s, const char *id, uid_t uid);
 void sched_remove(struct sched *s, const char *id);
 /* After an attempt: not busy any more, next attempt at next. */
 void sched_update(struct sched *s, const char *id, time_t next);
@@ -43,7 +47,10 @@ size_t sched_take_expired(struct sched *s, time_t now, bool once, double expired
 /* Earliest next attempt of an idle message (0 if none). */
 time_t sched_next_due(struct sched *s, bool once);
 /* Retry everything now (FLUSH, SIGUSR1): every next = 0, hold-downs lifted. */
-void sched_flush(struct sched *s);
+/* Make every message due now; with hosts, also forget every smarthost's
+ * hold-down (root, the relay user, SIGUSR1), never for an ordinary user's
+ * flush: a flood of retries would get the account locked. */
+void sched_flush(struct sched *s, bool hosts);
 
 /* Call cb for every message in the index. */
 void sched_each(const struct sched *s, void (*cb)(void *ctx, const char *id, double arrival,

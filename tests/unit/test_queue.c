@@ -335,7 +335,7 @@ static void test_sched(void)
 	s = sched_new();
 	sched_add(s, "6B02DEEA00000002", 2.0, 100);
 	sched_add(s, "6B02DEEA00000001", 1.0, 0);
-	sched_flush(s);
+	sched_flush(s, true);
 	CHECK(sched_take(s, 0, true, id));
 	CHECK(sched_take(s, 0, true, id));
 	sched_release(s, "6B02DEEA00000001");
