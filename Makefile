@@ -31,7 +31,7 @@ PKG_MODULES := openssl libbsd-overlay
 # libcurl and json-c are for the OAuth2 helper only (relayd/oauth2/): the
 # resident relayd never maps them.
 O2_PKG_MODULES := libcurl json-c
-ifneq ($(filter-out deps check sanitize clean fuzz demo,$(or $(MAKECMDGOALS),all)),)
+ifneq ($(filter-out deps check sanitize clean fuzz fuzz-long demo,$(or $(MAKECMDGOALS),all)),)
 PKG_MISSING := $(shell if command -v $(PKG_CONFIG) >/dev/null 2>&1; then \
 	for m in $(PKG_MODULES) $(O2_PKG_MODULES); do $(PKG_CONFIG) --exists $$m 2>/dev/null || echo $$m; done; \
 	else echo pkg-config; fi)
@@ -80,7 +80,7 @@ endif
 O2_BIN = $(dir $(RELAYD_BIN))nullrelay-oauth2
 LIBEXECDIR ?= $(PREFIX)/lib/nullrelay
 
-.PHONY: all check units sanitize install clean deps bench fuzz demo deb
+.PHONY: all check units sanitize install clean deps bench fuzz fuzz-long demo deb
 all: $(SENDMAIL_BIN) $(RELAYD_BIN) $(O2_BIN)
 
 $(BUILD)/%.o: %.c
@@ -146,6 +146,10 @@ demo: deps
 # build/nullrelay_VERSION_ARCH.deb with dpkg-deb (scripts/mkdeb).
 deb:
 	@scripts/mkdeb
+# Outside CI: every target for FUZZ_SECONDS each (10 min by default).
+FUZZ_SECONDS ?= 600
+fuzz-long:
+	$(MAKE) -C tests/fuzz run-long FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \

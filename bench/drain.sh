@@ -43,6 +43,49 @@ fill_spool() {
 	"$PY" "$BENCH/replicate.py" "$tmpl/incoming/new" "$1/incoming/new" "$N_DRAIN" --names hex16 >/dev/null
 }
 
+# dma: a template queue made by dma itself (DEFER), replicated per run.
+DMA_DRAIN_TIMEOUT=${DMA_DRAIN_TIMEOUT:-120}
+use_dma=0
+if [ "${HAVE_DMA:-0}" = 1 ] && is_root; then
+	dma_setup "$D/dma-tmpl" "$D/dma-tmpl/spool" &&
+	"$BENCH/dma-ns.sh" "$D/dma-tmpl" "$BENCH/loop.sh" "$SEED" "$msg" "$DMA" -t -i >/dev/null &&
+	use_dma=1 || note "drain: dma could not queue its seed messages; dma drains skipped"
+elif [ "${HAVE_DMA:-0}" = 1 ]; then
+	note "drain: dma needs root (mount namespace); dma drains skipped"
+fi
+
+# dma_drain TAG PORT SINKCOUNT [DMA.CONF LINES...]: fill a dma spool with
+# N_DRAIN messages, run `dma -q` (it forks one process and one connection
+# per message and returns), wait until no Q file is left or
+# DMA_DRAIN_TIMEOUT. Sets DR_T, DR_SENT, DR_SESS, DR_LEFT.
+dma_drain() {
+	local tag=$1 port=$2 count=$3 m0 s0 t0 q; shift 3
+	q=$D/$tag/spool
+	rm -rf "$D/$tag"
+	dma_setup "$D/$tag" "$q" "$port" "$@" || return 1
+	"$PY" "$BENCH/replicate_dma.py" "$D/dma-tmpl/spool" "$q" "$N_DRAIN" >/dev/null || return 1
+	m0=$($count mesg) s0=$($count sess)
+	t0=$EPOCHREALTIME
+	"$BENCH/dma-ns.sh" "$D/$tag" "$DMA" -q > "$D/$tag.log" 2>&1
+	while [ -n "$(find "$q" -maxdepth 1 -name 'Q*' -print -quit)" ] &&
+		[ "${EPOCHREALTIME%.*}" -lt $((${t0%.*} + DMA_DRAIN_TIMEOUT)) ]; do
+		sleep 0.25
+	done
+	DR_T=$(elapsed "$t0")
+	sleep 0.5
+	DR_SENT=$(($($count mesg) - m0)) DR_SESS=$(($($count sess) - s0))
+	DR_LEFT=$(find "$q" -maxdepth 1 -name 'Q*' | wc -l)
+	# dma -q's own children still running after the bound would load the
+	# next measurements: they are ours (this exact binary), ended by PID.
+	local p pids=()
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/exe" 2>/dev/null)" = "$DMA" ] && pids+=("${p#/proc/}")
+	done
+	[ ${#pids[@]} -eq 0 ] || { kill -TERM "${pids[@]}" 2>/dev/null; sleep 1; }
+	say "$tag: ${DR_T}s, sent $DR_SENT, $DR_SESS connections, $DR_LEFT left"
+	[ "$DR_LEFT" = 0 ] || note "$tag: dma still had $DR_LEFT of $N_DRAIN queued after ${DMA_DRAIN_TIMEOUT}s; its rate is over what it sent"
+}
+
 # relayd_drain TAG CONF SPOOL SINKCOUNT: run relayd --once, bounded; sets
 # DR_T (seconds in all), DR_TPICK (until incoming/new/ was empty: relayd
 # --once picks everything up before it sends), DR_SENT, DR_SESS (from the
@@ -99,6 +142,14 @@ if [ "$HAVE_SMTP_SINK" = 1 ]; then
 	cmd "$SINK_CMD &"
 	cmd "./relayd/relayd -C CONF -f --once   # CONF: spool = SPOOL, user = $(relay_user), smarthost = 127.0.0.1:PORT, tls = none, concurrency = 4"
 	rm -rf "$s"
+	if [ $use_dma = 1 ]; then
+		say "drain A2: dma -q -> smtp-sink, $N_DRAIN messages"
+		dma_drain dma-plain "$SINK_PORT" sink_stat
+		r=$(rate "$DR_SENT" "$DR_T")
+		result drain.dma "$r" msgs/s "drain $N_DRAIN: dma -q -> smtp-sink, in all" "${DR_T}s, $DR_SENT sent, $DR_SESS SMTP connections"
+		result drain.ratio_dma "$(ratio "$(getres drain.relayd)" "$r")" x "drain: ratio relayd / dma (plain, same sink)" "target >= 4"
+		cmd "bench/dma-ns.sh DMADIR /usr/sbin/dma -q   # dma.conf: NULLCLIENT, SMARTHOST 127.0.0.1, PORT PORT, INSECURE, SPOOLDIR; time until no Q file is left"
+	fi
 else
 	note "drain: no smtp-sink (postfix package): relayd and nullmailer drains skipped"
 fi
@@ -140,6 +191,16 @@ if openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -ke
 		cmd "timeout 600 /usr/bin/python3 bench/tls_sink.py --port PORT --cert sink.pem --key sink.key --user bench --password bench-secret --stats FILE &"
 		cmd "./relayd/relayd -C CONF -f --once   # CONF: ... tls = starttls, tls_ca_file = ca.pem, auth_user = bench, auth_password_file = FILE (0600, $(relay_user)), concurrency = 4"
 		rm -rf "$s"
+		if [ $use_dma = 1 ]; then
+			printf 'bench|127.0.0.1:bench-secret\n' > "$D/dma-auth.conf"
+			chown root:mail "$D/dma-auth.conf" && chmod 640 "$D/dma-auth.conf"
+			say "drain B2: dma -q -> tls_sink.py (STARTTLS + AUTH), $N_DRAIN messages"
+			dma_drain dma-tls "$tls_port" tls_stat SECURETRANSFER STARTTLS "AUTHPATH $D/dma-auth.conf"
+			r=$(rate "$DR_SENT" "$DR_T")
+			result drain.dma_tls "$r" msgs/s "drain $N_DRAIN: dma -q -> STARTTLS+AUTH, in all" "${DR_T}s, $DR_SENT sent, $DR_SESS connections (dma does not verify the certificate)"
+			result drain.ratio_dma_tls "$(ratio "$(getres drain.relayd_tls)" "$r")" x "drain: ratio relayd / dma (STARTTLS+AUTH, same sink)" "target >= 3"
+			cmd "bench/dma-ns.sh DMADIR /usr/sbin/dma -q   # dma.conf adds SECURETRANSFER, STARTTLS, AUTHPATH (bench|127.0.0.1:bench-secret)"
+		fi
 	else
 		note "drain B: tls_sink.py did not start: $(tail -n 3 "$D/tls_sink.err" | tr '\n' ' ')"
 	fi

@@ -126,14 +126,31 @@ nm_setup() {
 	chmod 750 "$d/spool/nullmailer/queue" "$d/spool/nullmailer/tmp" "$d/spool/nullmailer/failed"
 }
 
-# sink_start DIR: Postfix's smtp-sink on 127.0.0.1:SINK_PORT, bounded to 600 s,
+# dma_setup DMADIR SPOOLDIR [PORT [EXTRA...]]: DMADIR/etc/dma/dma.conf for
+# bench/dma-ns.sh: a null client to 127.0.0.1:PORT (default 9: nothing
+# listens, and DEFER keeps mail queued), spool SPOOLDIR (root:mail 2775,
+# as Debian's postinst makes /var/spool/dma). EXTRA: more dma.conf lines.
+dma_setup() {
+	local d=$1 s=$2 port=${3:-9}; shift 2; [ $# -gt 0 ] && shift
+	mkdir -p "$d/etc/dma" "$s" || return 1
+	{
+		printf '%s\n' "SMARTHOST 127.0.0.1" "PORT $port" "SPOOLDIR $s" "MAILNAME bench.example.org" \
+			"NULLCLIENT" "INSECURE"
+		[ "$port" = 9 ] && echo DEFER
+		printf '%s\n' "$@"
+	} > "$d/etc/dma/dma.conf"
+	[ -e "$d/etc/dma/auth.conf" ] || : > "$d/etc/dma/auth.conf"
+	chown root:mail "$s" && chmod 2775 "$s"
+}
+
+# sink_start DIR [PORT]: Postfix's smtp-sink on 127.0.0.1:SINK_PORT, bounded to 600 s,
 # counting sessions and messages (-c) into DIR/sink.out. Sets SINK_PID (the
 # `timeout` wrapper: stop it with stop_pid, it passes the signal on).
 sink_start() {
 	local d=$1 u=()
 	mkdir -p "$d"
 	is_root && u=(-u nobody)
-	SINK_PORT=$(free_port)
+	SINK_PORT=${2:-$(free_port)}
 	SINK_CMD="smtp-sink -c ${u[*]} 127.0.0.1:$SINK_PORT 256"
 	LD_LIBRARY_PATH=$SMTP_SINK_LIBS timeout 600 "$SMTP_SINK" -c "${u[@]}" \
 		"127.0.0.1:$SINK_PORT" 256 > "$d/sink.out" 2> "$d/sink.err" &

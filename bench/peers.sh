@@ -5,6 +5,7 @@
 #   $PEERS/debs/*.deb           the downloaded packages (cache)
 #   $PEERS/nullmailer/          nullmailer's files (usr/sbin/sendmail, ...)
 #   $PEERS/postfix/             postfix's files (usr/sbin/smtp-sink, usr/lib/postfix)
+#   $PEERS/dma/                 dma's files (usr/sbin/dma)
 # Writes $W/peers.env with HAVE_NULLMAILER, HAVE_SMTP_SINK and the paths.
 . "$(dirname "$0")/lib.sh"
 
@@ -42,6 +43,8 @@ version() { dpkg-deb -f "$(cat "$PEERS/$1/.from" 2>/dev/null)" Version 2>/dev/nu
 HAVE_NULLMAILER=0 HAVE_SMTP_SINK=0
 fetch postfix && unpack postfix && [ -x "$PEERS/postfix/usr/sbin/smtp-sink" ] && HAVE_SMTP_SINK=1
 fetch nullmailer && unpack nullmailer && [ -x "$PEERS/nullmailer/usr/sbin/nullmailer-send" ] && HAVE_NULLMAILER=1
+HAVE_DMA=0
+fetch dma && unpack dma && [ -x "$PEERS/dma/usr/sbin/dma" ] && HAVE_DMA=1
 
 {
 	echo "HAVE_SMTP_SINK=$HAVE_SMTP_SINK"
@@ -51,5 +54,8 @@ fetch nullmailer && unpack nullmailer && [ -x "$PEERS/nullmailer/usr/sbin/nullma
 	echo "HAVE_NULLMAILER=$HAVE_NULLMAILER"
 	echo "NM_TREE=$PEERS/nullmailer"
 	echo "NULLMAILER_VERSION=$(version nullmailer)"
+	echo "HAVE_DMA=$HAVE_DMA"
+	echo "DMA=$PEERS/dma/usr/sbin/dma"
+	echo "DMA_VERSION=$(version dma)"
 } > "$W/peers.env"
 exit 0

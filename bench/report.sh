@@ -12,7 +12,7 @@ echo "nullrelay benchmark — $(date -u -r "$W/results.tsv" '+%Y-%m-%d %H:%M:%S 
 echo "host: $(uname -srm), $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)," \
 	"scratch fs: $(df -T "$W" | awk 'NR == 2 { print $2 " on " $1 }') (shared with other jobs)"
 echo "nullrelay: git $(cd "$TOP" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$TOP" && git status --porcelain -- . ':!bench' 2>/dev/null | grep -q . && echo ' + uncommitted changes');" \
-	"peers (Debian packages, unpacked, not installed): nullmailer ${NULLMAILER_VERSION:-n/a}, postfix smtp-sink ${POSTFIX_VERSION:-n/a}"
+	"peers (Debian packages, unpacked, not installed): nullmailer ${NULLMAILER_VERSION:-n/a}, dma ${DMA_VERSION:-n/a}, postfix smtp-sink ${POSTFIX_VERSION:-n/a}"
 echo "run as: $(stat -c %U "$W/results.tsv"); bench time $(cat "$W/total" 2>/dev/null || echo ?)s"
 echo
 awk -F '\t' '

@@ -84,6 +84,17 @@ kids=$(proc_tree "$relayd_pid" | tail -n +2 | wc -l)
 kid_rss=0
 for p in $(proc_tree "$relayd_pid" | tail -n +2); do kid_rss=$((kid_rss + $(vm VmRSS "$p"))); done
 result rss.relayd.idle "$(mb "$idle_rss")" MB "relayd -f idle: VmRSS (main process)" "VmHWM $idle_hwm kB; $kids child process(es) idle, VmRSS $kid_rss kB in all"
+# The same with TLS configured (STARTTLS, verified): what a real install runs.
+st=$D/spool-tls
+bench_spool "$st" || exit 1
+relay_conf "$D/tls.conf" "$st" "smarthost = 127.0.0.1:$SINK_PORT" "tls = starttls" "concurrency = 4"
+"$RELAYD" -C "$D/tls.conf" -f 2> "$D/relayd-tls.log" &
+tpid=$!
+if wait_until 5 test -S "$st/relayd.sock"; then
+	sleep 1
+	result rss.relayd.idle_tls "$(mb "$(vm VmRSS "$tpid")")" MB "relayd -f idle, tls = starttls: VmRSS" "VmHWM $(vm VmHWM "$tpid") kB; target <= 2 MB"
+fi
+stop_pid "$tpid"
 
 "$W/bin/memwatch" "$relayd_pid" 20 > "$D/memwatch.out" &
 mw=$!

@@ -4,6 +4,8 @@
 #   floor DIR < msg2k.eml                     bench/floor.c: O_EXCL create,
 #                                             write, fsync, rename, fsync dir
 #   nullmailer's sendmail -t -i < msg2k.eml   (if root and unpacked)
+#   dma -t -i < msg2k.eml                     (if root and unpacked; DEFER:
+#                                             queued only, as sendmail is)
 # all through the same bash loop (bench/loop.sh). The machine is shared (other
 # jobs come and go), so the N_SUBMIT runs of each are split into BLOCKS
 # blocks taken in turn (nullrelay, floor, nullmailer, nullrelay, ...): a
@@ -24,7 +26,13 @@ if [ "$HAVE_NULLMAILER" = 1 ]; then
 	if is_root; then use_nm=1; else note "nullmailer submission: skipped (needs root for its mount namespace)"; fi
 fi
 
-s=$D/spool f=$D/floor nm=$D/nm
+use_dma=0
+if [ "${HAVE_DMA:-0}" = 1 ]; then
+	if is_root; then use_dma=1; else note "dma submission: skipped (needs root for its mount namespace)"; fi
+fi
+
+s=$D/spool f=$D/floor nm=$D/nm dm=$D/dma
+[ $use_dma = 1 ] && dma_setup "$dm" "$dm/spool"
 bench_spool "$s" || exit 1
 relay_conf "$D/relay.conf" "$s"
 mkdir -p "$f/tmp" "$f/new"
@@ -37,7 +45,12 @@ if [ $use_nm = 1 ] && ! NM_TREE=$NM_TREE "$BENCH/nm-ns.sh" "$nm" /usr/sbin/sendm
 	use_nm=0
 fi
 
-t_nr=0 t_fl=0 t_nm=0
+if [ $use_dma = 1 ] && ! "$BENCH/dma-ns.sh" "$dm" "$DMA" -t -i < "$msg"; then
+	note "dma failed in its scratch prefix; not compared"
+	use_dma=0
+fi
+
+t_nr=0 t_fl=0 t_nm=0 t_dma=0
 add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f\n", a + b }'; }
 for ((b = 1; b <= BLOCKS; b++)); do
 	t=$("$BENCH/loop.sh" "$per" "$msg" "$SENDMAIL" -C "$D/relay.conf" -t -i) || { note "./sendmail loop failed"; exit 1; }
@@ -52,7 +65,15 @@ for ((b = 1; b <= BLOCKS; b++)); do
 			use_nm=0
 		fi
 	fi
-	say "submit block $b/$BLOCKS: nullrelay ${t_nr}s floor ${t_fl}s nullmailer ${t_nm}s (cumulative)"
+	if [ $use_dma = 1 ]; then
+		if t=$("$BENCH/dma-ns.sh" "$dm" "$BENCH/loop.sh" "$per" "$msg" "$DMA" -t -i); then
+			t_dma=$(add "$t_dma" "$t")
+		else
+			note "dma submission failed in block $b; not compared"
+			use_dma=0
+		fi
+	fi
+	say "submit block $b/$BLOCKS: nullrelay ${t_nr}s floor ${t_fl}s nullmailer ${t_nm}s dma ${t_dma}s (cumulative)"
 done
 
 n=$(count_files "$s/incoming/new")
@@ -75,10 +96,17 @@ if [ $use_nm = 1 ]; then
 	result submit.nullmailer "$nm_r" msgs/s "submit 2 KB x$n_total: nullmailer sendmail -t -i" "${t_nm}s, $(ms "$t_nm")"
 	result submit.ratio_nullmailer "$(ratio "$nr" "$nm_r")" x "submit: ratio nullrelay / nullmailer" "> 1: nullrelay faster"
 fi
+if [ $use_dma = 1 ]; then
+	dma_r=$(rate "$n_total" "$t_dma")
+	result submit.dma "$dma_r" msgs/s "submit 2 KB x$n_total: dma -t -i (DEFER)" "${t_dma}s, $(ms "$t_dma")"
+	result submit.ratio_dma "$(ratio "$nr" "$dma_r")" x "submit: ratio nullrelay / dma" "> 1: nullrelay faster"
+fi
+result submit.floor_over_nullrelay "$(ratio "$fl" "$nr")" x "submit: nullrelay time / floor time" "target <= 1.10"
 
 cmd "# 1. submission: $BLOCKS blocks of $per, taken in turn; msg2k.eml = To: + Subject: + body, 2048 bytes"
 cmd "build/tests/tools/mkspool SPOOL $(relay_user)   # CONF: spool = SPOOL, user = $(relay_user), smarthost = 127.0.0.1:9, tls = none"
 cmd "bench/loop.sh $per msg2k.eml ./sendmail -C CONF -t -i"
 cmd "bench/loop.sh $per msg2k.eml \$W/bin/floor DIR            # cc -O2 bench/floor.c"
 [ $use_nm = 1 ] && cmd "bench/nm-ns.sh NMDIR bench/loop.sh $per msg2k.eml /usr/sbin/sendmail -t -i   # nullmailer in a mount namespace"
+[ $use_dma = 1 ] && cmd "bench/dma-ns.sh DMADIR bench/loop.sh $per msg2k.eml /usr/sbin/dma -t -i   # dma.conf: NULLCLIENT, SMARTHOST 127.0.0.1, PORT 9, DEFER, SPOOLDIR"
 exit 0

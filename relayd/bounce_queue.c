@@ -212,6 +212,12 @@ static int queue_report(const struct conf *c, const struct spool_dirs *d, const 
 	return r;
 }
 
+/* This runs in relayd's event loop: a user holding a lock on their own
+ * mailbox must not stall pick-up, delivery and the control socket for
+ * everyone (issue 14). A mail reader's lock lasts a moment; one held
+ * longer gets the bounce kept in failed/ (bounce_local's fallback). */
+#define BQ_MBOX_WAIT_MS 200
+
 /*
  * Append the report of kind about m to /var/mail/USER, USER the passwd name
  * of the submitting uid. 0 delivered (path set), -1 not (err says why).
@@ -248,7 +254,8 @@ static int mbox_report(const struct conf *c, const struct spool_dirs *d, const s
 	unlinkat(d->queue, name, 0);
 	r = write_report(c, d, m, kind, now, fd, &res, err, errlen);
 	if (r == 0)
-		r = mbox_deliver(path, m->uid, "", (time_t)now, fd, 0, res.size, err, errlen);
+		r = mbox_deliver_wait(path, m->uid, "", (time_t)now, fd, 0, res.size,
+		    BQ_MBOX_WAIT_MS, err, errlen);
 	close(fd);
 	if (r == 0) {
 		log_info("%s: sender %s notification: %s", m->id, kind_word[kind], id);

@@ -19,10 +19,27 @@
 #include "spool.h"
 #include "util.h"
 
-#define CTL_MAX_CLIENTS 16
+/*
+ * Limits against local users who open connections and sit on them, or ask
+ * for huge listings (issue 14). Documented in relayd.8 (CONTROL SOCKET).
+ * - CTL_MAX_CLIENTS slots, of which the last CTL_RESERVED only root and the
+ *   relay user may take: root's mailq never waits behind others' idle
+ *   connections; an ordinary uid holds at most CTL_PER_UID at once.
+ * - One request per connection (every client sends one): the reply is
+ *   written, then the connection closed, so one write of 100 LISTs is one
+ *   listing, not 100.
+ * - CTL_IDLE_SECONDS without a request or without progress writing the
+ *   reply drops the client.
+ * - Replies are capped: CTL_REPLY_MAX for an ordinary user's own listing,
+ *   CTL_REPLY_MAX_PRIV for root's whole queue.
+ */
+#define CTL_MAX_CLIENTS 32
+#define CTL_RESERVED 8
+#define CTL_PER_UID 4
 #define CTL_LINE_MAX 512
-#define CTL_REPLY_MAX (64 * 1024 * 1024)
-#define CTL_IDLE_SECONDS 30
+#define CTL_REPLY_MAX (4 * 1024 * 1024)
+#define CTL_REPLY_MAX_PRIV (64 * 1024 * 1024)
+#define CTL_IDLE_SECONDS 5
 
 struct client {
 	int fd;
@@ -33,6 +50,7 @@ struct client {
 	size_t outoff;
 	time_t deadline;
 	bool closing;	/* close once out is written */
+	bool answered;	/* its one request was run */
 };
 
 struct control {
@@ -49,21 +67,26 @@ struct control {
 
 typedef void (*cmd_fn)(struct control *ctl, struct client *cl, const char *args);
 
+/* root and the relay user (whom relayd runs as) see and may change all. */
+static bool privileged(uid_t peer)
+{
+	return peer == 0 || peer == geteuid();
+}
+
 static void cmd_flush(struct control *ctl, struct client *cl, const char *args)
 {
 	if (*args != '\0') {
 		buf_appends(&cl->out, "ERR FLUSH takes no argument\n");
 		return;
 	}
-	if (ctl->hooks.flush != NULL)
-		ctl->hooks.flush(ctl->hooks.ctx, cl->uid);
-	buf_appends(&cl->out, "OK\n");
-}
+	char why[256] = "";
 
-/* root and the relay user (whom relayd runs as) see and may change all. */
-static bool privileged(uid_t peer)
-{
-	return peer == 0 || peer == geteuid();
+	if (ctl->hooks.flush != NULL &&
+	    ctl->hooks.flush(ctl->hooks.ctx, cl->uid, why, sizeof why) != 0) {
+		buf_appendf(&cl->out, "ERR %s\n", why);
+		return;
+	}
+	buf_appends(&cl->out, "OK\n");
 }
 
 static void cmd_list(struct control *ctl, struct client *cl, const char *args)
@@ -86,7 +109,12 @@ static void cmd_list(struct control *ctl, struct client *cl, const char *args)
 		cl->out.len = start;
 		if (cl->out.data != NULL)
 			cl->out.data[start] = '\0';
-		buf_appendf(&cl->out, "ERR %s\n", err);
+		if (strcmp(err, "the listing is too large") == 0)
+			buf_appendf(&cl->out, "ERR the listing is too large (over %d MiB): use "
+			    "relayd's log or ask root\n", (privileged(cl->uid) ? CTL_REPLY_MAX_PRIV :
+			    CTL_REPLY_MAX) / (1024 * 1024));
+		else
+			buf_appendf(&cl->out, "ERR %s\n", err);
 	}
 }
 
@@ -267,7 +295,8 @@ size_t control_pollfds(struct control *ctl, struct pollfd *pfd)
 		else
 			i++;
 	}
-	pfd[n].fd = ctl->nc < CTL_MAX_CLIENTS ? ctl->lfd : -1;
+	/* Always listening: a full table still answers root (accept_one). */
+	pfd[n].fd = ctl->lfd;
 	pfd[n].events = POLLIN;
 	pfd[n++].revents = 0;
 	ctl->nmap = 0;
@@ -289,10 +318,27 @@ static void accept_one(struct control *ctl)
 	struct client *cl;
 	int fd;
 
+	size_t i, mine = 0;
+	const char *why = NULL;
+
 	fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd == -1)
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 || ctl->nc >= CTL_MAX_CLIENTS) {
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		close(fd);
+		return;
+	}
+	for (i = 0; i < ctl->nc; i++)
+		mine += ctl->c[i].uid == cred.uid;
+	if (ctl->nc >= CTL_MAX_CLIENTS)
+		why = "ERR busy: too many connections; try again\n";
+	else if (!privileged(cred.uid) && ctl->nc >= CTL_MAX_CLIENTS - CTL_RESERVED)
+		why = "ERR busy: too many connections from ordinary users; try again\n";
+	else if (!privileged(cred.uid) && mine >= CTL_PER_UID)
+		why = "ERR busy: too many connections from your uid; try again\n";
+	if (why != NULL) {
+		/* Best effort, never blocking: the socket is new and empty. */
+		(void)!write(fd, why, strlen(why));
 		close(fd);
 		return;
 	}
@@ -301,7 +347,7 @@ static void accept_one(struct control *ctl)
 	cl->fd = fd;
 	cl->uid = cred.uid;
 	cl->deadline = time(NULL) + CTL_IDLE_SECONDS;
-	buf_init(&cl->out, CTL_REPLY_MAX);
+	buf_init(&cl->out, privileged(cred.uid) ? CTL_REPLY_MAX_PRIV : CTL_REPLY_MAX);
 }
 
 static void run_line(struct control *ctl, struct client *cl, char *line)
@@ -333,7 +379,9 @@ static int client_read(struct control *ctl, struct client *cl)
 	if (n == 0)
 		return cl->out.len > cl->outoff ? (cl->closing = true, 0) : -1;
 	cl->inlen += (size_t)n;
-	while ((nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
+	if (cl->answered)
+		return 0;	/* anything after the one request is ignored */
+	if ((nl = memchr(cl->in, '\n', cl->inlen)) != NULL) {
 		size_t ll = (size_t)(nl - cl->in);
 
 		size_t le = ll;
@@ -345,8 +393,13 @@ static int client_read(struct control *ctl, struct client *cl)
 			buf_appends(&cl->out, "ERR bad line\n");
 		else
 			run_line(ctl, cl, cl->in);
-		memmove(cl->in, nl + 1, cl->inlen - ll - 1);
-		cl->inlen -= ll + 1;
+		/* One request per connection: reply, then close. */
+		cl->answered = true;
+		cl->closing = true;
+		cl->inlen = 0;
+		if (cl->out.len == 0)
+			return -1;
+		return 0;
 	}
 	if (cl->inlen == sizeof cl->in) {
 		buf_appends(&cl->out, "ERR line too long\n");

@@ -33,8 +33,10 @@
 
 struct control_hooks {
 	void *ctx;
-	/* FLUSH: retry every message and every smarthost now. */
-	void (*flush)(void *ctx, uid_t peer);
+	/* FLUSH: retry every message (and, for root and the relay user,
+	 * every smarthost) now. 0: done; else refused, with why in err (an ordinary user's flush
+	 * beyond the rate limit). */
+	int (*flush)(void *ctx, uid_t peer, char *err, size_t errlen);
 	/* LIST: append the listing of what peer may see (all: everything).
 	 * 0, or -1 with err. */
 	int (*list)(void *ctx, bool json, bool all, uid_t peer, struct buf *out, char *err,

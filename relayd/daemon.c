@@ -7,6 +7,7 @@
  * outcome to update its index, hold-downs and counters.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,10 +31,14 @@
 #include "mailq_client.h"
 #include "metrics.h"
 #include "netwatch.h"
+#include "picker.h"
 #include "pickup.h"
 #include "qadmin.h"
+#include "quarantine.h"
 #include "qlist.h"
+#include "idmap.h"
 #include "queue.h"
+#include "queue_index.h"
 #include "sched.h"
 #include "sd_notify.h"
 #include "spool.h"
@@ -59,13 +64,18 @@ struct daemon {
 	struct spool_dirs d;
 	struct sched *s;
 	struct pickup *p;
+	struct picker *k;	/* the pick-up runs (child processes) */
 	struct control *ctl;
 	int sfd;
 	int lockfd;		/* SPOOL/relayd.lock, held; workers inherit it */
+	struct qlist_owners *owners;	/* submitters learnt by LIST (qlist_owner.h) */
 	sigset_t oldmask;
 	struct worker w[MAX_WORKERS];
 	size_t nw;
 	bool stopping, flush, reload;
+	bool flush_hosts;	/* the flush also resets smarthost hold-downs */
+	double user_flush_at;	/* monotonic time of the last ordinary user's flush */
+	double trim_at;		/* next quarantine_trim (monotonic) */
 	double rate_wake;
 	struct metrics m;
 	struct health health;	/* relayd --health (health.h) */
@@ -73,13 +83,20 @@ struct daemon {
 	bool metrics_dirty;
 	double metrics_at;
 	struct listener *lst;	/* the SMTP listener (listen.h), or NULL */
+	double expire_at;	/* next expiry pass, monotonic */
+	bool trim;		/* a burst (mailq, pick-up) freed memory: give it back */
 };
 
-static void on_pickup(void *arg, const struct qmsg *m)
+/* A pick-up run made id durable in the queue. Already indexed (a drop
+ * seen again after a crash whose message start-up found): keep its state. */
+static void on_queued(void *arg, const char *id, double arrival, time_t next, uid_t uid)
 {
 	struct daemon *dm = arg;
 
-	sched_add(dm->s, m->id, m->arrival, 0);
+	if (!sched_has(dm->s, id)) {
+		sched_add(dm->s, id, arrival, next);
+		sched_owner(dm->s, id, uid);
+	}
 	dm->metrics_dirty = true;
 }
 
@@ -101,12 +118,59 @@ static void on_health(void *ctx, bool json, struct buf *out)
 		buf_appends(out, "ERR reply too long\n");
 }
 
-static void on_flush(void *ctx, uid_t peer)
+/* In a freshly forked child (worker or pick-up run): nothing of the
+ * parent's event loop stays open; the spool lock does, so an orphaned
+ * child keeps it. */
+static void close_parent_fds(void *arg)
+{
+	struct daemon *dm = arg;
+	size_t i;
+
+	close(dm->sfd);
+	for (i = 0; i < dm->nw; i++) {
+		if (dm->w[i].fd != -1)
+			close(dm->w[i].fd);
+	}
+	if (pickup_fd(dm->p) != -1)
+		close(pickup_fd(dm->p));
+	if (dm->k != NULL && picker_fd(dm->k) != -1)
+		close(picker_fd(dm->k));
+	control_forget(dm->ctl);
+	netwatch_forget(dm->net);
+	listen_forget(dm->lst);
+}
+
+/*
+ * sendmail -q. Root and the relay user flush everything, smarthost
+ * hold-downs included. Anyone else may flush the messages at most once per
+ * retry_min, and never resets a hold-down (issue 14: an unlimited flush
+ * let one user make relayd retry a refusing smarthost hundreds of times a
+ * minute, which gets accounts locked and addresses blocked).
+ */
+static int on_flush(void *ctx, uid_t peer, char *err, size_t errlen)
 {
 	struct daemon *dm = ctx;
+	double now = now_monotonic();
+	double gap = dm->c->retry_min > 0 ? (double)dm->c->retry_min : 60;
 
+	if (peer != 0 && (long)peer != dm->o->relay_uid) {
+		if (dm->user_flush_at > 0 && now - dm->user_flush_at < gap) {
+			snprintf(err, errlen, "ordinary users may flush the queue at most once per "
+			    "%.0f s (retry_min); try again in %.0f s", gap,
+			    gap - (now - dm->user_flush_at) + 0.5);
+			log_info("flush by uid %lu refused: the last one was %.0f s ago",
+			    (unsigned long)peer, now - dm->user_flush_at);
+			return 1;
+		}
+		dm->user_flush_at = now;
+		log_info("flush requested by uid %lu (messages only)", (unsigned long)peer);
+		dm->flush = true;
+		return 0;
+	}
 	log_info("flush requested by uid %lu", (unsigned long)peer);
 	dm->flush = true;
+	dm->flush_hosts = true;
+	return 0;
 }
 
 /* ---- mailq and the queue tools (control socket) ---- */
@@ -129,8 +193,9 @@ static int on_list(void *ctx, bool json, bool all, uid_t peer, struct buf *out, 
 {
 	struct daemon *dm = ctx;
 	struct qlist_opts o = { .json = json, .all = all, .uid = peer, .busy = held_by_worker,
-		.ctx = dm };
+		.ctx = dm, .owners = dm->owners };
 
+	dm->trim = true;
 	return qlist_format(dm->d.queue, dm->d.failed, &o, out, err, errlen);
 }
 
@@ -246,58 +311,119 @@ static void recover_one(struct daemon *dm, const char *id)
 		qmsg_free(&m);
 		return;
 	}
-	if (!m.held)	/* relayd --hold: never attempted until released */
+	if (pickup_drop_pending(&dm->d, &m)) {
+		/* Its drop file is still there: the pick-up may not have been
+		 * made durable; the first pick-up run finishes it, then it is
+		 * scheduled. Sending it now could send it twice. */
+		log_info("%s: pick-up not finished before the restart; left to pick-up", id);
+		qmsg_free(&m);
+		return;
+	}
+	if (!m.held) {	/* relayd --hold: never attempted until released */
 		sched_add(dm->s, id, m.arrival, m.next);
+		sched_owner(dm->s, id, m.uid);
+	}
 	/* Committed, then a crash before it left the queue or was bounced. */
 	if (qmsg_remaining(&m) == 0 && !m.held)
 		review(dm, id);
 	qmsg_free(&m);
 }
 
+/* What readdir found for an id (bits), and whether the index placed it. */
+#define HAS_ENV 1u
+#define HAS_MSG 2u
+#define INDEXED 4u
+
+struct recovery {
+	struct daemon *dm;
+	struct idmap *ids;	/* id → HAS_ENV | HAS_MSG | INDEXED */
+	size_t indexed;
+};
+
+/* An index entry whose two files are there: scheduled as it was. */
+static void recover_indexed(void *ctx, const char *id, double arrival, time_t next)
+{
+	struct recovery *r = ctx;
+	size_t have;
+
+	if (!idmap_get(r->ids, id, &have) || (have & (HAS_ENV | HAS_MSG)) != (HAS_ENV | HAS_MSG) ||
+	    (have & INDEXED) != 0)
+		return;
+	sched_add(r->dm->s, id, arrival, next);
+	idmap_put(r->ids, id, have | INDEXED);
+	r->indexed++;
+}
+
+/*
+ * Start-up: one readdir of queue/; the index a clean stop wrote
+ * (queue_index.h) schedules what it lists without opening a file; every
+ * other state file is read (recover_one). A .msg without its .env was
+ * delivered (the .env goes first) or its pick-up was cut short (the drop
+ * file is still there and will be picked up again): either way it is not
+ * mail we hold.
+ */
 static void recover_queue(struct daemon *dm)
 {
+	struct recovery r = { .dm = dm, .ids = idmap_new() };
 	struct dirent *de;
-	char id[17];
-	size_t len;
+	char id[17], (*slow)[17] = NULL;
+	size_t len, nslow = 0, capslow = 0, have;
 	DIR *dir;
 	int fd;
 
 	fd = openat(dm->d.queue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || (dir = fdopendir(fd)) == NULL)
 		fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
-	/* First pass: state files and leftovers of interrupted commits. */
 	while ((de = readdir(dir)) != NULL) {
 		len = strlen(de->d_name);
 		if (len == 16 + 8 && strcmp(de->d_name + 16, ".env.tmp") == 0) {
 			unlinkat(dm->d.queue, de->d_name, 0);
 			continue;
 		}
-		if (len != 16 + 4 || strcmp(de->d_name + 16, ".env") != 0)
+		if (len != 16 + 4 || (strcmp(de->d_name + 16, ".env") != 0 &&
+		    strcmp(de->d_name + 16, ".msg") != 0))
 			continue;
 		memcpy(id, de->d_name, 16);
 		id[16] = '\0';
-		if (queue_id_valid(id))
-			recover_one(dm, id);
-	}
-	/* Second pass: a .msg without its .env was delivered (the .env goes
-	 * first) or its pick-up was cut short (the drop file is still there and
-	 * will be picked up again): either way it is not mail we hold. */
-	rewinddir(dir);
-	while ((de = readdir(dir)) != NULL) {
-		char env[32];
-
-		len = strlen(de->d_name);
-		if (len != 16 + 4 || strcmp(de->d_name + 16, ".msg") != 0)
+		if (!queue_id_valid(id))
 			continue;
-		snprintf(env, sizeof env, "%.16s.env", de->d_name);
-		if (!exists_at(dm->d.queue, env)) {
-			log_info("%.16s: removing queue/%s left by an interrupted run", de->d_name,
+		if (!idmap_get(r.ids, id, &have))
+			have = 0;
+		idmap_put(r.ids, id, have | (de->d_name[17] == 'e' ? HAS_ENV : HAS_MSG));
+	}
+	closedir(dir);
+	queue_index_take(dm->d.queue, recover_indexed, &r);
+	/* The rest the slow way, ids collected first: recover_one moves files. */
+	fd = openat(dm->d.queue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (dir = fdopendir(fd)) == NULL)
+		fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
+	while ((de = readdir(dir)) != NULL) {
+		len = strlen(de->d_name);
+		if (len != 16 + 4)
+			continue;
+		memcpy(id, de->d_name, 16);
+		id[16] = '\0';
+		if (!idmap_get(r.ids, id, &have) || (have & INDEXED) != 0)
+			continue;
+		if (strcmp(de->d_name + 16, ".env") == 0) {
+			if (nslow == capslow) {
+				capslow = capslow ? capslow * 2 : 64;
+				slow = xreallocarray(slow, capslow, sizeof(*slow));
+			}
+			memcpy(slow[nslow++], id, 17);
+		} else if (strcmp(de->d_name + 16, ".msg") == 0 && (have & HAS_ENV) == 0) {
+			log_info("%s: removing queue/%s left by an interrupted run", id,
 			    de->d_name);
 			unlinkat(dm->d.queue, de->d_name, 0);
 		}
 	}
 	closedir(dir);
-	log_info("queue: %zu messages", sched_count(dm->s));
+	for (len = 0; len < nslow; len++)
+		recover_one(dm, slow[len]);
+	free(slow);
+	idmap_free(r.ids);
+	log_info("queue: %zu messages (%zu from queue/%s)", sched_count(dm->s), r.indexed,
+	    QUEUE_INDEX_NAME);
 }
 
 /* ---- workers ---- */
@@ -329,7 +455,6 @@ static bool spawn(struct daemon *dm, const char *id)
 	struct worker *w;
 	int sv[2];
 	pid_t pid;
-	size_t i;
 
 	if (dm->nw >= MAX_WORKERS)
 		return false;
@@ -345,19 +470,8 @@ static bool spawn(struct daemon *dm, const char *id)
 		return false;
 	}
 	if (pid == 0) {
-		/* The worker: nothing of the parent's event loop stays open;
-		 * the spool lock does, so an orphaned worker keeps it. */
 		close(sv[0]);
-		close(dm->sfd);
-		for (i = 0; i < dm->nw; i++) {
-			if (dm->w[i].fd != -1)
-				close(dm->w[i].fd);
-		}
-		if (pickup_fd(dm->p) != -1)
-			close(pickup_fd(dm->p));
-		control_forget(dm->ctl);
-		netwatch_forget(dm->net);
-		listen_forget(dm->lst);
+		close_parent_fds(dm);
 		signal(SIGTERM, SIG_IGN);
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
@@ -390,7 +504,7 @@ static bool rate_ok(struct daemon *dm)
 
 static bool take(struct daemon *dm, char id[17])
 {
-	if (!rate_ok(dm) || !sched_take(dm->s, time(NULL), dm->o->once, 0, id))
+	if (!rate_ok(dm) || !sched_take(dm->s, time(NULL), dm->o->once, id))
 		return false;
 	sched_rate_note(dm->s, dm->c, now_monotonic());
 	return true;
@@ -415,7 +529,10 @@ static void dispatch(struct daemon *dm)
 			tell(w, msg);
 			w->st = W_BUSY;
 			strlcpy(w->id, id, sizeof w->id);
-		} else if (dm->stopping || dm->o->once || now_monotonic() >= w->idle_until) {
+		} else if (dm->stopping || now_monotonic() >= w->idle_until ||
+		    (dm->o->once && !picker_running(dm->k))) {
+			/* --once keeps a connection only while pick-up may
+			 * still bring more. */
 			tell(w, "QUIT");
 			w->st = W_QUITTING;
 		}
@@ -542,6 +659,10 @@ static void reap(struct daemon *dm)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		if (listen_reaped(dm->lst, pid, status))
 			continue;
+		if (picker_reaped(dm->k, pid, status)) {
+			dm->trim = true;
+			continue;
+		}
 		if ((w = worker_by_pid(dm, pid)) != NULL)
 			worker_gone(dm, w, status);
 	}
@@ -549,23 +670,31 @@ static void reap(struct daemon *dm)
 
 /* ---- expiry, reload, signals, metrics ---- */
 
+/* Bounce what outlived queue_lifetime. The index is scanned whole for it,
+ * so at most once a second (and once per batch of 64). */
 static void expire_due(struct daemon *dm)
 {
-	char id[17], err[512];
+	char ids[64][17], err[512];
+	size_t n, i;
 	unsigned nb;
 
-	if (dm->c->queue_lifetime <= 0)
+	if (dm->c->queue_lifetime <= 0 || now_monotonic() < dm->expire_at)
 		return;
-	while (sched_take(dm->s, time(NULL), dm->o->once,
-	    now_wall() - (double)dm->c->queue_lifetime, id)) {
-		if (qmsg_expire_id(dm->d.queue, -1, id, now_wall(), &nb, err, sizeof err) == -1) {
-			log_warnx("%s: cannot expire: %s", id, err);
-			sched_update(dm->s, id, time(NULL) + dm->c->retry_max);
-			continue;
+	dm->expire_at = now_monotonic() + 1.0;
+	do {
+		n = sched_take_expired(dm->s, time(NULL), dm->o->once,
+		    now_wall() - (double)dm->c->queue_lifetime, ids, NR_ARRAY_LEN(ids));
+		for (i = 0; i < n; i++) {
+			if (qmsg_expire_id(dm->d.queue, -1, ids[i], now_wall(), &nb, err,
+			    sizeof err) == -1) {
+				log_warnx("%s: cannot expire: %s", ids[i], err);
+				sched_update(dm->s, ids[i], time(NULL) + dm->c->retry_max);
+				continue;
+			}
+			dm->m.bounced += nb;
+			review(dm, ids[i]);
 		}
-		dm->m.bounced += nb;
-		review(dm, id);
-	}
+	} while (n == NR_ARRAY_LEN(ids));
 }
 
 static void reload(struct daemon *dm)
@@ -618,6 +747,7 @@ static void read_signals(struct daemon *dm)
 		case SIGUSR1:
 			log_info("flush requested by signal");
 			dm->flush = true;
+			dm->flush_hosts = true;
 			break;
 		case SIGCHLD:
 			reap(dm);
@@ -662,6 +792,20 @@ static void write_metrics(struct daemon *dm)
 	dm->metrics_at = now_monotonic();
 }
 
+/* Is there a worker to give a message to, or room to start one? */
+static bool can_dispatch(const struct daemon *dm)
+{
+	size_t i;
+
+	if (active_workers(dm) < dm->c->concurrency)
+		return true;
+	for (i = 0; i < dm->nw; i++) {
+		if (dm->w[i].st == W_IDLE)
+			return true;
+	}
+	return false;
+}
+
 /* Milliseconds until something is due (capped: clients time out too). */
 static int poll_timeout(struct daemon *dm)
 {
@@ -671,9 +815,13 @@ static int poll_timeout(struct daemon *dm)
 
 	if (dm->metrics_dirty && dm->c->metrics_file != NULL)
 		t = now + 1.0;
-	if (!dm->o->once && pickup_due(dm->p) < t)
+	if (!dm->o->once && !picker_running(dm->k) && pickup_due(dm->p) < t)
 		t = pickup_due(dm->p);
+	/* Something due matters only if a worker could take it: with every
+	 * worker busy, their reports wake us (no busy loop over a backlog). */
 	next = sched_next_due(dm->s, dm->o->once);
+	if (next != 0 && !dm->stopping && !can_dispatch(dm))
+		next = 0;
 	if (next != 0 && !dm->stopping) {
 		wake = sched_host_wake(dm->s, dm->c->nsmarthosts, wall);
 		if (!sched_host_available(dm->s, dm->c->nsmarthosts, wall) && wake > next)
@@ -709,13 +857,14 @@ static void net_changed(struct daemon *dm)
 	}
 	log_info("network change: %s; retrying deferred mail now", why);
 	dm->flush = true;
+	dm->flush_hosts = true;	/* the hold-downs were earned on the old network */
 }
 
 static bool once_finished(struct daemon *dm)
 {
 	time_t now = time(NULL), next;
 
-	if (dm->nw > 0)
+	if (dm->nw > 0 || picker_running(dm->k) || picker_runs(dm->k) == 0)
 		return false;
 	next = sched_next_due(dm->s, true);
 	/* Something due and untried, but rate-limited: wait for the window. */
@@ -727,7 +876,7 @@ static bool once_finished(struct daemon *dm)
 
 static void loop(struct daemon *dm)
 {
-	struct pollfd pfd[5 + MAX_WORKERS + 17];
+	struct pollfd pfd[6 + MAX_WORKERS + 17];
 	size_t n, nctl, i, base;
 	struct worker *ws[MAX_WORKERS];
 	size_t nws;
@@ -742,24 +891,41 @@ static void loop(struct daemon *dm)
 		net_changed(dm);
 		if (dm->flush) {
 			dm->flush = false;
-			sched_flush(dm->s);
+			sched_flush(dm->s, dm->flush_hosts);
+			dm->flush_hosts = false;
 			pickup_poke(dm->p);
+			picker_scan(dm->k);
 		}
-		if (!dm->stopping && !dm->o->once && pickup_due(dm->p) <= now_monotonic())
-			pickup_scan(dm->p, dm->c);
+		if (dm->stopping)
+			picker_stop(dm->k);
+		else if (!picker_running(dm->k) && pickup_due(dm->p) <= now_monotonic() &&
+		    (!dm->o->once || picker_runs(dm->k) == 0))
+			picker_start(dm->k, dm->c, dm->o->once);
+		/* The bound on refused drop files (quarantine.h). */
+		if (!dm->stopping && !dm->o->once && now_monotonic() >= dm->trim_at) {
+			quarantine_trim(dm->d.quarantine);
+			dm->trim_at = now_monotonic() + 5;
+		}
 		if (!dm->stopping)
 			expire_due(dm);
 		dispatch(dm);
 		listen_tick(dm->lst, dm->c);
 		write_metrics(dm);
-		if (dm->stopping && dm->nw == 0)
+		if (dm->stopping && dm->nw == 0 && !picker_running(dm->k))
 			break;
 		if (dm->o->once && once_finished(dm))
 			break;
+		if (dm->trim && dm->nw == 0 && !picker_running(dm->k)) {
+			/* Idle after a burst: the listing's buffers, a big
+			 * index, go back to the system (idle RSS). */
+			malloc_trim(0);
+			dm->trim = false;
+		}
 
 		n = 0;
 		pfd[n++] = (struct pollfd){ .fd = dm->sfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = pickup_fd(dm->p), .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = picker_fd(dm->k), .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = netwatch_fd(dm->net), .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = listen_fd(dm->lst), .events = POLLIN };
 		nws = 0;
@@ -785,11 +951,15 @@ static void loop(struct daemon *dm)
 				ws[i]->fd = -1;
 			}
 		}
-		if (pfd[1].revents != 0)
-			pickup_events(dm->p);
 		if (pfd[2].revents != 0)
+			picker_read(dm->k);
+		if (pfd[1].revents != 0) {
+			pickup_events(dm->p);
+			picker_scan(dm->k);
+		}
+		if (pfd[3].revents != 0)
 			netwatch_read(dm->net, now_monotonic());
-		if (pfd[3].revents != 0) {
+		if (pfd[4].revents != 0) {
 			listen_read(dm->lst, &dm->m.listen);
 			dm->metrics_dirty = true;
 		}
@@ -812,7 +982,10 @@ static void close_for_listener(void *arg)
 			close(dm->w[i].fd);
 	if (pickup_fd(dm->p) != -1)
 		close(pickup_fd(dm->p));
+	if (dm->k != NULL && picker_fd(dm->k) != -1)
+		close(picker_fd(dm->k));
 	control_forget(dm->ctl);
+	netwatch_forget(dm->net);
 	spool_dirs_close(&dm->d);
 }
 
@@ -855,7 +1028,7 @@ static int lock_spool(struct daemon *dm)
 	dm->lockfd = spool_lock_open(dm->c->spool, err, sizeof err);
 	if (dm->lockfd == -1)
 		fatalx(errno == EACCES ? EX_NOPERM : EX_OSFILE, "spool lock: %s", err);
-	while ((r = spool_lock_try(dm->lockfd)) == 1) {
+	while ((r = spool_lock_try(&dm->lockfd, dm->c->spool)) == 1) {
 		if (dm->o->once && ask_flush(dm))
 			return 1;
 		if (!said)
@@ -904,9 +1077,10 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 		fatalx(EX_OSFILE, "spool: %s", err);
 	dm->s = sched_new();
 	health_reset(&dm->health, c, now_wall());
-	dm->p = pickup_new(&dm->d, c->spool, on_pickup, dm);
+	dm->owners = qlist_owners_new();
+	dm->p = pickup_new(&dm->d, c->spool);
+	dm->k = picker_new(dm->p, on_queued, close_parent_fds, dm);
 	recover_queue(dm);
-	pickup_scan(dm->p, dm->c);
 	if (!o->once) {
 		hooks = (struct control_hooks){ .ctx = dm, .flush = on_flush, .list = on_list,
 			.admin = on_admin, .health = on_health };
@@ -925,14 +1099,19 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	    o->once ? ", once" : "");
 	sd_notify_send("READY=1");
 	loop(dm);
+	/* A clean stop: the next start indexes the queue from one file. */
+	if (sched_count(dm->s) >= QUEUE_INDEX_MIN)
+		queue_index_write(dm->d.queue, dm->s);
 	dm->metrics_dirty = true;
 	dm->metrics_at = 0;
 	write_metrics(dm);
 	listen_free(dm->lst);
 	control_close(dm->ctl);
 	netwatch_close(dm->net);
+	picker_free(dm->k);
 	pickup_free(dm->p);
 	sched_free(dm->s);
+	qlist_owners_free(dm->owners);
 	spool_dirs_close(&dm->d);
 	close(dm->sfd);
 	log_info("stopped");

@@ -28,6 +28,8 @@ struct wctx {
 	int sock;
 	struct smtp_session *s;
 	const char *relay;	/* smtp_relay_name, NULL before a session */
+	unsigned unsynced;	/* removals not yet made durable */
+	double synced_at;	/* monotonic */
 	struct smtp_reply open_why;	/* why no session could be opened */
 };
 
@@ -252,8 +254,11 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 	int fd, r;
 
 	memset(o, 0, sizeof(*o));
-	if (qmsg_load(w->d->queue, id, &m, err, sizeof err) == 0 && w->c->queue_lifetime > 0 &&
-	    now_wall() - m.arrival > (double)w->c->queue_lifetime) {
+	if (qmsg_load(w->d->queue, id, &m, err, sizeof err) == -1) {
+		log_warnx("%s: cannot load the state file: %s", id, err);
+		return -1;
+	}
+	if (w->c->queue_lifetime > 0 && now_wall() - m.arrival > (double)w->c->queue_lifetime) {
 		unsigned nb;
 
 		qmsg_free(&m);
@@ -264,11 +269,6 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 		}
 		o->bounced = nb;
 		return 0;
-	}
-	qmsg_free(&m);
-	if (qmsg_load(w->d->queue, id, &m, err, sizeof err) == -1) {
-		log_warnx("%s: cannot load the state file: %s", id, err);
-		return -1;
 	}
 	idx = xcalloc(m.env.nrcpts, sizeof(*idx));
 	before = xcalloc(m.env.nrcpts, sizeof(*before));
@@ -315,8 +315,19 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 	/* All sent: removing the state file is the commit (queue.c). Anything
 	 * else: the new state is committed before anything else happens. */
 	r = 0;
-	if (qmsg_remaining(&m) > 0 || qmsg_failed(&m) > 0)
-		r = qmsg_commit(w->d->queue, &m, err, sizeof err);
+	if (qmsg_remaining(&m) == 0 && qmsg_failed(&m) == 0) {
+		/* All sent: the unlink is the commit; its directory sync is
+		 * batched (sync_removals). */
+		if (qmsg_remove_unsynced(w->d->queue, id, err, sizeof err) == -1) {
+			log_warnx("%s: %s", id, err);
+			o->next = (time_t)now + w->c->retry_min;
+		} else {
+			o->final = true;
+			w->unsynced++;
+		}
+		goto out;
+	}
+	r = qmsg_commit(w->d->queue, &m, err, sizeof err);
 	if (r == -1) {
 		log_warnx("%s: cannot commit the delivery state (the message may be sent "
 			  "again): %s", id, err);
@@ -328,10 +339,24 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 			log_warnx("%s: %s", id, err);
 		o->final = r == 1;
 	}
+out:
 	free(idx);
 	free(before);
 	qmsg_free(&m);
 	return 0;
+}
+
+/* Make the removals of delivered messages durable: at most a second after
+ * them, and before the worker exits. */
+static void sync_removals(struct wctx *w, bool now)
+{
+	if (w->unsynced == 0 || (!now && now_monotonic() - w->synced_at < 1.0))
+		return;
+	if (fsync(w->d->queue) == -1)
+		log_warn("fsync queue directory (a delivered message may be sent again after a "
+		    "power loss)");
+	w->unsynced = 0;
+	w->synced_at = now_monotonic();
 }
 
 /* Wait for MSG or QUIT. Returns true with id filled for MSG. */
@@ -358,7 +383,7 @@ static bool ask(struct wctx *w, char id[17])
 noreturn void worker_main(const struct conf *c, const struct spool_dirs *d, int sock,
     const char *first_id, const time_t *host_until, size_t nhosts)
 {
-	struct wctx w = { .c = c, .d = d, .sock = sock };
+	struct wctx w = { .c = c, .d = d, .sock = sock, .synced_at = now_monotonic() };
 	struct outcome o;
 	char id[17];
 	bool more;
@@ -387,6 +412,7 @@ noreturn void worker_main(const struct conf *c, const struct spool_dirs *d, int 
 			say(&w, "DONE %s %lld %d %u %u %u %d", id, (long long)o.next, o.final,
 			    o.sent, o.deferred, o.bounced, more);
 		}
+		sync_removals(&w, false);
 		if (!more || !ask(&w, id))
 			break;
 		if (smtp_rset(w.s) != SMTP_DONE) {
@@ -394,6 +420,7 @@ noreturn void worker_main(const struct conf *c, const struct spool_dirs *d, int 
 			break;
 		}
 	}
+	sync_removals(&w, true);
 	if (w.s != NULL)
 		smtp_close(w.s, true);
 	_exit(0);

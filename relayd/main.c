@@ -19,11 +19,13 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "confine.h"
 #include "daemon.h"
 #include "health.h"
 #include "listen.h"
 #include "log.h"
 #include "oauth2_client.h"
+#include "privdrop.h"
 #include "qadmin.h"
 #include "spool.h"
 
@@ -50,33 +52,6 @@ static void no_core_dumps(void)
 		fatalx(EX_OSERR, "setrlimit RLIMIT_CORE: %s", strerror(errno));
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		fatalx(EX_OSERR, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
-}
-
-/* setgroups, setresgid, setresuid, then check that none of it can be undone. */
-static void drop_root(uid_t uid, gid_t gid)
-{
-	gid_t groups[2] = { gid, gid };
-	size_t ngroups = 1;
-	uid_t ru, eu, su;
-	gid_t rg, eg, sg;
-	struct group *mail;
-
-	/* Group mail: for appending bounces to /var/mail/USER (bounce_local). */
-	mail = getgrnam("mail");
-	if (mail != NULL && mail->gr_gid != gid)
-		groups[ngroups++] = mail->gr_gid;
-	if (setgroups(ngroups, groups) == -1)
-		fatalx(EX_OSERR, "setgroups: %s", strerror(errno));
-	if (setresgid(gid, gid, gid) == -1)
-		fatalx(EX_OSERR, "setresgid: %s", strerror(errno));
-	if (setresuid(uid, uid, uid) == -1)
-		fatalx(EX_OSERR, "setresuid: %s", strerror(errno));
-	if (getresuid(&ru, &eu, &su) == -1 || ru != uid || eu != uid || su != uid)
-		fatalx(EX_OSERR, "could not drop root: uids are not all %lu", (unsigned long)uid);
-	if (getresgid(&rg, &eg, &sg) == -1 || rg != gid || eg != gid || sg != gid)
-		fatalx(EX_OSERR, "could not drop root: gids are not all %lu", (unsigned long)gid);
-	if (setuid(0) != -1 || seteuid(0) != -1)
-		fatalx(EX_OSERR, "could not drop root: setuid(0) still works");
 }
 
 int main(int argc, char **argv)
@@ -239,7 +214,7 @@ int main(int argc, char **argv)
 		if (spool_setup(c.spool, uid, gid, err, sizeof err) == -1)
 			fatalx(EX_CANTCREAT, "spool: %s", err);
 		if (geteuid() == 0) {
-			drop_root(uid, gid);
+			priv_drop(uid, gid, false);
 			no_core_dumps();
 		}
 		oauth2_client_login(&c, err, sizeof err);
@@ -260,7 +235,7 @@ int main(int argc, char **argv)
 	if (!o.once && listen_open(&c, &o.listen, err, sizeof err) == -1)
 		fatalx(EX_OSERR, "%s", err);
 	if (geteuid() == 0) {
-		drop_root(uid, gid);
+		priv_drop(uid, gid, true);
 		/* A change of credentials resets "dumpable" to the
 		 * fs.suid_dumpable sysctl, which may not be 0. */
 		no_core_dumps();
@@ -272,6 +247,7 @@ int main(int argc, char **argv)
 		goto config_error;
 	if (note[0] != '\0')
 		log_warnx("%s", note);
+	confine_self(&c, path);
 	return daemon_run(&c, &o);
 
 config_error:

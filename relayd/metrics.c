@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -113,7 +115,10 @@ int metrics_write(const char *path, const struct metrics *m)
 	struct buf b;
 	int fd, r = -1, saved;
 
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+	/* A fresh random name, created O_EXCL (mkstemp): the directory may be
+	 * one others can write (e.g. a textfile collector), and a fixed name
+	 * opened O_TRUNC would let them plant a link we then write through. */
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= sizeof tmp) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -123,11 +128,12 @@ int metrics_write(const char *path, const struct metrics *m)
 		errno = EFBIG;
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd != -1) {
 		/* No fsync: the file is rewritten often and nothing depends on it
-		 * surviving a power loss. */
-		bool ok = write_all(fd, b.data, b.len) == 0;
+		 * surviving a power loss. Readable by the scraper (mkstemp made
+		 * it 0600). */
+		bool ok = fchmod(fd, 0644) == 0 && write_all(fd, b.data, b.len) == 0;
 
 		if (close(fd) == -1)
 			ok = false;

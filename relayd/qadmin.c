@@ -31,7 +31,9 @@
 
 #include "log.h"
 #include "mailq_client.h"
+#include "privdrop.h"
 #include "qadmin.h"
+#include "queue_index.h"
 #include "queue.h"
 #include "spool.h"
 #include "spool_lock.h"
@@ -436,13 +438,27 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 	size_t i, k;
 	int lockfd, r;
 
+	/* Root acts on the files as the relay user, who owns them: nothing
+	 * that user could have put in the spool (a symlink in place of
+	 * queue/ or incoming/new) is followed with root's rights (issue 14). */
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam(c->user);
+
+		if (pw == NULL || pw->pw_uid == 0) {
+			fprintf(stderr, "relayd: %s: the relay user \"%s\" %s\n", ops[op].flag,
+			    c->user, pw == NULL ? "does not exist" : "is root");
+			return EX_CONFIG;
+		}
+		fflush(stdout);
+		priv_drop(pw->pw_uid, pw->pw_gid, false);
+	}
 	/* No daemon answered, but one may be starting, or a dead one's
 	 * workers still finishing: never edit under them. */
 	if ((lockfd = spool_lock_open(c->spool, err, sizeof err)) == -1) {
 		fprintf(stderr, "relayd: %s: %s\n", ops[op].flag, err);
 		return errno == EACCES ? EX_NOPERM : EX_OSFILE;
 	}
-	if ((r = spool_lock_try(lockfd)) != 0) {
+	if ((r = spool_lock_try(&lockfd, c->spool)) != 0) {
 		if (r == 1)
 			fprintf(stderr, "relayd: %s: relayd is busy on this spool; try again\n",
 			    ops[op].flag);
@@ -458,6 +474,8 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 		close(lockfd);
 		return r == EACCES ? EX_NOPERM : EX_OSFILE;
 	}
+	/* relayd's start-up index would not know of these changes. */
+	queue_index_drop(d.queue);
 	for (i = 0; i < nids; i++) {
 		if (strcmp(ids[i], "ALL") == 0) {
 			char (*all)[17];

@@ -44,7 +44,9 @@ static int move_one(int qdir, int faileddir, const char *id, const char *suffix)
 	return renameat(qdir, name, faileddir, name);
 }
 
-int qmsg_remove(int qdir, const char *id, char *err, size_t errlen)
+/* Unlink ID.env then ID.msg; with sync, make the first durable before the
+ * second. */
+static int remove_files(int qdir, const char *id, bool sync, char *err, size_t errlen)
 {
 	char name[32];
 
@@ -57,7 +59,7 @@ int qmsg_remove(int qdir, const char *id, char *err, size_t errlen)
 		return -1;
 	}
 	/* This unlink is the commit of "delivered" (SPEC §5.6). */
-	if (fsync(qdir) == -1) {
+	if (sync && fsync(qdir) == -1) {
 		snprintf(err, errlen, "fsync queue directory: %s", strerror(errno));
 		return -1;
 	}
@@ -68,6 +70,16 @@ int qmsg_remove(int qdir, const char *id, char *err, size_t errlen)
 	}
 	log_info("%s: removed", id);
 	return 0;
+}
+
+int qmsg_remove(int qdir, const char *id, char *err, size_t errlen)
+{
+	return remove_files(qdir, id, true, err, errlen);
+}
+
+int qmsg_remove_unsynced(int qdir, const char *id, char *err, size_t errlen)
+{
+	return remove_files(qdir, id, false, err, errlen);
 }
 
 int qmsg_finish(int qdir, int faileddir, const struct qmsg *m, char *err, size_t errlen)

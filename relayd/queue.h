@@ -31,6 +31,13 @@ time_t queue_backoff(time_t retry_min, time_t retry_max, unsigned tries, uint32_
 int qmsg_finish(int qdir, int faileddir, const struct qmsg *m, char *err, size_t errlen);
 /* Take ID out of the queue: unlink ID.env, fsync qdir, unlink ID.msg. 0/-1. */
 int qmsg_remove(int qdir, const char *id, char *err, size_t errlen);
+/*
+ * The same without the fsync: for a delivery worker, which syncs queue/
+ * about once a second and before it exits. A kill -9 loses no unlink (the
+ * kernel has it); a power loss may bring back a state file removed in the
+ * last second, whose message is then sent again: a duplicate, never a loss.
+ */
+int qmsg_remove_unsynced(int qdir, const char *id, char *err, size_t errlen);
 
 /*
  * Give up on the remaining recipients after queue_lifetime: each becomes

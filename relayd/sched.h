@@ -18,27 +18,47 @@ struct sched *sched_new(void);
 void sched_free(struct sched *s);
 
 void sched_add(struct sched *s, const char *id, double arrival, time_t next);
+/* Who submitted id (the drop file's owner): sched_take serves the uids
+ * with due messages in turn (round robin), so one user's backlog of 50 000
+ * cannot starve another user's one message. Unset: a class of its own. */
+void sched_owner(struct sched *s, const char *id, uid_t uid);
 void sched_remove(struct sched *s, const char *id);
 /* After an attempt: not busy any more, next attempt at next. */
 void sched_update(struct sched *s, const char *id, time_t next);
 /* Not attempted: not busy any more, next unchanged. */
 void sched_release(struct sched *s, const char *id);
 
+/* Is id in the index? */
+bool sched_has(const struct sched *s, const char *id);
+
 /*
  * The due message (next <= now, not busy; with once, not yet handed out in
  * this run) with the earliest next time: marked busy, its id copied to id.
- * expired_before: only messages that arrived before it (0 = any). false if
- * there is none.
+ * false if there is none. O(log n).
  */
-bool sched_take(struct sched *s, time_t now, bool once, double expired_before, char id[17]);
+bool sched_take(struct sched *s, time_t now, bool once, char id[17]);
+/*
+ * Up to max due messages that arrived before expired_before, marked busy,
+ * their ids in ids. One pass over the index (O(n)): the caller runs it
+ * about once a second, not per message.
+ */
+size_t sched_take_expired(struct sched *s, time_t now, bool once, double expired_before,
+    char (*ids)[17], size_t max);
 /* Earliest next attempt of an idle message (0 if none). */
-time_t sched_next_due(const struct sched *s, bool once);
+time_t sched_next_due(struct sched *s, bool once);
 /* Retry everything now (FLUSH, SIGUSR1): every next = 0, hold-downs lifted. */
-void sched_flush(struct sched *s);
+/* Make every message due now; with hosts, also forget every smarthost's
+ * hold-down (root, the relay user, SIGUSR1), never for an ordinary user's
+ * flush: a flood of retries would get the account locked. */
+void sched_flush(struct sched *s, bool hosts);
+
+/* Call cb for every message in the index. */
+void sched_each(const struct sched *s, void (*cb)(void *ctx, const char *id, double arrival,
+    time_t next), void *ctx);
 
 size_t sched_count(const struct sched *s);
 size_t sched_busy(const struct sched *s);
-/* Arrival of the oldest message (0 if empty). */
+/* Arrival of the oldest message (0 if empty). O(n): for metrics, once a second. */
 double sched_oldest(const struct sched *s);
 
 /* Smarthost hold-downs: retry_min, doubling while it keeps failing. */

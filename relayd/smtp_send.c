@@ -114,13 +114,20 @@ static bool is_too_many(const struct smtp_reply *r)
 	    (r->code == 552 && strcmp(r->dsn, "5.5.3") == 0);
 }
 
+/* Each input byte becomes at most two output bytes (LF -> CRLF, or a dot
+ * stuffed before a leading dot); the tail adds CRLF and ".CRLF". */
+#define BODY_OUT_CAP (2 * BODY_BLOCK + 8)
+#define BODY_TAIL 5
+
 /* Stream the body: LF -> CRLF, dot-stuffing, a final CRLF if missing, then
- * the final dot. 0, or -1 with r and *cls set. */
+ * the final dot. 0, or -1 with r and *cls set. The output bound holds by
+ * construction: each read takes no more than what the room left in out can
+ * hold doubled, whatever earlier (short) reads left there. */
 static int send_body(struct smtp_session *s, const struct smtp_msg *m, struct smtp_reply *r,
     enum smtp_class *cls)
 {
 	const char *what = "sending message body";
-	char *in = xmalloc(BODY_BLOCK), *out = xmalloc(2 * BODY_BLOCK + 8);
+	char *in = xmalloc(BODY_BLOCK), *out = xmalloc(BODY_OUT_CAP);
 	uint64_t left = m->len;
 	off_t off = m->off;
 	size_t o = 0, linelen = 0;
@@ -130,8 +137,14 @@ static int send_body(struct smtp_session *s, const struct smtp_msg *m, struct sm
 
 	*cls = SMTP_TEMP;
 	while (left > 0) {
+		/* o < BODY_BLOCK here (flushed below), so room >= BODY_BLOCK / 2. */
+		size_t room = (BODY_OUT_CAP - BODY_TAIL - o) / 2;
 		size_t want = left < BODY_BLOCK ? (size_t)left : BODY_BLOCK, i;
-		ssize_t n = pread(m->fd, in, want, off);
+		ssize_t n;
+
+		if (want > room)
+			want = room;
+		n = pread(m->fd, in, want, off);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -9,19 +9,24 @@
 #ifndef NULLRELAY_SPOOL_LOCK_H
 #define NULLRELAY_SPOOL_LOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define SPOOL_LOCK "relayd.lock"
 
 /*
- * Open SPOOL/relayd.lock, creating it (mode 0644; made by root, it is given
- * to the spool's owner). Close-on-exec: commands relayd runs never hold it.
+ * Open SPOOL/relayd.lock, creating it mode 0600 (made by root, it is given
+ * to the spool's owner): no other user may open it, so none can hold it and
+ * keep relayd from starting (issue 14). A lock file that is not sound (0644
+ * from an older relayd, another owner, a link) is replaced by a fresh one
+ * renamed over it. Close-on-exec: commands relayd runs never hold it.
  * A descriptor, or -1 with err (errno kept).
  */
 int spool_lock_open(const char *spool, char *err, size_t errlen);
 
-/* Take the exclusive lock without waiting: 0 taken, 1 another process holds
- * it, -1 error (errno). */
-int spool_lock_try(int fd);
+/* Take the exclusive lock on *fdp without waiting: 0 taken, 1 another
+ * process holds it, -1 error (errno). When the file was replaced under us,
+ * *fdp is reopened on the one in place and locked. */
+int spool_lock_try(int *fdp, const char *spool);
 
 #endif

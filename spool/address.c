@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "address.h"
+#include "utf8.h"
 #include "util.h"
 
 enum tok_kind { T_ATOM, T_QSTR, T_DLIT, T_SPECIAL };
@@ -328,45 +329,6 @@ static int append_word(const struct parser *p, const struct tok *t, struct buf *
 static const char *buf_str(const struct buf *b)
 {
 	return b->data != NULL ? b->data : "";
-}
-
-/* Valid UTF-8 (RFC 3629: no overlong forms, no surrogates, <= U+10FFFF). */
-static bool utf8_valid(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	while (*s != '\0') {
-		unsigned char c = *s;
-		size_t n, k;
-		unsigned long cp;
-
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return false;
-		}
-		for (k = 1; k <= n; k++) {
-			if ((s[k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		s += n + 1;
-	}
-	return true;
 }
 
 static bool has_8bit(const char *s)

@@ -56,6 +56,7 @@ struct bs {
 	size_t nrcpts, cap;
 
 	const char *io_error;	/* why the session ended badly */
+	int exit_rc;		/* sysexits code when not EX_IOERR (0: EX_IOERR) */
 	int write_errno;	/* why the temporary file could not be written */
 };
 
@@ -315,20 +316,22 @@ static int open_temp(void)
 	return fd;
 }
 
-enum data_result { DATA_OK, DATA_WRITE_FAILED, DATA_TOO_BIG, DATA_EOF };
+enum data_result { DATA_OK, DATA_WRITE_FAILED, DATA_TOO_BIG, DATA_EOF, DATA_BARE_LF };
 
 /*
  * Copy the message up to the lone "." line into fd, removing the leading
  * dot that the client added to lines starting with one (RFC 5321 §4.5.2).
- * Line endings are kept as sent; submit_message accepts CRLF and LF. After
- * a write failure or past the cap the rest is read and discarded, so the
- * dialogue stays in step.
+ * Only CRLF.CRLF ends the data, and a line ended by a bare LF stops the
+ * copy at once (DATA_BARE_LF): a client (or a message) that ends ".\n"
+ * must not get what follows run as commands (SMTP smuggling; Postfix's
+ * smtpd_forbid_bare_newline). After a write failure or past the cap the rest
+ * is read and discarded, so the dialogue stays in step.
  */
 static enum data_result copy_data(struct bs *s, int fd, uint64_t cap)
 {
 	enum data_result res = DATA_OK;
 	uint64_t total = 0;
-	bool bol = true;
+	bool bol = true, cr = false;	/* cr: the byte before p was CR */
 
 	for (;;) {
 		const char *p;
@@ -344,10 +347,8 @@ static enum data_result copy_data(struct bs *s, int fd, uint64_t cap)
 			if (rd_need(s, 2) == -1)
 				return DATA_EOF;
 			p = s->rbuf + s->off;
-			if (p[1] == '\n') {
-				s->off += 2;
-				return res;
-			}
+			if (p[1] == '\n')
+				return DATA_BARE_LF;
 			if (p[1] == '\r') {
 				if (rd_need(s, 3) == -1)
 					return DATA_EOF;
@@ -359,12 +360,16 @@ static enum data_result copy_data(struct bs *s, int fd, uint64_t cap)
 			}
 			s->off++;	/* unstuff */
 			bol = false;
+			cr = false;
 			continue;
 		}
 		avail = s->len - s->off;
 		nl = memchr(p, '\n', avail);
 		take = nl != NULL ? (size_t)(nl - p) + 1 : avail;
+		if (nl != NULL && (nl > p ? nl[-1] != '\r' : !cr))
+			return DATA_BARE_LF;
 		bol = nl != NULL;
+		cr = p[take - 1] == '\r';
 		if (res == DATA_OK && cap > 0 && total + take > cap)
 			res = DATA_TOO_BIG;
 		if (res == DATA_OK) {
@@ -423,6 +428,16 @@ static int cmd_data(struct bs *s, const char *args)
 		close(fd);
 		if (s->io_error == NULL)
 			s->io_error = "input ended inside DATA: that message was not queued";
+		return -1;
+	}
+	if (dr == DATA_BARE_LF) {
+		close(fd);
+		reset_transaction(s);
+		s->io_error = "bare LF in DATA (lines must end with CRLF): that message was not "
+		    "queued and the session ended";
+		s->exit_rc = EX_DATAERR;
+		(void)reply(s, "521 5.5.2 %s Error: bare <LF> received",
+		    s->c->hostname != NULL ? s->c->hostname : "localhost");
 		return -1;
 	}
 	if (dr == DATA_TOO_BIG) {
@@ -578,7 +593,7 @@ int bs_serve(const struct conf *c, const struct submit_req *base, int in, int ou
 		if (vr == VERB_QUIT)
 			break;
 		if (vr == VERB_IOERR) {
-			ret = EX_IOERR;
+			ret = s->exit_rc != 0 ? s->exit_rc : EX_IOERR;
 			goto done;
 		}
 	}

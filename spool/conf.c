@@ -92,6 +92,7 @@ static void set_defaults(struct conf *c)
 	c->listen_max_rcpts = 100;
 	/* Loopback only until listen_allow says otherwise. */
 	(void)conf_val_allow("127.0.0.0/8, ::1", c->listen_allow, &c->nlisten_allow);
+	c->pickup_wait_max = 120;
 }
 
 static char *trim(char *s)

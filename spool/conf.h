@@ -120,6 +120,8 @@ struct conf {
 	char *listen_auth_file;		/* NULL: no AUTH asked */
 	char *listen_tls_cert, *listen_tls_key;	/* NULL: no STARTTLS */
 	unsigned listen_max_rcpts;	/* 100 */
+	time_t pickup_wait_max;		/* 2m: an incomplete drop file is quarantined
+					 * this long after relayd first saw it */
 };
 
 /*

@@ -90,6 +90,7 @@ static const struct keydef keys[K_NKEYS] = {
 	[K_LISTEN_TLS_CERT] = { "listen_tls_cert", V_PATH, F(listen_tls_cert), 0 },
 	[K_LISTEN_TLS_KEY] = { "listen_tls_key", V_PATH, F(listen_tls_key), 0 },
 	[K_LISTEN_MAX_RCPTS] = { "listen_max_rcpts", V_MAX_RCPTS, 0, 0 },
+	[K_PICKUP_WAIT_MAX] = { "pickup_wait_max", V_DURATION, F(pickup_wait_max), 1 },
 };
 
 int conf_key_lookup(const char *name)

@@ -7,12 +7,14 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "envelope.h"
+#include "utf8.h"
 #include "util.h"
 
 /* parse_state bits: which single-valued keys were seen, and whether the
@@ -53,6 +55,7 @@ void envelope_free(struct envelope *e)
 		free(e->rcpts[i].orcpt);
 	}
 	free(e->rcpts);
+	free(e->rhash);
 	free(e->envid);
 	free(e->client_ip);
 	free(e->client_helo);
@@ -97,21 +100,12 @@ void envelope_set_client(struct envelope *e, const char *proto, const char *ip, 
 
 bool envelope_addr_ok(const char *s)
 {
-	size_t n = 0;
-
-	if (s == NULL || *s == '\0')
+	if (s == NULL || *s == '\0' || strnlen(s, ENV_ADDR_MAX + 1) > ENV_ADDR_MAX ||
+	    strpbrk(s, "<>") != NULL)
 		return false;
-	for (; *s != '\0'; s++, n++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (n >= ENV_ADDR_MAX)
-			return false;
-		/* Control characters include CR, LF, TAB; bytes >= 0x80 are
-		 * UTF-8 (SMTPUTF8) and allowed. */
-		if (c < 0x20 || c == 0x7f || c == '<' || c == '>')
-			return false;
-	}
-	return true;
+	/* Control characters include CR, LF, TAB and C1; bytes >= 0x80 are
+	 * UTF-8 (SMTPUTF8) and allowed as such only. */
+	return utf8_printable(s);
 }
 
 bool envelope_addr_utf8(const char *s)
@@ -148,16 +142,61 @@ static bool same_rcpt(const char *a, const char *b)
 	return strcasecmp(at_a + 1, at_b + 1) == 0;
 }
 
-int envelope_add_rcpt(struct envelope *e, const char *addr, const char *orcpt)
+/* Hash of what same_rcpt compares: the local part as is, the domain
+ * without case (FNV-1a). */
+static size_t rcpt_hash(const char *a)
+{
+	const char *at = strrchr(a, '@');
+	uint64_t h = 14695981039346656037ULL;
+	const char *p;
+
+	for (p = a; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (at != NULL && p > at)
+			c = (unsigned char)tolower(c);
+		h = (h ^ c) * 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+/* The slot for addr in e->rhash: where it is, or the empty one where it
+ * would go. */
+static size_t rcpt_slot(const struct envelope *e, const char *addr)
+{
+	size_t i = rcpt_hash(addr) & (e->rhcap - 1);
+
+	while (e->rhash[i] != 0 && !same_rcpt(e->rcpts[e->rhash[i] - 1].addr, addr))
+		i = (i + 1) & (e->rhcap - 1);
+	return i;
+}
+
+/* Keep the table at most half full (rebuilt from rcpts[] when it grows). */
+static void rcpt_table_grow(struct envelope *e)
 {
 	size_t i;
 
+	if (e->rhcap != 0 && (e->nrcpts + 1) * 2 <= e->rhcap)
+		return;
+	free(e->rhash);
+	e->rhcap = e->rhcap ? e->rhcap * 2 : 16;
+	while ((e->nrcpts + 1) * 2 > e->rhcap)
+		e->rhcap *= 2;
+	e->rhash = xcalloc(e->rhcap, sizeof(*e->rhash));
+	for (i = 0; i < e->nrcpts; i++)
+		e->rhash[rcpt_slot(e, e->rcpts[i].addr)] = i + 1;
+}
+
+int envelope_add_rcpt(struct envelope *e, const char *addr, const char *orcpt)
+{
+	size_t slot;
+
 	if (!envelope_addr_ok(addr) || (orcpt != NULL && !envelope_addr_ok(orcpt)))
 		return -1;
-	for (i = 0; i < e->nrcpts; i++) {
-		if (same_rcpt(e->rcpts[i].addr, addr))
-			return 0;
-	}
+	rcpt_table_grow(e);
+	slot = rcpt_slot(e, addr);
+	if (e->rhash[slot] != 0)
+		return 0;
 	if (e->nrcpts >= ENV_MAX_RCPTS)
 		return -1;
 	if (e->nrcpts == e->cap) {
@@ -169,6 +208,7 @@ int envelope_add_rcpt(struct envelope *e, const char *addr, const char *orcpt)
 	e->rcpts[e->nrcpts].addr = xstrdup(addr);
 	e->rcpts[e->nrcpts].orcpt = orcpt ? xstrdup(orcpt) : NULL;
 	e->nrcpts++;
+	e->rhash[slot] = e->nrcpts;
 	return 1;
 }
 

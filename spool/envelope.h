@@ -61,6 +61,11 @@ struct envelope {
 	char client_proto[8];	/* ESMTP, ESMTPS, ESMTPA or ESMTPSA */
 	unsigned parse_state;	/* envelope_parse_line's memory (orcpt placement,
 				 * repeated keys); envelope_init clears it */
+	/* Duplicate check in O(1) per recipient (a drop file may hold
+	 * ENV_MAX_RCPTS of them): open addressing over rcpts[], index + 1,
+	 * 0 = empty. Owned by envelope.c. */
+	size_t *rhash;
+	size_t rhcap;
 };
 
 void envelope_init(struct envelope *e);
@@ -73,7 +78,10 @@ int envelope_add_rcpt(struct envelope *e, const char *addr, const char *orcpt);
 
 /* True if s may appear between < > in the envelope (see above): non-empty,
  * at most ENV_ADDR_MAX bytes, no <, >, CR, LF, TAB, NUL or other control
- * character. The null sender "" is not an address: check it separately. */
+ * character (C0, DEL or C1), and bytes >= 0x80 only as valid UTF-8: a drop
+ * file any user wrote must not put raw 8-bit or terminal controls into
+ * root's mailq, the logs or mailq -j. The null sender "" is not an address:
+ * check it separately. */
 #define ENV_ADDR_MAX 998
 bool envelope_addr_ok(const char *s);
 /* True if address s needs SMTPUTF8 (RFC 6531): it holds a byte over 0x7f

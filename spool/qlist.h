@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "qlist_owner.h"
 #include "util.h"
 
 struct qlist_opts {
@@ -23,6 +24,9 @@ struct qlist_opts {
 	bool (*busy)(void *ctx, const char *id);
 	void *ctx;
 	time_t now;		/* for "next attempt" (0 = time(NULL)) */
+	/* Submitters learnt by earlier listings (NULL = none): with it, a
+	 * listing for one uid skips others' state files unparsed. */
+	struct qlist_owners *owners;
 };
 
 /*
@@ -38,7 +42,9 @@ struct qlist_opts {
 int qlist_format(int qdir, int faileddir, const struct qlist_opts *o, struct buf *out,
     char *err, size_t errlen);
 
-/* Append s as a JSON string (quotes, escapes; UTF-8 passed through). */
+/* Append s as a JSON string (quotes, escapes; valid UTF-8 passed through,
+ * controls escaped, invalid bytes as U+FFFD: the output is always valid
+ * UTF-8 JSON). */
 int json_append_str(struct buf *out, const char *s);
 
 #endif

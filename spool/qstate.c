@@ -568,7 +568,10 @@ static int keep_owner(int qdir, const char *name, int fd)
 	return fchown(fd, st.st_uid, st.st_gid);
 }
 
-int qmsg_commit(int qdir, const struct qmsg *m, char *err, size_t errlen)
+/* Write ID.env.tmp and rename it over ID.env; with sync, fsync the file
+ * before the rename and the directory after it (qmsg_commit), without,
+ * leave both to the caller's batch sync (qmsg_stage). */
+static int write_state(int qdir, const struct qmsg *m, bool sync, char *err, size_t errlen)
 {
 	char tmp[40], name[32];
 	struct stat st;
@@ -597,7 +600,7 @@ int qmsg_commit(int qdir, const struct qmsg *m, char *err, size_t errlen)
 		buf_free(&b);
 		return -1;
 	}
-	if (write_all(fd, b.data, b.len) == -1 || fsync(fd) == -1) {
+	if (write_all(fd, b.data, b.len) == -1 || (sync && fsync(fd) == -1)) {
 		snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
 		close(fd);
 		unlinkat(qdir, tmp, 0);
@@ -605,12 +608,14 @@ int qmsg_commit(int qdir, const struct qmsg *m, char *err, size_t errlen)
 		return -1;
 	}
 	buf_free(&b);
-	created = fstatat(qdir, name, &st, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT;
+	created = sync && fstatat(qdir, name, &st, AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT;
 	if (close(fd) == -1 || renameat(qdir, tmp, qdir, name) == -1) {
 		snprintf(err, errlen, "rename %s: %s", tmp, strerror(errno));
 		unlinkat(qdir, tmp, 0);
 		return -1;
 	}
+	if (!sync)
+		return 0;
 	if (fsync(qdir) == -1) {
 		int saved = errno;
 
@@ -627,3 +632,13 @@ int qmsg_commit(int qdir, const struct qmsg *m, char *err, size_t errlen)
 	return 0;
 }
 
+
+int qmsg_commit(int qdir, const struct qmsg *m, char *err, size_t errlen)
+{
+	return write_state(qdir, m, true, err, errlen);
+}
+
+int qmsg_stage(int qdir, const struct qmsg *m, char *err, size_t errlen)
+{
+	return write_state(qdir, m, false, err, errlen);
+}

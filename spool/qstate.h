@@ -73,6 +73,12 @@ int qmsg_parse(struct qmsg *m, const char *id, const char *text, size_t len,
 int qmsg_load(int qdir, const char *id, struct qmsg *m, char *err, size_t errlen);
 /* Atomically replace qdir/ID.env: ID.env.tmp, fsync, rename, fsync qdir. */
 int qmsg_commit(int qdir, const struct qmsg *m, char *err, size_t errlen);
+/*
+ * The same without any fsync: ID.env.tmp written and renamed over ID.env.
+ * For batches (relayd's pick-up): the caller makes the whole batch durable
+ * at once (syncfs) before anything relies on it.
+ */
+int qmsg_stage(int qdir, const struct qmsg *m, char *err, size_t errlen);
 
 /* Set one recipient's outcome; text is made printable and bounded. */
 void qmsg_set_reply(struct qmsg *m, size_t i, enum rcpt_state st, int code,

@@ -111,9 +111,10 @@ check "bad message: nothing queued" [ "$(sh_count "$LSH")" = "$n0" ] && check "b
 
 # 6. Metrics: connections and accepted messages counted.
 wait_for 5 test -s "$RS/metrics.prom"
-sleep 1.2
+sessions_counted() { [ "$(relayd_metric nullrelay_listen_connections_total)" -ge 6 ]; }
+wait_for 10 sessions_counted
 check "metrics: nullrelay_listen_connections_total counts sessions ($(relayd_metric nullrelay_listen_connections_total))" \
-	[ "$(relayd_metric nullrelay_listen_connections_total)" -ge 6 ]
+	sessions_counted
 check "metrics: nullrelay_listen_accepted_total = 5 ($(relayd_metric nullrelay_listen_accepted_total))" \
 	[ "$(relayd_metric nullrelay_listen_accepted_total)" = 5 ]
 check "metrics: nullrelay_listen_refused_total = 0" [ "$(relayd_metric nullrelay_listen_refused_total)" = 0 ]

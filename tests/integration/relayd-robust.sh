@@ -16,18 +16,19 @@ if command -v cc >/dev/null && cc -shared -fPIC -o "$T/fsyncfail.so" "$TOP/tests
 	relay_new fsync
 	sh_start sh-fsync "{$EHLO}"
 	relay_conf "rescan_interval = 1s"
-	mkdir -m 1777 "$RD/mark"
+	# Inside the spool: relayd is confined to it (Landlock).
+	mkdir -m 1777 "$RS/mark"
 	test_message fsync > "$RD/msg"
 	submit -f s@example.org r@example.org < "$RD/msg"
 	ID=$SUBMIT_ID
 	# Under `make sanitize` the ASan runtime must come first in the
 	# preload list, or it refuses to start.
 	asan=$(ldd "$RELAYD" 2>/dev/null | awk '/libasan/ { print $3 }')
-	LD_PRELOAD="${asan:+$asan }$T/fsyncfail.so" FSYNCFAIL_ONCE=$RD/mark/failed \
+	LD_PRELOAD="${asan:+$asan }$T/fsyncfail.so" FSYNCFAIL_ONCE=$RS/mark/failed \
 		relayd_start
 	wait_for 10 sh_has sh-fsync
 	wait_for 3 log_has "$ID: to=<r@example.org>, .*status=sent"
-	check "fsync EIO: the shim did fail the fsync of queue/ after a state commit's rename" test -s "$RD/mark/failed"
+	check "fsync EIO: the shim did fail the fsync of queue/ after a state commit's rename" test -s "$RS/mark/failed"
 	check "fsync EIO: the failed pick-up is logged" log_has "$ID: not queued yet: .*Input/output error"
 	check "fsync EIO: the message is still delivered (picked up again at the next scan)" \
 		log_has "$ID: to=<r@example.org>, .*status=sent"

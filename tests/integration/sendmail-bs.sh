@@ -224,7 +224,7 @@ EOF
 check "commands: nothing queued" [ -z "$(drops)" ]
 check "commands: exit 0" exit_is commands 0
 
-# ---- MAIL before EHLO (lenient), LF-only client, pipelined commands --------
+# ---- MAIL before EHLO (lenient), LF-only commands, pipelined commands -------
 fresh_spool
 dialogue pipelined <<'EOF'
 < 220
@@ -233,10 +233,10 @@ dialogue pipelined <<'EOF'
 < 250
 < 250
 < 354
->> Subject: lf
->>
->> one
->> .
+> Subject: lf
+>
+> one
+> .
 < 250
 >> QUIT
 < 221
@@ -248,6 +248,46 @@ if [ "${#D[@]}" = 1 ]; then
 else
 	fail "pipelined: one message queued (found ${#D[@]})"
 fi
+
+# ---- SMTP smuggling: only CRLF.CRLF ends DATA; a bare LF refuses it --------
+# (issue 14) ".\n" inside the data must not end it and let what follows run
+# as commands: the message is refused with 521 and the session ends, as
+# Postfix does with smtpd_forbid_bare_newline; nothing is queued.
+fresh_spool
+dialogue smuggle <<'EOF'
+< 220
+> EHLO c
+< 250
+> MAIL FROM:<alice@example.org>
+< 250
+> RCPT TO:<bob@example.org>
+< 250
+> DATA
+< 354
+= b'Subject: smuggle\r\n\r\nbody\r\n.\nMAIL FROM:<evil@example.org>\r\nRCPT TO:<victim@example.org>\r\nDATA\r\nSubject: forged\r\n\r\nx\r\n.\r\n'
+< 521
+EOF
+check "smuggle: nothing queued" [ -z "$(drops)" ]
+check "smuggle: nothing left in incoming/tmp" [ -z "$(find "$SP/incoming/tmp" -type f)" ]
+check "smuggle: exit 65" exit_is smuggle 65
+check "smuggle: the smuggled MAIL got no reply" bash -c "! sed -n '/raw bytes/,\$p' '$T/smuggle.log' | grep -q '^S: 250 2.1.0'"
+check "smuggle: one stderr line naming the bare LF" grep -q '^ERR: .*bare LF in DATA' "$T/smuggle.log"
+
+fresh_spool
+dialogue barelf <<'EOF'
+< 220
+> MAIL FROM:<alice@example.org>
+< 250
+> RCPT TO:<bob@example.org>
+< 250
+> DATA
+< 354
+> Subject: crlf head
+>> a line ended by LF alone
+< 521
+EOF
+check "barelf: a bare LF line in DATA: nothing queued" [ -z "$(find "$SP/incoming" -type f)" ]
+check "barelf: exit 65" exit_is barelf 65
 
 # ---- size limits: SIZE= at MAIL and the data itself --------------------------
 fresh_spool

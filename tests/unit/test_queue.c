@@ -231,6 +231,86 @@ static void test_backoff(void)
 	CHECK_INT(queue_backoff(100, 50, 5, 0), 100);	/* max < min: min wins */
 }
 
+/*
+ * The heap and the id map against a brute-force model: random adds,
+ * takes, updates, releases and removes over a few hundred ids; every take
+ * must return the model's earliest (next, arrival) idle entry.
+ */
+static void test_sched_model(void)
+{
+	enum { N = 300, OPS = 20000 };
+	struct { bool in, busy; time_t next; double arrival; } mdl[N];
+	struct sched *s = sched_new();
+	uint32_t r = 12345;
+	char id[17], got[17];
+	size_t count = 0, k;
+	int op;
+
+	memset(mdl, 0, sizeof mdl);
+	for (op = 0; op < OPS; op++) {
+		size_t i, best = N;
+		time_t now;
+
+		r = r * 1103515245u + 12345u;
+		i = (r >> 8) % N;
+		snprintf(id, sizeof id, "6B02DEEA%08zX", i);
+		now = (time_t)((r >> 4) % 64);
+		switch ((r >> 20) % 5) {
+		case 0:	/* add (or re-add) */
+			if (!mdl[i].in)
+				count++;
+			mdl[i].in = true;
+			mdl[i].next = (time_t)((r >> 12) % 64);
+			mdl[i].arrival = (double)((r >> 14) % 1000);
+			sched_add(s, id, mdl[i].arrival, mdl[i].next);
+			break;
+		case 1:	/* take */
+			for (k = 0; k < N; k++) {
+				if (!mdl[k].in || mdl[k].busy || mdl[k].next > now)
+					continue;
+				if (best == N || mdl[k].next < mdl[best].next ||
+				    (mdl[k].next == mdl[best].next && mdl[k].arrival < mdl[best].arrival))
+					best = k;
+			}
+			if (best == N) {
+				CHECK(!sched_take(s, now, false, got));
+				break;
+			}
+			CHECK(sched_take(s, now, false, got));
+			/* Ties on (next, arrival) may come out in either order. */
+			k = (size_t)strtoul(got + 8, NULL, 16);
+			CHECK(k < N && mdl[k].in && !mdl[k].busy && mdl[k].next == mdl[best].next &&
+			    mdl[k].arrival == mdl[best].arrival);
+			if (k < N)
+				mdl[k].busy = true;
+			break;
+		case 2:	/* update */
+			if (mdl[i].in) {
+				mdl[i].busy = false;
+				mdl[i].next = (time_t)((r >> 12) % 64);
+				sched_update(s, id, mdl[i].next);
+			}
+			break;
+		case 3:	/* release */
+			if (mdl[i].in) {
+				mdl[i].busy = false;
+				sched_release(s, id);
+			}
+			break;
+		case 4:	/* remove */
+			if (mdl[i].in)
+				count--;
+			mdl[i].in = false;
+			mdl[i].busy = false;
+			sched_remove(s, id);
+			break;
+		}
+		CHECK_INT(sched_count(s), count);
+		CHECK(sched_has(s, id) == mdl[i].in);
+	}
+	sched_free(s);
+}
+
 static void test_sched(void)
 {
 	struct conf c;
@@ -243,23 +323,23 @@ static void test_sched(void)
 	c.retry_max = 300;
 	sched_add(s, "6B02DEEA00000002", 2.0, 100);
 	sched_add(s, "6B02DEEA00000001", 1.0, 0);
-	CHECK(sched_take(s, 50, false, 0, id));
+	CHECK(sched_take(s, 50, false, id));
 	CHECK_STR(id, "6B02DEEA00000001");
-	CHECK(!sched_take(s, 50, false, 0, id));
+	CHECK(!sched_take(s, 50, false, id));
 	CHECK_INT(sched_next_due(s, false), 100);
 	sched_update(s, "6B02DEEA00000001", 500);
-	CHECK(sched_take(s, 100, false, 0, id));
+	CHECK(sched_take(s, 100, false, id));
 	CHECK_STR(id, "6B02DEEA00000002");
 	sched_release(s, id);
 	sched_free(s);
 	s = sched_new();
 	sched_add(s, "6B02DEEA00000002", 2.0, 100);
 	sched_add(s, "6B02DEEA00000001", 1.0, 0);
-	sched_flush(s);
-	CHECK(sched_take(s, 0, true, 0, id));
-	CHECK(sched_take(s, 0, true, 0, id));
+	sched_flush(s, true);
+	CHECK(sched_take(s, 0, true, id));
+	CHECK(sched_take(s, 0, true, id));
 	sched_release(s, "6B02DEEA00000001");
-	CHECK(!sched_take(s, 0, true, 0, id));	/* once: each handed out once */
+	CHECK(!sched_take(s, 0, true, id));	/* once: each handed out once */
 	CHECK_INT(sched_count(s), 2);
 	sched_remove(s, "6B02DEEA00000001");
 	CHECK_INT(sched_count(s), 1);
@@ -297,5 +377,6 @@ int main(void)
 	test_malformed();
 	test_backoff();
 	test_sched();
+	test_sched_model();
 	return check_summary("test_queue");
 }

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# bench/scale.sh: N_SCALE (100 000) messages queued in queue/ with the
+# smarthost down (a closed port): relayd's start-up time (cold: every state
+# file read; warm: from queue/index after a clean stop), its RSS and CPU use
+# while it waits, `mailq` for root, then the smarthost comes back (smtp-sink
+# on that port, `sendmail -q`) and the time until all N_SCALE have arrived;
+# and one message's submit -> sink latency (p50/p99 over N_LATENCY, 200)
+# for relayd, and for dma (which delivers at submission) on the same sink.
+# The queue is made by copying one message relayd queued (its ID.msg and
+# ID.env) under N_SCALE fresh ids: picking up 100 000 drop files one scan
+# at a time would take the bench's whole budget on this disk.
+. "$(dirname "$0")/lib.sh"
+. "$W/peers.env"
+N_SCALE=${N_SCALE:-100000}
+N_LATENCY=${N_LATENCY:-200}
+D=$W/scale
+mkdir -p "$D" && chmod 755 "$D"
+[ "$HAVE_SMTP_SINK" = 1 ] || { note "scale: no smtp-sink; skipped"; exit 0; }
+msg=$D/msg2k.eml
+msg2k "$msg"
+s=$D/spool
+bench_spool "$s" || exit 1
+port=$(free_port)
+relay_conf "$D/relay.conf" "$s" "smarthost = 127.0.0.1:$port" "tls = none" "retry_min = 10m" "retry_max = 1h"
+"$SENDMAIL" -C "$D/relay.conf" -t -i < "$msg" || { note "scale: sendmail failed"; exit 1; }
+timeout 60 "$RELAYD" -C "$D/relay.conf" -f --once 2> "$D/once.log"
+tmpl=$(ls "$s/queue" | sed -n 's/\.env$//p' | head -n 1)
+[ -n "$tmpl" ] || { note "scale: relayd --once queued nothing: $(tail -n 2 "$D/once.log")"; exit 1; }
+say "scale: copying queue/$tmpl to $N_SCALE ids"
+"$PY" - "$s/queue" "$tmpl" "$N_SCALE" <<'PYEOF'
+import os, secrets, sys
+q, t, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+env = open(os.path.join(q, t + ".env"), "rb").read()
+msg = open(os.path.join(q, t + ".msg"), "rb").read()
+st = os.stat(os.path.join(q, t + ".env"))
+for name in (t + ".env", t + ".msg"):
+    os.unlink(os.path.join(q, name))
+for i in range(n):
+    new = "%016X" % secrets.randbits(64)
+    for suffix, data in ((".msg", msg), (".env", env)):
+        p = os.path.join(q, new + suffix)
+        with open(p, "wb") as f:
+            f.write(data)
+        os.chown(p, st.st_uid, st.st_gid)
+        os.chmod(p, 0o600)
+os.sync()
+PYEOF
+
+# start_relayd TAG: start relayd -f, wait for "started:"; sets PID, ST (s).
+start_relayd() {
+	local t0=$EPOCHREALTIME
+	"$RELAYD" -C "$D/relay.conf" -f 2> "$D/$1.log" &
+	PID=$!
+	wait_until 120 grep -q 'started:' "$D/$1.log"
+	ST=$(elapsed "$t0")
+}
+start_relayd cold
+cold=$ST
+stop_pid "$PID"
+start_relayd warm
+warm=$ST
+sleep 2
+rss=$(vm VmRSS "$PID") hwm=$(vm VmHWM "$PID")
+tk() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+c0=$(tk "$PID")
+sleep 30
+c1=$(tk "$PID")
+hz=$(getconf CLK_TCK)
+cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz * 2 }')
+t0=$EPOCHREALTIME
+lines=$("$SENDMAIL" -C "$D/relay.conf" -bp | wc -l)
+mq=$(elapsed "$t0")
+rss_after=$(vm VmRSS "$PID")
+result scale.cold "$cold" s "scale $N_SCALE queued: relayd start, cold (no index)" "until 'started:' (every state file read); target <= 2 s"
+result scale.warm "$warm" s "scale $N_SCALE queued: relayd start after a clean stop" "from queue/index: one readdir + one file; target <= 2 s"
+result scale.rss "$(mb "$rss")" MB "scale $N_SCALE queued: relayd VmRSS while waiting" "VmHWM $(mb "$hwm") MB; target <= 64 MB"
+result scale.cpu "$cpu" s/min "scale $N_SCALE queued: relayd CPU while waiting" "over 30 s, smarthost down; target <= 1"
+result scale.mailq "$mq" s "scale $N_SCALE queued: mailq for root" "$lines lines; VmRSS after it $(mb "$rss_after") MB; target <= 2 s"
+sink_start "$D/sink" "$port" || exit 1
+t0=$EPOCHREALTIME
+"$SENDMAIL" -C "$D/relay.conf" -q
+wait_until 900 eval "[ -z \"\$(find '$s/queue' -name '*.env' -print -quit)\" ]"
+dr=$(elapsed "$t0")
+sleep 0.5
+got=$(sink_stat mesg)
+result scale.drain "$(rate "$got" "$dr")" msgs/s "scale: smarthost back, all $N_SCALE delivered" "${dr}s after sendmail -q, sink counted $got (want $N_SCALE)"
+[ "$got" = "$N_SCALE" ] || note "scale: the sink counted $got messages for $N_SCALE queued"
+stop_pid "$PID"
+cmd "# 4. scale: $N_SCALE copies of one queued message in queue/ (ID.msg + ID.env under fresh ids); smarthost = 127.0.0.1:PORT (closed)"
+cmd "./relayd/relayd -C CONF -f   # cold, then stopped (SIGTERM: writes queue/index), started again (warm); VmRSS from /proc; CPU from /proc/PID/stat over 30 s"
+cmd "./sendmail -C CONF -bp | wc -l   # as root; then smtp-sink on PORT; ./sendmail -C CONF -q"
+
+# Latency: relayd resident, one message at a time.
+relay_conf "$D/lat.conf" "$D/lat-spool" "smarthost = 127.0.0.1:$port" "tls = none"
+bench_spool "$D/lat-spool" || exit 1
+"$RELAYD" -C "$D/lat.conf" -f 2> "$D/lat.log" &
+PID=$!
+wait_until 10 test -S "$D/lat-spool/relayd.sock"
+l=$("$PY" "$BENCH/latency.py" "$SINK_DIR/sink.out" "$N_LATENCY" "$msg" "$SENDMAIL" -C "$D/lat.conf" -t -i)
+stop_pid "$PID"
+p50=$(awk '{ print $2 }' <<<"$l") p99=$(awk '{ print $4 }' <<<"$l")
+result latency.relayd_p50 "$p50" ms "latency submit->sink: nullrelay p50 (x$N_LATENCY)" "$l"
+result latency.relayd_p99 "$p99" ms "latency submit->sink: nullrelay p99" ""
+if [ "${HAVE_DMA:-0}" = 1 ] && is_root; then
+	dma_setup "$D/dma-lat" "$D/dma-lat/spool" "$port"
+	l=$("$PY" "$BENCH/latency.py" "$SINK_DIR/sink.out" "$N_LATENCY" "$msg" "$BENCH/dma-ns.sh" "$D/dma-lat" "$DMA" -t -i)
+	d50=$(awk '{ print $2 }' <<<"$l") d99=$(awk '{ print $4 }' <<<"$l")
+	result latency.dma_p50 "$d50" ms "latency submit->sink: dma p50 (delivers at submission)" "$l; includes unshare+mount (~ms)"
+	result latency.dma_p99 "$d99" ms "latency submit->sink: dma p99" ""
+	result latency.ratio_dma "$(ratio "$d50" "$p50")" x "latency: dma p50 / nullrelay p50" "> 1: nullrelay quicker"
+fi
+stop_pid "$SINK_PID"
+cmd "bench/latency.py SINKOUT $N_LATENCY msg2k.eml ./sendmail -C CONF -t -i   # relayd -f resident; clock from the submission's start to smtp-sink's mesg counter +1"
+exit 0
