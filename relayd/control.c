@@ -33,7 +33,7 @@
  * - Replies are capped: CTL_REPLY_MAX for an ordinary user's own listing,
  *   CTL_REPLY_MAX_PRIV for root's whole queue.
  */
-#define CTL_MAX_CLIENTS 32
+#define CTL_MAX_CLIENTS CONTROL_MAX_CLIENTS
 #define CTL_RESERVED 8
 #define CTL_PER_UID 4
 #define CTL_LINE_MAX 512
@@ -281,7 +281,7 @@ void control_forget(struct control *ctl)
 
 size_t control_maxfds(void)
 {
-	return 1 + CTL_MAX_CLIENTS;
+	return CONTROL_MAX_FDS;
 }
 
 size_t control_pollfds(struct control *ctl, struct pollfd *pfd)

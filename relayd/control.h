@@ -57,6 +57,11 @@ void control_close(struct control *ctl);
 /* In a forked child: close the descriptors, leave the socket file alone. */
 void control_forget(struct control *ctl);
 
+/* Connections served at once, and so the descriptors control_pollfds may
+ * add (the listening socket too): a caller's pollfd array must have room. */
+#define CONTROL_MAX_CLIENTS 32
+#define CONTROL_MAX_FDS (1 + CONTROL_MAX_CLIENTS)
+
 /* Add this module's descriptors to pfd (room for control_maxfds()). */
 size_t control_maxfds(void);
 size_t control_pollfds(struct control *ctl, struct pollfd *pfd);

@@ -876,7 +876,9 @@ static bool once_finished(struct daemon *dm)
 
 static void loop(struct daemon *dm)
 {
-	struct pollfd pfd[6 + MAX_WORKERS + 17];
+	/* signals, inotify, pick-up run, netlink, listener; workers; the
+	 * control socket and its clients. */
+	struct pollfd pfd[5 + MAX_WORKERS + CONTROL_MAX_FDS];
 	size_t n, nctl, i, base;
 	struct worker *ws[MAX_WORKERS];
 	size_t nws;

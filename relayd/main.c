@@ -33,7 +33,6 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: relayd [-C FILE] [-f] [-n] [--once]\n"
 	    "       relayd [-C FILE] --delete|--hold|--release|--retry|--requeue ID...|ALL\n"
-	    "       relayd [-C FILE] --delete|--hold|--release|--retry|--requeue ID...|ALL\n"
 	    "       relayd [-C FILE] --health [-j]\n"
 	    "       relayd [-C FILE] --oauth2-login\n");
 	exit(EX_USAGE);

@@ -149,7 +149,9 @@ static int check_secret_file(struct conf_ctx *x, const char *key, const char *pa
 	char why[CONF_ERR_MAX];
 	struct stat st;
 
-	if (stat(path, &st) != 0) {
+	/* lstat: the link itself is judged, as delivery opens it O_NOFOLLOW,
+	 * so relayd -n never passes a file that delivery then refuses. */
+	if (lstat(path, &st) != 0) {
 		if (errno == ENOENT && !must_exist)
 			return 0;
 		return conf_error(x, 0, "%s %s: %s (create it holding the secret, then: "

@@ -27,6 +27,19 @@ check "secret permissions: says the mode is wrong and what it must be ($out)" \
 check "secret permissions: gives the command to fix it" \
 	eval 'grep -qF "run: " <<<"$out" && grep -qF "chmod 600 $RD/pw" <<<"$out"'
 
+# 2b. A symlinked password file: relayd -n and relayd's start-up refuse it as
+# delivery would (one rule, spool/secret.c; the link is never followed).
+relay_new secretlink
+secret_file "$RD/real-pw" pw
+ln -s "$RD/real-pw" "$RD/pw"
+relay_conf "smarthost = 127.0.0.1:2525" "auth_user = u" "auth_password_file = $RD/pw"
+out=$("$RELAYD" -C "$RC" -n 2>&1); rc=$?
+check "symlinked secret: relayd -n exits 78 (got $rc)" [ $rc = 78 ]
+check "symlinked secret: says it is not a regular file ($out)" \
+	eval 'grep -qF "auth_password_file $RD/pw is not a regular file" <<<"$out"'
+out=$("$RELAYD" -C "$RC" -f --once 2>&1); rc=$?
+check "symlinked secret: relayd --once refuses it too (got $rc)" [ $rc = 78 ]
+
 # deferred_with NAME CONF-LINES...: submit one message, run relayd --once;
 # ADV = relayd's "smarthost ... failed" line. Checks it stayed queued and
 # the status= line kept the SPEC format.
