@@ -38,7 +38,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char confpath[96], err[1024];
 	FILE *f;
 
-	strcpy(spooldir, "/tmp/fuzz_bs.XXXXXX");
+	strlcpy(spooldir, "/tmp/fuzz_bs.XXXXXX", sizeof spooldir);
 	if (mkdtemp(spooldir) == NULL || spool_setup(spooldir, getuid(), getgid(), err,
 	    sizeof err) == -1)
 		broken("cannot make the spool");

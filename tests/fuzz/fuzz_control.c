@@ -57,7 +57,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct control_hooks h = { .flush = h_flush, .list = h_list, .admin = h_admin };
 	char err[512];
 
-	strcpy(dir, "/tmp/fuzz_control.XXXXXX");
+	strlcpy(dir, "/tmp/fuzz_control.XXXXXX", sizeof dir);
 	if (mkdtemp(dir) == NULL)
 		broken("mkdtemp");
 	if ((ctl = control_open(dir, &h, err, sizeof err)) == NULL) {

@@ -31,7 +31,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	int fd;
 
-	strcpy(dir, "/tmp/fuzz_mbox.XXXXXX");
+	strlcpy(dir, "/tmp/fuzz_mbox.XXXXXX", sizeof dir);
 	if (mkdtemp(dir) == NULL)
 		broken("mkdtemp");
 	snprintf(path, sizeof path, "%s/mbox", dir);
