@@ -17,6 +17,7 @@
 
 #include "bounce.h"
 #include "util.h"
+#include "util_utf8.h"
 
 #define CHUNK 65536
 #define LINE_SOFT 76		/* fold before this when a space allows it */
@@ -52,48 +53,10 @@ int bounce_emit_fd(void *ctx, const void *p, size_t n)
 	return io_write_all(*(const int *)ctx, p, n);
 }
 
-/*
- * Decode one UTF-8 sequence at s (n bytes available): its length, or 0 if
- * it is not well-formed (overlong, surrogate, out of range, truncated).
- */
-static size_t utf8_len(const unsigned char *s, size_t n, unsigned long *cp)
-{
-	size_t len, i;
-	unsigned long c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		c = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		c = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		c = s[0] & 0x07;
-	} else
-		return 0;
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/* (spool_envelope.h has the one definition of "needs SMTPUTF8".) */
+/* Not ASCII: util_utf8.h has the one definition ("needs SMTPUTF8"). */
 static bool is_ascii(const char *s)
 {
-	return !envelope_addr_utf8(s);
+	return !utf8_has_8bit(s);
 }
 
 /*
@@ -119,7 +82,7 @@ static int clean(struct buf *b, const char *s, bool keep_utf8)
 			if (buf_append(b, p + i, 1) == -1)
 				return -1;
 			i++;
-		} else if ((l = utf8_len(p + i, n - i, &cp)) > 0) {
+		} else if ((l = utf8_seq((const char *)p + i, &cp)) > 0) {
 			/* One '?' per character, not per byte. */
 			if (buf_append(b, keep_utf8 ? (const void *)(p + i) : "?",
 			    keep_utf8 ? l : 1) == -1)
@@ -153,7 +116,7 @@ static int dsn_addr(struct buf *b, const char *addr)
 		return -1;
 	while (i < n) {
 		unsigned long cp;
-		size_t l = utf8_len(p + i, n - i, &cp);
+		size_t l = utf8_seq((const char *)p + i, &cp);
 
 		if (l == 0) {
 			cp = 0xfffd;

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mbox.h"
 #include "relay_log.h"
+#include "util_utf8.h"
 
 #define BQ_ERRLEN 512
 
@@ -195,7 +196,7 @@ static int queue_report(const struct conf *c, const struct spool_dirs *d, const 
 		r = -1;
 	}
 	nm.env.body_8bit = res.eight_bit;
-	nm.env.smtputf8 = res.utf8_addrs || envelope_addr_utf8(rcpt);
+	nm.env.smtputf8 = res.utf8_addrs || utf8_has_8bit(rcpt);
 	qmsg_init_rcpts(&nm);
 	nm.uid = getuid();
 	nm.arrival = now;
@@ -329,7 +330,7 @@ static void settle_null_sender(const struct conf *c, const struct spool_dirs *d,
 	m->arrival = now;
 	m->tries = 0;
 	m->next = 0;
-	m->env.smtputf8 = m->env.smtputf8 || envelope_addr_utf8(c->admin_addr);
+	m->env.smtputf8 = m->env.smtputf8 || utf8_has_8bit(c->admin_addr);
 	if (qmsg_commit(d->queue, m, err, sizeof err) == -1) {
 		log_warnx("%s: cannot re-address the undeliverable bounce: %s", m->id, err);
 		o->act = BQ_RETRY;

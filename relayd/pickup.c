@@ -63,12 +63,12 @@
 
 #include "idmap.h"
 #include "log.h"
+#include "msg_limits.h"
 #include "pickup.h"
 #include "tmp_sweep.h"
 #include "relay_log.h"
 #include "spool.h"
 
-#define LINE_MAX_OCTETS 998
 /* A file name (NAME_MAX bytes) as log_safe shows it. */
 #define SHOWN_MAX LOG_SAFE_SIZE(NAME_MAX)
 
@@ -329,7 +329,7 @@ static void scan_bytes(struct scan *s, const unsigned char *p, size_t n)
 			s->bad = "bare CR in the message";
 		else if (c >= 0x80)
 			s->eightbit = true;
-		if (++s->linelen > LINE_MAX_OCTETS)
+		if (++s->linelen > MSG_LINE_MAX)
 			s->bad = "line over 998 octets in the message";
 	}
 }

@@ -35,12 +35,13 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "msg_limits.h"
 #include "smtp_impl.h"
 #include "util.h"
+#include "util_utf8.h"
 
 #define PIPE_CHUNK 100
 #define BODY_BLOCK (64 * 1024)
-#define SMTP_LINE_MAX 998
 #define CMD_BATCH_MAX (4 * 1024 * 1024)
 
 enum rstate { R_PENDING, R_ACCEPTED, R_REFUSED, R_TOO_MANY };
@@ -101,7 +102,7 @@ static void rcpt_cmd(const struct smtp_session *s, const struct envelope *e,
 				(void)buf_appendf(b, "%sDELAY", sep);
 		}
 	}
-	if (s->ext.dsn && r->orcpt != NULL && (utf8 || !envelope_addr_utf8(r->orcpt))) {
+	if (s->ext.dsn && r->orcpt != NULL && (utf8 || !utf8_has_8bit(r->orcpt))) {
 		(void)buf_appends(b, " ORCPT=rfc822;");
 		xtext(b, r->orcpt);
 	}
@@ -167,9 +168,9 @@ static int send_body(struct smtp_session *s, const struct smtp_msg *m, struct sm
 				bol = true;
 				linelen = 0;
 			} else {
-				if (++linelen > SMTP_LINE_MAX + (ch == '\r' ? 1 : 0)) {
+				if (++linelen > MSG_LINE_MAX + (ch == '\r' ? 1 : 0)) {
 					smtp_reply_set(r, "5.6.0", "line too long in stored "
-					    "message (over %d octets)", SMTP_LINE_MAX);
+					    "message (over %d octets)", MSG_LINE_MAX);
 					*cls = SMTP_PERM;
 					smtp_drop(s);
 					goto out;
@@ -227,7 +228,7 @@ static size_t utf8_refusals(const struct smtp_session *s, const struct smtp_msg 
 	size_t refused = 0;
 
 	for (size_t i = 0; i < m->nrcpt; i++) {
-		if (!envelope_addr_utf8(m->env->rcpts[m->rcpt_idx[i]].addr))
+		if (!utf8_has_8bit(m->env->rcpts[m->rcpt_idx[i]].addr))
 			continue;
 		st[i] = R_REFUSED;
 		res[i].cls = SMTP_PERM;
@@ -273,7 +274,7 @@ enum smtp_class smtp_send(struct smtp_session *s, const struct smtp_msg *m,
 	/* Refusals we can decide before sending anything. */
 	utf8 = m->smtputf8 && s->ext.smtputf8;
 	if (m->smtputf8 && !s->ext.smtputf8) {
-		if (envelope_addr_utf8(m->env->sender)) {
+		if (utf8_has_8bit(m->env->sender)) {
 			smtp_reply_set(msg_reply, "5.6.7", "5.6.7 the sender address needs "
 			    "SMTPUTF8, which smarthost %s does not offer", s->relay);
 			cls = SMTP_PERM;

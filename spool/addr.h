@@ -9,7 +9,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define ADDR_MAX_LEN 998	/* longest envelope address we accept */
+#include "msg_limits.h"
+
+/* The longest envelope address we accept: one that fits on a line. */
+#define ADDR_MAX_LEN MSG_LINE_MAX
 
 struct addr {
 	char *local;	/* local part as it goes in SMTP: quoted when needed ("a b"@x) */

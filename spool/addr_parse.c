@@ -331,14 +331,6 @@ static const char *buf_str(const struct buf *b)
 	return b->data != NULL ? b->data : "";
 }
 
-static bool has_8bit(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return true;
-	return false;
-}
-
 /* Does s need no quotes in SMTP (RFC 5321 Dot-string, RFC 6531 UTF-8)? */
 static bool is_dot_atom(const char *s)
 {
@@ -530,7 +522,7 @@ static int finish_spec(struct parser *p, size_t from, bool dotted, struct addr *
 	total = strlen(a->local) + (a->domain ? 1 + strlen(a->domain) : 0);
 	if (total > ADDR_MAX_LEN)
 		return fail(p, "address longer than %d octets", ADDR_MAX_LEN);
-	a->utf8 = has_8bit(a->local) || (a->domain != NULL && has_8bit(a->domain));
+	a->utf8 = utf8_has_8bit(a->local) || utf8_has_8bit(a->domain);
 	if (a->utf8 && (!utf8_valid(a->local) || (a->domain && !utf8_valid(a->domain))))
 		return fail(p, "invalid UTF-8 in address");
 	return 0;

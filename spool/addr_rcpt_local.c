@@ -9,6 +9,7 @@
 #include "log.h"
 #include "addr_rcpt_local.h"
 #include "util.h"
+#include "util_utf8.h"
 
 /* Expansion steps per recipient: a file of wide aliases nested deep could
  * otherwise take exponential time before the duplicates are dropped. */
@@ -82,9 +83,8 @@ static void emit(struct walk *w, char *addr)
 	}
 	w->out->v = xreallocarray(w->out->v, w->out->n + 1, sizeof(*w->out->v));
 	w->out->v[w->out->n++] = addr;
-	for (; *addr != '\0'; addr++)
-		if ((unsigned char)*addr >= 0x80)
-			w->out->utf8 = true;
+	if (utf8_has_8bit(addr))
+		w->out->utf8 = true;
 }
 
 /* A local name the aliases do not take further. */

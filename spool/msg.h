@@ -15,8 +15,9 @@
 #include <sys/types.h>
 
 #include "addr.h"
+#include "msg_limits.h"
+#include "util_utf8.h"
 
-#define MSG_LINE_MAX 998		/* RFC 5322 §2.1.1, without the line ending */
 #define MSG_HEADER_MAX (1024 * 1024)	/* cap on the header section in memory */
 
 /* Where message bytes go. write returns 0 or a sysexits code with err. */
@@ -138,7 +139,7 @@ struct msg_body_info {
 	uint64_t first_line;
 	/* private state */
 	uint64_t cur_len;
-	unsigned utf8_need;
+	struct utf8_stream utf8;
 };
 
 /*

@@ -318,7 +318,7 @@ static void scan(struct msg_body_info *bi, const unsigned char *p, size_t n, uin
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = p[i];
 
-		if (c < 0x80 && bi->utf8_need == 0) {
+		if (c < 0x80 && !utf8_stream_inside(&bi->utf8)) {
 			if (c == '\0' && !bi->nul) {
 				bi->nul = true;
 				note_problem(bi, MSG_NUL, line);
@@ -330,24 +330,17 @@ static void scan(struct msg_body_info *bi, const unsigned char *p, size_t n, uin
 		}
 		if (c >= 0x80)
 			bi->eightbit = true;
-		if (bi->utf8_need > 0) {
-			if ((c & 0xC0) == 0x80) {
-				bi->utf8_need--;
-				continue;
-			}
+		switch (utf8_stream_byte(&bi->utf8, c)) {
+		case UTF8_OK:
+			break;
+		case UTF8_CUT:
 			bi->utf8_bad = true;
-			bi->utf8_need = 0;
 			i--;	/* look at c again as a lead byte */
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			bi->utf8_need = 1;
-		else if (c >= 0xE0 && c <= 0xEF)
-			bi->utf8_need = 2;
-		else if (c >= 0xF0 && c <= 0xF4)
-			bi->utf8_need = 3;
-		else
+			break;
+		case UTF8_BAD:
 			bi->utf8_bad = true;
+			break;
+		}
 	}
 	bi->cur_len += n;
 	if (bi->cur_len > MSG_LINE_MAX && !bi->long_line) {
@@ -358,10 +351,8 @@ static void scan(struct msg_body_info *bi, const unsigned char *p, size_t n, uin
 
 static void end_line(struct msg_body_info *bi)
 {
-	if (bi->utf8_need > 0) {
+	if (utf8_stream_end(&bi->utf8))
 		bi->utf8_bad = true;	/* a character cut by the line end */
-		bi->utf8_need = 0;
-	}
 	bi->cur_len = 0;
 	bi->lines++;
 }

@@ -16,9 +16,6 @@
 #include "spool_envelope.h"
 #include "sm_options.h"
 
-/* RFC 3461 §4.4: an ENVID is at most 100 characters. */
-#define ENVID_MAX 100
-
 struct parse {
 	struct sm_opts *o;
 	char *err;
@@ -214,14 +211,13 @@ static int parse_R(struct parse *p, const char *v)
 static int parse_V(struct parse *p, const char *v)
 {
 	size_t n = strlen(v);
-	size_t i;
 
-	if (n == 0 || n > ENVID_MAX)
-		return usage(p, "-V envid must be 1 to %d characters", ENVID_MAX);
 	/* It goes on an envelope line and, xtext-encoded, into MAIL FROM. */
-	for (i = 0; i < n; i++)
-		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f)
-			return usage(p, "-V envid must be printable ASCII without spaces");
+	if (!envelope_envid_ok(v)) {
+		if (n == 0 || n > ENV_ENVID_MAX)
+			return usage(p, "-V envid must be 1 to %d characters", ENV_ENVID_MAX);
+		return usage(p, "-V envid must be printable ASCII without spaces");
+	}
 	p->o->envid = v;
 	return 0;
 }

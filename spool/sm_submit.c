@@ -25,8 +25,6 @@
 #include "sm_submit.h"
 #include "util.h"
 
-#define ENVID_MAX 100
-
 /*
  * One recipient: qualified, or for a local one what the aliases and
  * admin_addr make of it (addr_rcpt_local.h). *orig is the caller's spelling; out
@@ -222,18 +220,6 @@ static int make_sender(const struct submit_req *r, struct envelope *env, struct 
 	return 0;
 }
 
-static bool envid_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > ENVID_MAX)
-		return false;
-	for (; *s != '\0'; s++)
-		if (*s < 0x21 || *s > 0x7e || *s == '+' || *s == '=')
-			return false;
-	return true;
-}
-
 static int drop_sink_write(void *ctx, const void *p, size_t n, char *err, size_t errlen)
 {
 	return drop_write(ctx, p, n, err, errlen);
@@ -372,10 +358,10 @@ int submit_message(const struct submit_req *r, int fd, char id[17], char *err, s
 	rcpt_local_init(&x, c);
 	envelope_init(&env);
 	msg_headers_init(&h);
-	if (r->envid != NULL && !envid_ok(r->envid)) {
+	if (r->envid != NULL && !envelope_envid_ok(r->envid)) {
 		snprintf(err, errlen,
-		    "bad -V envid: printable ASCII without spaces, '+' or '=', at most %d characters",
-		    ENVID_MAX);
+		    "bad -V envid: printable ASCII without spaces, at most %d characters",
+		    ENV_ENVID_MAX);
 		rc = EX_USAGE;
 		goto out;
 	}

@@ -33,7 +33,7 @@ enum {
 };
 
 /* Longest envelope line: keyword, space, <, address, >. */
-#define ENV_LINE_MAX (32 + ENV_ADDR_MAX)
+#define ENV_LINE_MAX (32 + ADDR_MAX_LEN)
 
 void envelope_init(struct envelope *e)
 {
@@ -100,20 +100,12 @@ void envelope_set_client(struct envelope *e, const char *proto, const char *ip, 
 
 bool envelope_addr_ok(const char *s)
 {
-	if (s == NULL || *s == '\0' || strnlen(s, ENV_ADDR_MAX + 1) > ENV_ADDR_MAX ||
+	if (s == NULL || *s == '\0' || strnlen(s, ADDR_MAX_LEN + 1) > ADDR_MAX_LEN ||
 	    strpbrk(s, "<>") != NULL)
 		return false;
 	/* Control characters include CR, LF, TAB and C1; bytes >= 0x80 are
 	 * UTF-8 (SMTPUTF8) and allowed as such only. */
 	return utf8_printable(s);
-}
-
-bool envelope_addr_utf8(const char *s)
-{
-	for (; s != NULL && *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return true;
-	return false;
 }
 
 bool envelope_envid_ok(const char *s)

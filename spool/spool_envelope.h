@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "addr.h"
 #include "util.h"
 
 #define ENV_MAX_RCPTS 10000
@@ -77,18 +78,19 @@ void envelope_free(struct envelope *e);
 int envelope_add_rcpt(struct envelope *e, const char *addr, const char *orcpt);
 
 /* True if s may appear between < > in the envelope (see above): non-empty,
- * at most ENV_ADDR_MAX bytes, no <, >, CR, LF, TAB, NUL or other control
+ * at most ADDR_MAX_LEN bytes (addr.h), no <, >, CR, LF, TAB, NUL or other control
  * character (C0, DEL or C1), and bytes >= 0x80 only as valid UTF-8: a drop
  * file any user wrote must not put raw 8-bit or terminal controls into
  * root's mailq, the logs or mailq -j. The null sender "" is not an address:
  * check it separately. */
-#define ENV_ADDR_MAX 998
 bool envelope_addr_ok(const char *s);
-/* True if address s needs SMTPUTF8 (RFC 6531): it holds a byte over 0x7f
- * (UTF-8; envelope_addr_ok allows no other). The one definition. */
-bool envelope_addr_utf8(const char *s);
-/* True if s is a valid envid: 1 to ENV_ENVID_MAX printable ASCII characters
- * (0x21-0x7e), as RFC 3461 allows before xtext encoding. */
+/* Whether an address needs SMTPUTF8 (RFC 6531) is utf8_has_8bit
+ * (util_utf8.h): envelope_addr_ok allows bytes over 0x7f only as UTF-8. */
+/* True if s is a valid envid, the one rule for sendmail -V, the envelope
+ * file and relayd: 1 to ENV_ENVID_MAX printable ASCII characters
+ * (0x21-0x7e). RFC 3461 §4.4 gives the ENVID that range and length and
+ * carries it as xtext, in which '+' and '=' travel encoded (+2B, +3D): so
+ * they are allowed here, and relayd encodes them in MAIL FROM. */
 #define ENV_ENVID_MAX 100
 bool envelope_envid_ok(const char *s);
 /* True if the three parts may form a "client" line: proto one of ESMTP,

@@ -56,14 +56,14 @@ relay_new params
 sh_start sh-params "{\"ehlo\":[$ALL]}"
 relay_conf
 printf 'From: s@example.org\nTo: r@example.org\nSubject: 8bit\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <8bit@example.org>\n\nGr\303\274\303\237e aus K\303\266ln\n' > "$RD/msg8"
-submit -f s@example.org -N success,failure -R hdrs -V envid.123 r@example.org < "$RD/msg8"
+submit -f s@example.org -N success,failure -R hdrs -V envid.1+2=3 r@example.org < "$RD/msg8"
 relayd_once
 check "params: delivered" sh_has sh-params
 check "params: BODY=8BITMIME for an 8-bit body" shq sh-params '"BODY=8BITMIME" in [p.upper() for p in mails[0]["side"]["mail_params"]]'
 check "params: SIZE= at least the message size" \
 	shq sh-params 'any(p.upper().startswith("SIZE=") and int(p[5:]) >= len(mails[0]["eml"]) * 0.95 for p in mails[0]["side"]["mail_params"])'
-check "params: RET=HDRS and ENVID=envid.123 (DSN offered)" \
-	shq sh-params '{"RET=HDRS", "ENVID=ENVID.123"} <= {p.upper() for p in mails[0]["side"]["mail_params"]}'
+check "params: RET=HDRS and ENVID=envid.1+2B2+3D3, xtext (DSN offered)" \
+	shq sh-params '{"RET=HDRS", "ENVID=ENVID.1+2B2+3D3"} <= {p.upper() for p in mails[0]["side"]["mail_params"]}'
 check "params: NOTIFY=SUCCESS,FAILURE on RCPT (DSN offered)" \
 	shq sh-params 'any(p.upper() == "NOTIFY=SUCCESS,FAILURE" for p in mails[0]["side"]["rcpts"][0]["params"])'
 check "params: 8-bit body arrives byte-exact" eml_matches sh-params 1 "$SUBMIT_ID" "$(id -u)" "$RD/msg8"

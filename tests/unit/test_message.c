@@ -919,6 +919,39 @@ static void test_qp_headers(void)
 	CHECK_STR(r.h.v[0].text, "Content-Type: text/plain; charset=iso-8859-1\n");
 	result_free(&r);
 
+	/* The body scan is util_utf8's rule: an overlong form or a surrogate
+	 * is not UTF-8 (charset unknown-8bit), a sequence across pieces is. */
+	run("Subject: a\n\nx\r\xe0\x80\xaf\n", false, &r);
+	CHECK(r.bi.eightbit);
+	CHECK(r.bi.utf8_bad);
+	result_free(&r);
+	run("Subject: a\n\nx\r\xed\xa0\x80\n", false, &r);
+	CHECK(r.bi.utf8_bad);
+	result_free(&r);
+	run("Subject: a\n\nx\r\xc3\n\xa9\n", false, &r);
+	CHECK(r.bi.utf8_bad);
+	result_free(&r);
+	run("Subject: a\n\nx\r\xf0\x9f\x98\x80 \xe2\x82\xac\n", false, &r);
+	CHECK(r.bi.eightbit);
+	CHECK(!r.bi.utf8_bad);
+	result_free(&r);
+	/* A line longer than a read piece (64 KiB), a character across the
+	 * boundary wherever it falls: still UTF-8. */
+	for (size_t at = 65533; at <= 65537; at++) {
+		struct buf big;
+
+		buf_init(&big, 70000);
+		buf_appends(&big, "Subject: a\n\n");
+		for (size_t k = 0; k < at; k++)
+			buf_append(&big, "a", 1);
+		buf_appends(&big, "\xe2\x82\xac\n");
+		run_limit(big.data, big.len, false, 0, &r);
+		CHECK(r.bi.eightbit && r.bi.long_line);
+		CHECK(!r.bi.utf8_bad);
+		result_free(&r);
+		buf_free(&big);
+	}
+
 	run("Subject: a\n\nx\r\n", false, &r);
 	CHECK_INT(msg_set_qp_headers(&r.h, &r.bi), 0);
 	CHECK(msg_find(&r.h, "Content-Type") == 2);

@@ -122,6 +122,10 @@ static void test_separate_values(void)
 	CHECK_INT(o.ret, RET_HDRS);
 	CHECK_INT(parse(SM, "-V", "envid", "a", NULL), 0);
 	CHECK_STR(o.envid, "envid");
+	/* envelope_envid_ok's rule: '+' and '=' are printable ASCII (xtext
+	 * encodes them on the wire). */
+	CHECK_INT(parse(SM, "-V", "a+b=c", "a", NULL), 0);
+	CHECK_STR(o.envid, "a+b=c");
 	CHECK_INT(parse(SM, "-B", "8bitmime", "a", NULL), 0);
 	CHECK_INT(o.body, SM_BODY_8BITMIME);
 	/* Each ignored letter consumes exactly its value. */
@@ -441,6 +445,9 @@ static void test_refusals(void)
 	REFUSED("partial", "-R", "partial", "a");
 	REFUSED("-V", "-V", "has space", "a");
 	REFUSED("-V", "-V", "", "a");
+	REFUSED("-V", "-V", "caf\xc3\xa9", "a");
+	REFUSED("1 to 100", "-V", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "a");
 	REFUSED("a@x", "-bp", "a@x");
 	REFUSED("a@x", "-bi", "a@x");
 	REFUSED("a@x", "-I", "a@x");

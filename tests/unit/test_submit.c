@@ -273,13 +273,20 @@ static void test_usage(void)
 	int rc, fd;
 
 	init_req(&r, rcpts, 1);
-	r.envid = "has+plus";
+	/* The envid rule is envelope_envid_ok's (RFC 3461: printable ASCII;
+	 * '+' and '=' are allowed, relayd sends them xtext-encoded). */
+	r.envid = "has space";
 	submit(&r, "x\n", 2, &rc, err, sizeof(err));
 	CHECK_INT(rc, EX_USAGE);
+	CHECK(strstr(err, "-V envid") != NULL);
 	r.envid = "ok-envid.1";
 	free(submit(&r, "x\n", 2, &rc, err, sizeof(err)));
 	CHECK_INT(rc, 0);
 	count("new", true);
+	r.envid = "has+plus=eq";
+	free(submit(&r, "x\n", 2, &rc, err, sizeof(err)));
+	CHECK_INT(rc, 0);
+	CHECK_INT(count("new", true), 1);
 
 	init_req(&r, bad, 1);
 	submit(&r, "x\n", 2, &rc, err, sizeof(err));
