@@ -163,24 +163,13 @@ static char *first_line(char *buf, size_t len, const char *what, char *err, size
 static char *read_password_file(const char *path, char *err, size_t errlen)
 {
 	char *buf, *out;
-	struct stat st;
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1) {
-		snprintf(err, errlen, "auth_password_file %s: %s", path, strerror(errno));
+	/* The rule relayd -n applies too (conf_secret.h). */
+	fd = secret_file_open("auth_password_file", path, geteuid(), err, errlen);
+	if (fd == -1)
 		return NULL;
-	}
-	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "auth_password_file %s: %s", path, strerror(errno));
-		close(fd);
-		return NULL;
-	}
-	if (secret_file_check("auth_password_file", path, &st, geteuid(), err, errlen) != 0) {
-		close(fd);
-		return NULL;
-	}
 	buf = xmalloc(AUTH_SECRET_MAX + 1);
 	n = io_read_full(fd, buf, AUTH_SECRET_MAX);
 	close(fd);

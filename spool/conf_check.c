@@ -145,22 +145,23 @@ int conf_check_contradictions(struct conf_ctx *x)
 static int check_secret_file(struct conf_ctx *x, const char *key, const char *path,
     long relay_uid, bool must_exist)
 {
-	struct passwd *pw = getpwuid((uid_t)relay_uid);
+	struct passwd *pw;
 	char why[CONF_ERR_MAX];
-	struct stat st;
+	int fd;
 
-	/* lstat: the link itself is judged, as delivery opens it O_NOFOLLOW,
-	 * so relayd -n never passes a file that delivery then refuses. */
-	if (lstat(path, &st) != 0) {
-		if (errno == ENOENT && !must_exist)
-			return 0;
-		return conf_error(x, 0, "%s %s: %s (create it holding the secret, then: "
-		    "chown %s %s && chmod 600 %s)", key, path, strerror(errno),
-		    pw != NULL ? pw->pw_name : "RELAYUSER", path, path);
+	/* Opened as delivery opens it, so relayd -n never passes a file that
+	 * delivery then refuses. */
+	if ((fd = secret_file_open(key, path, (uid_t)relay_uid, why, sizeof why)) != -1) {
+		close(fd);
+		return 0;
 	}
-	if (secret_file_check(key, path, &st, (uid_t)relay_uid, why, sizeof why) != 0)
+	if (errno != ENOENT)
 		return conf_error(x, 0, "%s", why);
-	return 0;
+	if (!must_exist)
+		return 0;
+	pw = getpwuid((uid_t)relay_uid);
+	return conf_error(x, 0, "%s (create it holding the secret, then: chown %s %s && "
+	    "chmod 600 %s)", why, pw != NULL ? pw->pw_name : "RELAYUSER", path, path);
 }
 
 static int check_readable(struct conf_ctx *x, const char *key, const char *path)

@@ -2,9 +2,13 @@
  * The secret-file policy: see conf_secret.h. The messages say what to run, since
  * the person reading them is usually fixing a fresh install.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "conf_secret.h"
 
@@ -42,4 +46,37 @@ int secret_file_check(const char *key, const char *path, const struct stat *st,
 		snprintf(err, errlen, "%s %s has mode %04o: it must be readable by its owner "
 		    "only (0600 or 0400); run: chmod 600 %s", key, path, (unsigned)mode, path);
 	return bad_owner || bad_mode ? -1 : 0;
+}
+
+int secret_file_open(const char *key, const char *path, uid_t relay_uid, char *err,
+    size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		e = errno;
+		/* A symbolic link (ELOOP) or a file we may not read: say what is
+		 * wrong with it (not a regular file, its owner, its mode) when the
+		 * rule explains the refusal better than the errno does. */
+		if ((e != ELOOP && e != EACCES) || lstat(path, &st) != 0 ||
+		    secret_file_check(key, path, &st, relay_uid, err, errlen) == 0)
+			snprintf(err, errlen, "%s %s: %s", key, path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		snprintf(err, errlen, "%s %s: %s", key, path, strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (secret_file_check(key, path, &st, relay_uid, err, errlen) != 0) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
 }

@@ -1,9 +1,10 @@
 /*
  * The one rule for files holding a secret (auth_password_file,
  * oauth2_client_secret_file, oauth2_token_file): a regular file owned by the
- * relay user that nobody else can read (mode 0600 or 0400). relayd -n
- * (conf_check.c), delivery (relayd/auth.c) and the OAuth2 helper all judge
- * a file by this function, on a stat they made themselves.
+ * relay user that nobody else can read (mode 0600 or 0400), never followed
+ * through a symbolic link. relayd -n (conf_check.c), delivery
+ * (relayd/auth.c) and the OAuth2 helper all open a secret file with
+ * secret_file_open, so -n never passes a file that delivery then refuses.
  */
 #ifndef NULLRELAY_SECRET_H
 #define NULLRELAY_SECRET_H
@@ -17,5 +18,16 @@
  * in err (never the file's content). */
 int secret_file_check(const char *key, const char *path, const struct stat *st,
     uid_t relay_uid, char *err, size_t errlen);
+
+/*
+ * Open the secret file path (named by key) for reading, as every reader of
+ * a secret does: O_NOFOLLOW (a symbolic link is refused, never followed),
+ * O_NONBLOCK (a FIFO cannot stall us), O_CLOEXEC; then secret_file_check on
+ * the fstat of what was opened. The descriptor, or -1 with the reason in err
+ * and errno set (ENOENT: the file does not exist; whether that is fine is
+ * the caller's to say).
+ */
+int secret_file_open(const char *key, const char *path, uid_t relay_uid, char *err,
+    size_t errlen);
 
 #endif

@@ -37,38 +37,30 @@ static void usage(void)
 static char *read_client_secret(const char *path, char *err, size_t errlen)
 {
 	char buf[SECRET_MAX + 1], *out = NULL;
-	struct stat st;
 	ssize_t n;
 	size_t l;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = secret_file_open("oauth2_client_secret_file", path, geteuid(), err, errlen);
 
-	if (fd == -1) {
-		snprintf(err, errlen, "oauth2_client_secret_file %s: %s", path, strerror(errno));
+	if (fd == -1)
 		return NULL;
-	}
-	if (fstat(fd, &st) == -1)
-		snprintf(err, errlen, "oauth2_client_secret_file %s: %s", path, strerror(errno));
-	else if (secret_file_check("oauth2_client_secret_file", path, &st, geteuid(), err,
-	    errlen) == 0) {
-		n = io_read_full(fd, buf, SECRET_MAX);
-		l = 0;
-		if (n > 0) {
-			char *nl = memchr(buf, '\n', (size_t)n);
+	n = io_read_full(fd, buf, SECRET_MAX);
+	l = 0;
+	if (n > 0) {
+		char *nl = memchr(buf, '\n', (size_t)n);
 
-			l = nl != NULL ? (size_t)(nl - buf) : (size_t)n;
-			if (l > 0 && buf[l - 1] == '\r')
-				l--;
-		}
-		if (n < 0)
-			snprintf(err, errlen, "oauth2_client_secret_file %s: %s", path,
-			    strerror(errno));
-		else if (l == 0 || memchr(buf, '\0', l) != NULL)
-			snprintf(err, errlen, "oauth2_client_secret_file %s: %s", path,
-			    l == 0 ? "empty first line" : "contains a NUL byte");
-		else
-			out = xstrndup(buf, l);
-		explicit_bzero(buf, sizeof(buf));
+		l = nl != NULL ? (size_t)(nl - buf) : (size_t)n;
+		if (l > 0 && buf[l - 1] == '\r')
+			l--;
 	}
+	if (n < 0)
+		snprintf(err, errlen, "oauth2_client_secret_file %s: %s", path,
+		    strerror(errno));
+	else if (l == 0 || memchr(buf, '\0', l) != NULL)
+		snprintf(err, errlen, "oauth2_client_secret_file %s: %s", path,
+		    l == 0 ? "empty first line" : "contains a NUL byte");
+	else
+		out = xstrndup(buf, l);
+	explicit_bzero(buf, sizeof(buf));
 	close(fd);
 	return out;
 }

@@ -73,28 +73,14 @@ int o2_store_read(const struct conf *c, struct o2_store *s, char *err, size_t er
 {
 	const char *path = c->oauth2_token_file;
 	struct json_object *j;
-	struct stat st;
 	char *buf;
 	ssize_t n;
 	int fd;
 
 	memset(s, 0, sizeof(*s));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd == -1 && errno == ENOENT)
-		return 0;
-	if (fd == -1) {
-		snprintf(err, errlen, "oauth2_token_file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "oauth2_token_file %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (secret_file_check("oauth2_token_file", path, &st, geteuid(), err, errlen) != 0) {
-		close(fd);
-		return -1;
-	}
+	fd = secret_file_open("oauth2_token_file", path, geteuid(), err, errlen);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;
 	buf = xmalloc(STORE_MAX + 1);
 	n = io_read_full(fd, buf, STORE_MAX);
 	close(fd);

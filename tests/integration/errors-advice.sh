@@ -40,6 +40,30 @@ check "symlinked secret: says it is not a regular file ($out)" \
 out=$("$RELAYD" -C "$RC" -f --once 2>&1); rc=$?
 check "symlinked secret: relayd --once refuses it too (got $rc)" [ $rc = 78 ]
 
+# 2c. Delivery opens the password file with the very function relayd -n
+# uses (secret_file_open): a running relayd whose file is swapped for a
+# symlink after start-up refuses it at delivery, in relayd -n's words, and
+# keeps the message queued; the link's target is never read.
+relay_new secretswap
+sh_start sh-secretswap '{"ehlo":["AUTH PLAIN LOGIN"],"users":{"u":"pw"},"require_auth":true}'
+secret_file "$RD/real-pw" pw
+secret_file "$RD/pw" pw
+relay_conf "auth_user = u" "auth_password_file = $RD/pw"
+relayd_start
+ln -sfn "$RD/real-pw" "$RD/pw"
+submit -f s@example.org r@example.org < <(test_message secretswap)
+"$SENDMAIL" -C "$RC" -q 2>/dev/null
+check "symlinked secret at delivery: refused, saying it is not a regular file" \
+	wait_for 15 log_has "auth_password_file $RD/pw is not a regular file"
+relayd_stop
+check "symlinked secret at delivery: nothing was sent" [ "$(sh_count sh-secretswap)" = 0 ]
+check "symlinked secret at delivery: no AUTH was tried with the link's target" \
+	shq sh-secretswap "not ev('auth')"
+check "symlinked secret at delivery: the message stays queued" queued "$SUBMIT_ID"
+out=$("$RELAYD" -C "$RC" -n 2>&1); rc=$?
+check "symlinked secret at delivery: relayd -n refuses the same file in the same words (rc $rc)" \
+	eval '[ $rc = 78 ] && grep -qF "auth_password_file $RD/pw is not a regular file" <<<"$out"'
+
 # deferred_with NAME CONF-LINES...: submit one message, run relayd --once;
 # ADV = relayd's "smarthost ... failed" line. Checks it stayed queued and
 # the status= line kept the SPEC format.

@@ -1,4 +1,5 @@
 /* Unit tests of the configuration parser (spool/conf.h, SPEC §2). */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "check.h"
 #include "conf.h"
+#include "conf_secret.h"
 
 static char tmpdir[] = "/tmp/nr-test-conf.XXXXXX";
 static char cfpath[256];
@@ -658,6 +660,30 @@ static void test_check_relay(void)
 	CHECK(conf_check_relay(&cf, me, err, sizeof err) == -1);
 	CHECK(strstr(err, "not a regular file") != NULL);
 	rmdir(secret);
+
+	/* A symlink to a good secret file: refused by relayd -n with the very
+	 * function delivery opens it with (secret_file_open), in the same words. */
+	{
+		char real[320], why[CONF_ERR_MAX];
+		int fd;
+
+		snprintf(real, sizeof real, "%s/real-secret", tmpdir);
+		write_file(real, "pw\n", 0600);
+		fd = secret_file_open("auth_password_file", real, (uid_t)me, why, sizeof why);
+		CHECK(fd >= 0);
+		if (fd >= 0)
+			close(fd);
+		CHECK(symlink(real, secret) == 0);
+		CHECK(conf_check_relay(&cf, me, err, sizeof err) == -1);
+		snprintf(msg, sizeof msg, "auth_password_file %s is not a regular file", secret);
+		CHECK(strstr(err, msg) != NULL);
+		CHECK(secret_file_open("auth_password_file", secret, (uid_t)me, why, sizeof why) == -1);
+		CHECK_STR(why, msg);
+		unlink(secret);
+		CHECK(secret_file_open("auth_password_file", secret, (uid_t)me, why, sizeof why) == -1);
+		CHECK(errno == ENOENT && strstr(why, "No such file") != NULL);
+		unlink(real);
+	}
 
 	snprintf(text, sizeof text, "smarthost = m.example.org\ntls_ca_file = %s\n", ca);
 	OK(text);
