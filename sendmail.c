@@ -18,6 +18,7 @@
 #include "sm_bs.h"
 #include "conf.h"
 #include "ctl_mailq.h"
+#include "ctl_proto.h"
 #include "sm_options.h"
 #include "sm_submit.h"
 #include "util.h"
@@ -182,11 +183,11 @@ static int verify(const struct sm_opts *o, const struct conf *c)
 static int flush_queue(const struct sm_opts *o, const struct conf *c)
 {
 	char reply[1024], err[1024], msg[1200];
-	int rc = ctl_request(c->spool, "FLUSH", -1, reply, sizeof(reply), err, sizeof(err));
+	int rc = ctl_request(c->spool, CTL_FLUSH, -1, reply, sizeof(reply), err, sizeof(err));
 
 	if (rc != 0)
 		return die(rc, err);
-	if (strncmp(reply, "ERR", 3) == 0 || reply[0] == '4' || reply[0] == '5') {
+	if (CTL_IS(reply, CTL_ERR) || reply[0] == '4' || reply[0] == '5') {
 		snprintf(msg, sizeof(msg), "relayd refused the flush: %s", reply);
 		return die(EX_UNAVAILABLE, msg);
 	}

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "ctl_proto.h"
 #include "log.h"
 #include "spool.h"
 #include "util.h"
@@ -31,14 +32,12 @@
  * - CTL_IDLE_SECONDS without a request or without progress writing the
  *   reply drops the client.
  * - Replies are capped: CTL_REPLY_MAX for an ordinary user's own listing,
- *   CTL_REPLY_MAX_PRIV for root's whole queue.
+ *   CTL_REPLY_MAX_PRIV for root's whole queue (ctl_proto.h: the clients
+ *   rely on them too).
  */
 #define CTL_MAX_CLIENTS CONTROL_MAX_CLIENTS
 #define CTL_RESERVED 8
 #define CTL_PER_UID 4
-#define CTL_LINE_MAX 512
-#define CTL_REPLY_MAX (4 * 1024 * 1024)
-#define CTL_REPLY_MAX_PRIV (64 * 1024 * 1024)
 #define CTL_IDLE_SECONDS 5
 
 struct client {
@@ -76,31 +75,31 @@ static bool privileged(uid_t peer)
 static void cmd_flush(struct control *ctl, struct client *cl, const char *args)
 {
 	if (*args != '\0') {
-		buf_appends(&cl->out, "ERR FLUSH takes no argument\n");
+		buf_appends(&cl->out, CTL_ERR CTL_FLUSH " takes no argument\n");
 		return;
 	}
 	char why[256] = "";
 
 	if (ctl->hooks.flush != NULL &&
 	    ctl->hooks.flush(ctl->hooks.ctx, cl->uid, why, sizeof why) != 0) {
-		buf_appendf(&cl->out, "ERR %s\n", why);
+		buf_appendf(&cl->out, CTL_ERR "%s\n", why);
 		return;
 	}
-	buf_appends(&cl->out, "OK\n");
+	buf_appends(&cl->out, CTL_OK "\n");
 }
 
 static void cmd_list(struct control *ctl, struct client *cl, const char *args)
 {
 	char err[256];
-	bool json = strcmp(args, "JSON") == 0;
+	bool json = strcmp(args, CTL_ARG_JSON) == 0;
 	size_t start = cl->out.len;
 
 	if (*args != '\0' && !json) {
-		buf_appends(&cl->out, "ERR LIST takes no argument but JSON\n");
+		buf_appends(&cl->out, CTL_ERR CTL_LIST " takes no argument but " CTL_ARG_JSON "\n");
 		return;
 	}
 	if (ctl->hooks.list == NULL) {
-		buf_appends(&cl->out, "ERR not implemented\n");
+		buf_appends(&cl->out, CTL_ERR "not implemented\n");
 		return;
 	}
 	if (ctl->hooks.list(ctl->hooks.ctx, json, privileged(cl->uid), cl->uid, &cl->out, err,
@@ -110,11 +109,11 @@ static void cmd_list(struct control *ctl, struct client *cl, const char *args)
 		if (cl->out.data != NULL)
 			cl->out.data[start] = '\0';
 		if (strcmp(err, "the listing is too large") == 0)
-			buf_appendf(&cl->out, "ERR the listing is too large (over %d MiB): use "
+			buf_appendf(&cl->out, CTL_ERR "the listing is too large (over %d MiB): use "
 			    "relayd's log or ask root\n", (privileged(cl->uid) ? CTL_REPLY_MAX_PRIV :
 			    CTL_REPLY_MAX) / (1024 * 1024));
 		else
-			buf_appendf(&cl->out, "ERR %s\n", err);
+			buf_appendf(&cl->out, CTL_ERR "%s\n", err);
 	}
 }
 
@@ -125,17 +124,17 @@ static void cmd_admin_named(struct control *ctl, struct client *cl, const char *
 	enum qadmin_op op;
 
 	if (qadmin_op_parse(name, &op) == -1 || ctl->hooks.admin == NULL) {
-		buf_appends(&cl->out, "ERR not implemented\n");
+		buf_appends(&cl->out, CTL_ERR "not implemented\n");
 		return;
 	}
 	if (!privileged(cl->uid)) {
 		log_warnx("control: uid %lu may not %s queued mail", (unsigned long)cl->uid, name);
-		buf_appends(&cl->out, "ERR permission denied: only root and the relay user may "
+		buf_appends(&cl->out, CTL_ERR "permission denied: only root and the relay user may "
 		    "change the queue\n");
 		return;
 	}
-	if (strcmp(args, "ALL") != 0 && !queue_id_valid(args)) {
-		buf_appendf(&cl->out, "ERR %s takes a queue id or ALL\n", name);
+	if (strcmp(args, CTL_ARG_ALL) != 0 && !queue_id_valid(args)) {
+		buf_appendf(&cl->out, CTL_ERR "%s takes a queue id or " CTL_ARG_ALL "\n", name);
 		return;
 	}
 	ctl->hooks.admin(ctl->hooks.ctx, cl->uid, op, args, &cl->out);
@@ -143,39 +142,39 @@ static void cmd_admin_named(struct control *ctl, struct client *cl, const char *
 
 static void cmd_delete(struct control *ctl, struct client *cl, const char *args)
 {
-	cmd_admin_named(ctl, cl, "DELETE", args);
+	cmd_admin_named(ctl, cl, CTL_DELETE, args);
 }
 
 static void cmd_hold(struct control *ctl, struct client *cl, const char *args)
 {
-	cmd_admin_named(ctl, cl, "HOLD", args);
+	cmd_admin_named(ctl, cl, CTL_HOLD, args);
 }
 
 static void cmd_release(struct control *ctl, struct client *cl, const char *args)
 {
-	cmd_admin_named(ctl, cl, "RELEASE", args);
+	cmd_admin_named(ctl, cl, CTL_RELEASE, args);
 }
 
 static void cmd_retry(struct control *ctl, struct client *cl, const char *args)
 {
-	cmd_admin_named(ctl, cl, "RETRY", args);
+	cmd_admin_named(ctl, cl, CTL_RETRY, args);
 }
 
 static void cmd_requeue(struct control *ctl, struct client *cl, const char *args)
 {
-	cmd_admin_named(ctl, cl, "REQUEUE", args);
+	cmd_admin_named(ctl, cl, CTL_REQUEUE, args);
 }
 
 static void cmd_health(struct control *ctl, struct client *cl, const char *args)
 {
-	bool json = strcmp(args, "JSON") == 0;
+	bool json = strcmp(args, CTL_ARG_JSON) == 0;
 
 	if (*args != '\0' && !json) {
-		buf_appends(&cl->out, "ERR HEALTH takes no argument but JSON\n");
+		buf_appends(&cl->out, CTL_ERR CTL_HEALTH " takes no argument but " CTL_ARG_JSON "\n");
 		return;
 	}
 	if (ctl->hooks.health == NULL) {
-		buf_appends(&cl->out, "ERR not implemented\n");
+		buf_appends(&cl->out, CTL_ERR "not implemented\n");
 		return;
 	}
 	ctl->hooks.health(ctl->hooks.ctx, json, &cl->out);
@@ -185,14 +184,14 @@ static const struct {
 	const char *name;
 	cmd_fn fn;
 } commands[] = {
-	{ "FLUSH", cmd_flush },
-	{ "LIST", cmd_list },
-	{ "DELETE", cmd_delete },
-	{ "HOLD", cmd_hold },
-	{ "RELEASE", cmd_release },
-	{ "RETRY", cmd_retry },
-	{ "REQUEUE", cmd_requeue },
-	{ "HEALTH", cmd_health },
+	{ CTL_FLUSH, cmd_flush },
+	{ CTL_LIST, cmd_list },
+	{ CTL_DELETE, cmd_delete },
+	{ CTL_HOLD, cmd_hold },
+	{ CTL_RELEASE, cmd_release },
+	{ CTL_RETRY, cmd_retry },
+	{ CTL_REQUEUE, cmd_requeue },
+	{ CTL_HEALTH, cmd_health },
 };
 
 struct control *control_open(const char *spool, const struct control_hooks *hooks, char *err,
@@ -331,11 +330,11 @@ static void accept_one(struct control *ctl)
 	for (i = 0; i < ctl->nc; i++)
 		mine += ctl->c[i].uid == cred.uid;
 	if (ctl->nc >= CTL_MAX_CLIENTS)
-		why = "ERR busy: too many connections; try again\n";
+		why = CTL_ERR "busy: too many connections; try again\n";
 	else if (!privileged(cred.uid) && ctl->nc >= CTL_MAX_CLIENTS - CTL_RESERVED)
-		why = "ERR busy: too many connections from ordinary users; try again\n";
+		why = CTL_ERR "busy: too many connections from ordinary users; try again\n";
 	else if (!privileged(cred.uid) && mine >= CTL_PER_UID)
-		why = "ERR busy: too many connections from your uid; try again\n";
+		why = CTL_ERR "busy: too many connections from your uid; try again\n";
 	if (why != NULL) {
 		/* Best effort, never blocking: the socket is new and empty. */
 		(void)!write(fd, why, strlen(why));
@@ -365,7 +364,7 @@ static void run_line(struct control *ctl, struct client *cl, char *line)
 			return;
 		}
 	}
-	buf_appends(&cl->out, "ERR not implemented\n");
+	buf_appends(&cl->out, CTL_ERR "not implemented\n");
 }
 
 /* Read what the client sent; run every complete line. -1: drop it. */
@@ -390,7 +389,7 @@ static int client_read(struct control *ctl, struct client *cl)
 		if (le > 0 && cl->in[le - 1] == '\r')
 			cl->in[--le] = '\0';
 		if (strlen(cl->in) != le)
-			buf_appends(&cl->out, "ERR bad line\n");
+			buf_appends(&cl->out, CTL_ERR "bad line\n");
 		else
 			run_line(ctl, cl, cl->in);
 		/* One request per connection: reply, then close. */
@@ -402,7 +401,7 @@ static int client_read(struct control *ctl, struct client *cl)
 		return 0;
 	}
 	if (cl->inlen == sizeof cl->in) {
-		buf_appends(&cl->out, "ERR line too long\n");
+		buf_appends(&cl->out, CTL_ERR "line too long\n");
 		cl->closing = true;
 	}
 	return 0;

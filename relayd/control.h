@@ -1,20 +1,17 @@
 /*
- * The control socket SPOOL/relayd.sock (mode 0666): ordinary users reach
- * relayd through it, and SO_PEERCRED tells it who they are. Protocol: one
- * command per line, one reply per command:
+ * The control socket SPOOL/relayd.sock (mode 0666), the server side: ordinary
+ * users reach relayd through it, and SO_PEERCRED tells it who they are. The
+ * protocol (verbs, replies, limits) is spool/ctl_proto.h, shared with the
+ * clients. Who may do what:
  *
- *   FLUSH            → "OK\n"   (sendmail -q: retry everything now)
- *   LIST, LIST JSON  → the mailq listing (spool_qlist.h); an ordinary user sees
- *                      only the messages they submitted (SPEC §5.2), root
- *                      and the relay user see all
+ *   FLUSH            any user (an ordinary user's flushes are rate-limited)
+ *   LIST [JSON]      an ordinary user sees only the messages they submitted
+ *                    (SPEC §5.2), root and the relay user see all
  *   DELETE|HOLD|RELEASE|RETRY|REQUEUE ID|ALL
- *                    → the operator's queue tools (qadmin.h), root and the
- *                      relay user only: one "OK|MISSING|BUSY ID" or
- *                      "FAIL ID reason" line per message
- *   HEALTH, HEALTH JSON
- *                    → relayd --health's verdict (health.h), one line or one
- *                      JSON object; any user may ask
- *   anything else    → "ERR not implemented\n" (or "ERR ..." reason)
+ *                    the operator's queue tools (qadmin.h): root and the
+ *                    relay user only
+ *   HEALTH [JSON]    any user
+ *   anything else    "ERR not implemented"
  *
  * New commands are rows in the table in control.c; a handler appends its
  * reply to a buffer (which may be long: the reply is written as the client

@@ -7,6 +7,7 @@
 
 #include "health.h"
 #include "ctl_mailq.h"
+#include "ctl_proto.h"
 #include "spool_qlist.h"
 #include "spool.h"
 
@@ -247,8 +248,9 @@ int health_client(const struct conf *c, bool json)
 	int rc;
 
 	buf_init(&out, 256 * 1024);
-	rc = ctl_request_buf(c->spool, json ? "HEALTH JSON" : "HEALTH", &out, err, sizeof err);
-	if (rc == 0 && out.len > 0 && strncmp(out.data, "ERR", 3) != 0) {
+	rc = ctl_request_buf(c->spool, json ? CTL_HEALTH " " CTL_ARG_JSON : CTL_HEALTH, &out, err,
+	    sizeof err);
+	if (rc == 0 && out.len > 0 && !CTL_IS(out.data, CTL_ERR)) {
 		bool ok = json ? strncmp(out.data, "{\"healthy\":true,", 16) == 0 :
 		    strncmp(out.data, "ok:", 3) == 0;
 

@@ -31,6 +31,7 @@
 
 #include "log.h"
 #include "ctl_mailq.h"
+#include "ctl_proto.h"
 #include "priv_drop.h"
 #include "qadmin.h"
 #include "queue_index.h"
@@ -44,11 +45,11 @@
 static const struct {
 	const char *cmd, *flag, *done;
 } ops[] = {
-	[QA_DELETE] = { "DELETE", "--delete", "removed" },
-	[QA_HOLD] = { "HOLD", "--hold", "held" },
-	[QA_RELEASE] = { "RELEASE", "--release", "released" },
-	[QA_RETRY] = { "RETRY", "--retry", "will be retried now" },
-	[QA_REQUEUE] = { "REQUEUE", "--requeue", "requeued" },
+	[QA_DELETE] = { CTL_DELETE, "--delete", "removed" },
+	[QA_HOLD] = { CTL_HOLD, "--hold", "held" },
+	[QA_RELEASE] = { CTL_RELEASE, "--release", "released" },
+	[QA_RETRY] = { CTL_RETRY, "--retry", "will be retried now" },
+	[QA_REQUEUE] = { CTL_REQUEUE, "--requeue", "requeued" },
 };
 
 int qadmin_op_parse(const char *s, enum qadmin_op *op)
@@ -332,13 +333,13 @@ static bool reply_line(enum qadmin_op op, const char *line, struct tally *t)
 		return false;
 	}
 	id++;
-	if (strncmp(line, "OK ", 3) == 0) {
+	if (CTL_IS(line, CTL_OK " ")) {
 		printf("%s: %s\n", id, ops[op].done);
-	} else if (strncmp(line, "MISSING ", 8) == 0) {
+	} else if (CTL_IS(line, CTL_MISSING)) {
 		note_missing(t, id);
-	} else if (strncmp(line, "BUSY ", 5) == 0) {
+	} else if (CTL_IS(line, CTL_BUSY)) {
 		return true;
-	} else if (strncmp(line, "FAIL ", 5) == 0) {
+	} else if (CTL_IS(line, CTL_FAIL)) {
 		fprintf(stderr, "relayd: %.16s:%s\n", id, id + strnlen(id, 16));
 		t->refused++;
 	} else {
@@ -361,11 +362,11 @@ static int ask_once(const struct conf *c, enum qadmin_op op, const char *id, str
 	snprintf(cmd, sizeof cmd, "%s %s", ops[op].cmd, id);
 	buf_init(&b, 16 * 1024 * 1024);
 	rc = ctl_request_buf(c->spool, cmd, &b, err, errlen);
-	if (rc == 0 && b.len >= 4 && strncmp(b.data, "ERR ", 4) == 0) {
+	if (rc == 0 && CTL_IS(b.data != NULL ? b.data : "", CTL_ERR)) {
 		nl = strchr(b.data, '\n');
 		if (nl != NULL)
 			*nl = '\0';
-		snprintf(err, errlen, "relayd refused: %s", b.data + 4);
+		snprintf(err, errlen, "relayd refused: %s", b.data + sizeof(CTL_ERR) - 1);
 		rc = strstr(b.data, "permission denied") != NULL ? EX_NOPERM : EX_SOFTWARE;
 	}
 	for (line = b.data; rc == 0 && line != NULL && *line != '\0'; line = nl) {

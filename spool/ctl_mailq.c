@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ctl_mailq.h"
+#include "ctl_proto.h"
 #include "spool_qlist.h"
 #include "spool.h"
 #include "util.h"
@@ -56,9 +57,14 @@ static int ctl_connect(const char *spool, char *err, size_t errlen)
  * minus a sysexits code with err set. */
 static int ctl_send(const char *spool, const char *cmd, char *err, size_t errlen)
 {
-	int fd = ctl_connect(spool, err, errlen);
+	int fd;
 
-	if (fd < 0)
+	/* relayd would answer "ERR line too long": a bug of ours, not the user's. */
+	if (strlen(cmd) + 1 > CTL_LINE_MAX) {
+		snprintf(err, errlen, "control request too long (over %d bytes)", CTL_LINE_MAX);
+		return -EX_SOFTWARE;
+	}
+	if ((fd = ctl_connect(spool, err, errlen)) < 0)
 		return fd;
 	if (io_write_all(fd, cmd, strlen(cmd)) != 0 || io_write_all(fd, "\n", 1) != 0) {
 		snprintf(err, errlen, "cannot talk to relayd: %s", strerror(errno));
@@ -104,7 +110,8 @@ int ctl_request(const char *spool, const char *cmd, int copy_fd, char *reply, si
 		}
 		if (n == 0)
 			break;
-		if (copy_fd >= 0 && first && n >= 4 && memcmp(buf, "ERR ", 4) == 0) {
+		if (copy_fd >= 0 && first && (size_t)n >= sizeof(CTL_ERR) - 1 &&
+		    CTL_IS(buf, CTL_ERR)) {
 			/* relayd refused: say so instead of printing it as a listing. */
 			const char *nl = memchr(buf, '\n', (size_t)n);
 			int l = nl != NULL ? (int)(nl - buf) : (int)n;
@@ -212,7 +219,8 @@ static int list_direct(const char *spool, bool json, int out_fd, char *err, size
 
 int mailq_list(const char *spool, bool json, int out_fd, char *err, size_t errlen)
 {
-	int rc = ctl_request(spool, json ? "LIST JSON" : "LIST", out_fd, NULL, 0, err, errlen);
+	int rc = ctl_request(spool, json ? CTL_LIST " " CTL_ARG_JSON : CTL_LIST, out_fd, NULL, 0,
+	    err, errlen);
 
 	if (rc == EX_UNAVAILABLE && strncmp(err, "relayd is not running", 21) == 0)
 		return list_direct(spool, json, out_fd, err, errlen);

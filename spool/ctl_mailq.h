@@ -1,7 +1,8 @@
 /*
- * sendmail's side of relayd's control socket SPOOL/relayd.sock (SPEC §5):
- * "FLUSH" for sendmail -q, "LIST" / "LIST JSON" for mailq. relayd answers
- * from SO_PEERCRED, so nothing the client says about itself matters.
+ * The client side of relayd's control socket SPOOL/relayd.sock (SPEC §5):
+ * FLUSH for sendmail -q, LIST / LIST JSON for mailq, and the requests of
+ * relayd --health and the queue tools. The protocol is ctl_proto.h. relayd
+ * answers from SO_PEERCRED, so nothing the client says about itself matters.
  */
 #ifndef NULLRELAY_MAILQ_CLIENT_H
 #define NULLRELAY_MAILQ_CLIENT_H
