@@ -6,13 +6,9 @@
 # idle clients dropped after 5 s, one request per connection.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
-require_relay hostile-control || exit 0
-if ! is_root; then skip "hostile-control: needs root (test users)"; exit 0; fi
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+require_root_relay hostile-control || exit 0
 
-relay_new ctl
-SH_PORT=$(closed_port)
-relay_conf "retry_min = 1h" "retry_max = 2h"
+relay_parked ctl "retry_min = 1h" "retry_max = 2h"
 relayd_start
 cat > "$T/hog.py" <<'PYEOF'
 import socket, sys, time

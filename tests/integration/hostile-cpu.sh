@@ -10,13 +10,9 @@
 #   envelope is quarantined; mailq -j is always valid UTF-8.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
-require_relay hostile-cpu || exit 0
-if ! is_root; then skip "hostile-cpu: needs root (test users)"; exit 0; fi
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+require_root_relay hostile-cpu || exit 0
 
-relay_new cpu
-SH_PORT=$(closed_port)
-relay_conf "retry_min = 1h" "retry_max = 2h"
+relay_parked cpu "retry_min = 1h" "retry_max = 2h"
 SM=$(public_sendmail)
 RCPTS=()
 for i in $(seq 1 10000); do RCPTS+=("user$i@example.org"); done
@@ -51,9 +47,7 @@ check "flood: $TEST_USER2 sees only their own message" \
 relayd_stop
 
 # Planted envelopes with a C1 control (CSI, 0x9b), an ESC and invalid UTF-8.
-relay_new bytes
-SH_PORT=$(closed_port)
-relay_conf "retry_min = 1h" "retry_max = 2h"
+relay_parked bytes "retry_min = 1h" "retry_max = 2h"
 plant() { # NAME SENDER-BYTES
 	local body='Subject: x\n\nhi!\n'
 	as_user "$TEST_USER1" sh -c "umask 027; printf 'NULLRELAY-DROP 1\nlength 00000000000000000016\nsender <$2>\nrcpt <r@example.org>\n\n$body' > '$RS/incoming/tmp/$1' && chmod 640 '$RS/incoming/tmp/$1' && mv '$RS/incoming/tmp/$1' '$RS/incoming/new/$1'"

@@ -5,8 +5,7 @@
 # rate_limit that makes the backlog take minutes.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
-require_relay hostile-fairness || exit 0
-if ! is_root; then skip "hostile-fairness: needs root (test users)"; exit 0; fi
+require_root_relay hostile-fairness || exit 0
 
 relay_new fair
 sh_start sh '{"default": "accept"}'

@@ -8,8 +8,7 @@
 #   rights.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
-require_relay hostile-files || exit 0
-if ! is_root; then skip "hostile-files: needs root (test users)"; exit 0; fi
+require_root_relay hostile-files || exit 0
 
 relay_new metrics
 sh_start sh '{"default": "accept"}'
@@ -31,9 +30,7 @@ check "metrics: no temporary file left over" \
 	eval "[ \"\$(ls '$MD' | grep -v -e '^nr.prom\$' -e '^nr.prom.tmp\$' | wc -l)\" = 0 ]"
 relayd_stop
 
-relay_new qadmin
-SH_PORT=$(closed_port)
-relay_conf
+relay_parked qadmin
 ID=0123456789ABCDEF
 mkdir -m 0700 "$RD/rootonly"
 echo root-data > "$RD/rootonly/$ID.env"

@@ -5,8 +5,7 @@
 # once per retry_min and never resets the hold-down; root still may.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
-require_relay hostile-flush || exit 0
-if ! is_root; then skip "hostile-flush: needs root (test users)"; exit 0; fi
+require_root_relay hostile-flush || exit 0
 
 relay_new flush
 sh_start sh '{"rules":[{"stage":"GREETING","reply":"421 4.3.2 go away"}]}'

@@ -5,8 +5,7 @@
 # user opened and flocks, is replaced, and relayd starts anyway.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
-require_relay hostile-lock || exit 0
-if ! is_root; then skip "hostile-lock: needs root (test users)"; exit 0; fi
+require_root_relay hostile-lock || exit 0
 
 relay_new lock
 sh_start sh '{"default": "accept"}'

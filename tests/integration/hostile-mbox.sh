@@ -7,9 +7,7 @@
 # failed/ (bounce_local's fallback), logged.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
-require_relay hostile-mbox || exit 0
-ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
-if ! is_root; then skip "hostile-mbox: needs root (a user's mailbox)"; exit 0; fi
+require_root_relay hostile-mbox "a user's mailbox" || exit 0
 if [ -e "/var/mail/$TEST_USER2" ] || ! getent group mail >/dev/null || [ ! -d /var/mail ]; then
 	skip "hostile-mbox: /var/mail/$TEST_USER2 exists, or no group mail or /var/mail"; exit 0
 fi

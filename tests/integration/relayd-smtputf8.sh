@@ -32,7 +32,6 @@ for l in open(sys.argv[1]):
     if e.get("dir") == "C": print(e["line"])' "$T/$1/t.jsonl"; }
 
 wire_has() { commands "$1" | grep -qF -- "$2"; }
-not() { ! "$@"; }
 not_in() { [[ $1 != *"$2"* ]]; }
 
 # ---- 1. one UTF-8 recipient, one ASCII: the ASCII one is sent ------------

@@ -3,17 +3,7 @@
 # A scripted client drives it through pipes; replies and what was queued are
 # checked.
 . "$(dirname "$0")/../lib/common.sh"
-not() { ! "$@"; }
-
-if [ ! -x "$SENDMAIL" ] || [ ! -x "$TOOLS/mkspool" ]; then
-	fail "sendmail-bs: $SENDMAIL or $TOOLS/mkspool not built"
-	exit 0
-fi
-
-SP=$T/spool
-CONF=$T/relay.conf
-write_conf "$CONF" "spool = $SP" "hostname = host.example.net" \
-	"default_domain = example.net" "smarthost = smtp.example.org" "max_message_size = 10k"
+sendmail_setup sendmail-bs "smarthost = smtp.example.org" "max_message_size = 10k" || exit 0
 
 fresh_spool() { rm -rf "$SP"; mk_spool "$SP"; }
 
@@ -83,10 +73,14 @@ for l in err.decode('utf-8', 'replace').splitlines():
     print('ERR: ' + l)
 EOF
 
-# dialogue NAME: run the script on stdin; transcript in $T/NAME.log.
+# dialogue NAME: in a fresh spool, run the script on stdin; transcript in
+# $T/NAME.log. A step "to-data" stands for the usual transaction up to the
+# data: MAIL FROM:<alice@example.org>, RCPT TO:<bob@example.org>, DATA, each
+# with its expected reply.
 dialogue() {
 	local name=$1
-	timeout 60 "$PY" "$T/client.py" "$SENDMAIL" "$CONF" > "$T/$name.log" 2>&1
+	fresh_spool
+	expand_steps | timeout 60 "$PY" "$T/client.py" "$SENDMAIL" "$CONF" > "$T/$name.log" 2>&1
 	if grep -qx 'RESULT ok' "$T/$name.log"; then
 		pass "$name: every reply as expected"
 	else
@@ -94,11 +88,21 @@ dialogue() {
 		sed 's/^/    /' "$T/$name.log" | head -n 60
 	fi
 }
+expand_steps() {
+	local l
+	while IFS= read -r l; do
+		if [ "$l" = to-data ]; then
+			printf '%s\n' '> MAIL FROM:<alice@example.org>' '< 250' \
+				'> RCPT TO:<bob@example.org>' '< 250' '> DATA' '< 354'
+		else
+			printf '%s\n' "$l"
+		fi
+	done
+}
 exit_is() { grep -qx "EXIT $2" "$T/$1.log"; }
 drops() { find "$SP/incoming/new" -type f | sort; }
 
 # ---- one full session: greeting, EHLO, two messages, QUIT -----------------
-fresh_spool
 dialogue session <<'EOF'
 < 220
 > EHLO client.example.org
@@ -181,7 +185,6 @@ else
 fi
 
 # ---- sequence errors and small commands --------------------------------------
-fresh_spool
 dialogue commands <<'EOF'
 < 220
 > HELO client
@@ -225,7 +228,6 @@ check "commands: nothing queued" [ -z "$(drops)" ]
 check "commands: exit 0" exit_is commands 0
 
 # ---- MAIL before EHLO (lenient), LF-only commands, pipelined commands -------
-fresh_spool
 dialogue pipelined <<'EOF'
 < 220
 = b'MAIL FROM:<alice@example.org>\nRCPT TO:<bob@example.org>\nRCPT TO:<carol@example.org>\nDATA\n'
@@ -253,17 +255,11 @@ fi
 # (issue 14) ".\n" inside the data must not end it and let what follows run
 # as commands: the message is refused with 521 and the session ends, as
 # Postfix does with smtpd_forbid_bare_newline; nothing is queued.
-fresh_spool
 dialogue smuggle <<'EOF'
 < 220
 > EHLO c
 < 250
-> MAIL FROM:<alice@example.org>
-< 250
-> RCPT TO:<bob@example.org>
-< 250
-> DATA
-< 354
+to-data
 = b'Subject: smuggle\r\n\r\nbody\r\n.\nMAIL FROM:<evil@example.org>\r\nRCPT TO:<victim@example.org>\r\nDATA\r\nSubject: forged\r\n\r\nx\r\n.\r\n'
 < 521
 EOF
@@ -273,15 +269,9 @@ check "smuggle: exit 65" exit_is smuggle 65
 check "smuggle: the smuggled MAIL got no reply" bash -c "! sed -n '/raw bytes/,\$p' '$T/smuggle.log' | grep -q '^S: 250 2.1.0'"
 check "smuggle: one stderr line naming the bare LF" grep -q '^ERR: .*bare LF in DATA' "$T/smuggle.log"
 
-fresh_spool
 dialogue barelf <<'EOF'
 < 220
-> MAIL FROM:<alice@example.org>
-< 250
-> RCPT TO:<bob@example.org>
-< 250
-> DATA
-< 354
+to-data
 > Subject: crlf head
 >> a line ended by LF alone
 < 521
@@ -290,7 +280,6 @@ check "barelf: a bare LF line in DATA: nothing queued" [ -z "$(find "$SP/incomin
 check "barelf: exit 65" exit_is barelf 65
 
 # ---- size limits: SIZE= at MAIL and the data itself --------------------------
-fresh_spool
 dialogue size <<'EOF'
 < 220
 > EHLO c
@@ -305,12 +294,7 @@ dialogue size <<'EOF'
 < 354
 = b'Subject: big\r\n\r\n' + b'0123456789012345678901234567890123456789\r\n' * 600 + b'.\r\n'
 < 552
-> MAIL FROM:<alice@example.org>
-< 250
-> RCPT TO:<bob@example.org>
-< 250
-> DATA
-< 354
+to-data
 > Subject: small
 >
 > fits
@@ -324,15 +308,9 @@ check "size: only the small message queued" [ "${#D[@]}" = 1 ]
 check "size: nothing left in incoming/tmp" [ -z "$(find "$SP/incoming/tmp" -type f)" ]
 
 # ---- end of input inside DATA: nothing queued, one stderr line --------------
-fresh_spool
 dialogue eof <<'EOF'
 < 220
-> MAIL FROM:<alice@example.org>
-< 250
-> RCPT TO:<bob@example.org>
-< 250
-> DATA
-< 354
+to-data
 > Subject: cut
 >
 > half a message
@@ -343,15 +321,9 @@ check "eof: non-zero exit, never 75" bash -c "! grep -qE '^EXIT (0|75)$' '$T/eof
 check "eof: one stderr line" [ "$(grep -c '^ERR: ' "$T/eof.log")" = 1 ]
 
 # ---- end of input between commands: what got 250 stays queued --------------
-fresh_spool
 dialogue noquit <<'EOF'
 < 220
-> MAIL FROM:<alice@example.org>
-< 250
-> RCPT TO:<bob@example.org>
-< 250
-> DATA
-< 354
+to-data
 > Subject: kept
 >
 > kept

@@ -4,17 +4,7 @@
 # by byte. Header order is not part of SPEC, so headers are compared as a
 # sorted set of exact fields; the body is compared exactly.
 . "$(dirname "$0")/../lib/common.sh"
-not() { ! "$@"; }
-
-if [ ! -x "$SENDMAIL" ] || [ ! -x "$TOOLS/mkspool" ]; then
-	fail "sendmail-callers: $SENDMAIL or $TOOLS/mkspool not built"
-	exit 0
-fi
-
-SP=$T/spool
-CONF=$T/relay.conf
-write_conf "$CONF" "spool = $SP" "hostname = host.example.net" \
-	"default_domain = example.net" "smarthost = smtp.example.org:587"
+sendmail_setup sendmail-callers "smarthost = smtp.example.org:587" || exit 0
 export NULLRELAY_CONF=$CONF
 
 fresh_spool() {

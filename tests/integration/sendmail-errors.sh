@@ -4,17 +4,7 @@
 # in the spool. Also the no-op modes and the quoted-printable re-encoding of
 # over-long lines.
 . "$(dirname "$0")/../lib/common.sh"
-not() { ! "$@"; }
-
-if [ ! -x "$SENDMAIL" ] || [ ! -x "$TOOLS/mkspool" ]; then
-	fail "sendmail-errors: $SENDMAIL or $TOOLS/mkspool not built"
-	exit 0
-fi
-
-SP=$T/spool
-CONF=$T/relay.conf
-write_conf "$CONF" "spool = $SP" "hostname = host.example.net" \
-	"default_domain = example.net" "smarthost = smtp.example.org"
+sendmail_setup sendmail-errors "smarthost = smtp.example.org" || exit 0
 mk_spool "$SP" || { fail "sendmail-errors: mkspool"; exit 0; }
 printf '%s\n' 'From: a@example.org' 'To: b@example.org' 'Subject: t' '' 'body' > "$T/in"
 

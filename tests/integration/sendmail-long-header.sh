@@ -8,7 +8,6 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
 require_relay sendmail-long-header || exit 0
-not() { ! "$@"; }
 
 relay_new long
 sh_start sh-long '{}'

@@ -6,16 +6,8 @@
 # message is durable, one "ID: queued for <addr>" line per envelope recipient.
 . "$(dirname "$0")/../lib/common.sh"
 
-if [ ! -x "$SENDMAIL" ] || [ ! -x "$TOOLS/mkspool" ]; then
-	fail "sendmail-modes: $SENDMAIL or $TOOLS/mkspool not built"
+sendmail_setup sendmail-modes "smarthost = smtp.example.org" "admin_addr = admin@example.org" ||
 	exit 0
-fi
-
-SP=$T/spool
-CONF=$T/relay.conf
-write_conf "$CONF" "spool = $SP" "hostname = host.example.net" \
-	"default_domain = example.net" "smarthost = smtp.example.org" \
-	"admin_addr = admin@example.org"
 mk_spool "$SP" || { fail "sendmail-modes: mkspool"; exit 0; }
 printf '%s\n' 'From: a@example.org' 'To: b@example.org' 'Subject: t' '' 'body' > "$T/in"
 ln -s "$SENDMAIL" "$T/mailq"

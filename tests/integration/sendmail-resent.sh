@@ -7,15 +7,7 @@
 # writes into the spool (generated Date/Message-ID values masked).
 . "$(dirname "$0")/../lib/common.sh"
 
-if [ ! -x "$SENDMAIL" ] || [ ! -x "$TOOLS/mkspool" ]; then
-	fail "sendmail-resent: $SENDMAIL or $TOOLS/mkspool not built"
-	exit 0
-fi
-
-SP=$T/spool
-CONF=$T/relay.conf
-write_conf "$CONF" "spool = $SP" "hostname = host.example.net" \
-	"default_domain = example.net" "smarthost = smtp.example.org:587"
+sendmail_setup sendmail-resent "smarthost = smtp.example.org:587" || exit 0
 export NULLRELAY_CONF=$CONF
 DATE_RE='(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{1,2} [A-Z][a-z]{2} [0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} [-+][0-9]{4}'
 

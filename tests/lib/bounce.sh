@@ -1,11 +1,17 @@
 # Helpers for the bounce integration tests (sourced, not run: no +x).
-#   . "$TOP/tests/integration/bounce-lib.sh"   after common.sh and relay.sh
+#   . "$TOP/tests/lib/bounce.sh"   after common.sh and relay.sh
 #
+#   EHLO_DSN                 an "ehlo" script entry offering DSN and SMTPUTF8
 #   sh_bounces SH [RCPT]     .eml files SH accepted with a null MAIL FROM
 #                            (to RCPT only, if given), one path a line
+#   sh_bounce_count SH [RCPT]  how many
 #   sh_from_count SH SENDER  number of messages SH accepted from SENDER
 #   dsn_check WHAT EML EXPECT...   PASS/FAIL per expectation (see dsn.py below)
-#   created_count            queue entries made (pick-up and report lines in $RL)
+#   created_count            messages that entered the queue: the pick-up
+#                            lines "ID: from=<...>, size=N" in $RL (a bounce
+#                            relayd makes logs one too)
+#   in_failed ID, queue_empty    where a message is
+#   debian_mailx             a command line running Debian's bsd-mailx
 
 EHLO_DSN='"ehlo":["PIPELINING","8BITMIME","ENHANCEDSTATUSCODES","SIZE 10000000","DSN","SMTPUTF8"]'
 

@@ -57,6 +57,26 @@ write_conf() {
 	chmod 644 "$f"
 }
 
+# not CMD...: true if CMD fails (for check).
+not() { ! "$@"; }
+
+# sendmail_setup NAME [LINE...]: for the tests of sendmail alone (no relayd):
+# one FAIL line and status 1 unless sendmail and mkspool are built; else
+# SP=$T/spool (not created: mk_spool it) and CONF=$T/relay.conf holding
+# spool, hostname = host.example.net, default_domain = example.net, then
+# the LINEs.
+sendmail_setup() {
+	local name=$1; shift
+	if [ ! -x "$SENDMAIL" ] || [ ! -x "$TOOLS/mkspool" ]; then
+		fail "$name: $SENDMAIL or $TOOLS/mkspool not built"
+		return 1
+	fi
+	SP=$T/spool
+	CONF=$T/relay.conf
+	write_conf "$CONF" "spool = $SP" "hostname = host.example.net" \
+		"default_domain = example.net" "$@"
+}
+
 # The single drop file in SPOOL's incoming/new (fails if not exactly one).
 only_drop() {
 	local n

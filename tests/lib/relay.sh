@@ -18,8 +18,13 @@
 #   submit_as USER [ARGS...]     the same as another user
 #   relayd_once [ARGS...]        relayd -C $RC -f --once, bounded, log appended to $RL
 #   relayd_start / relayd_stop   a background relayd -f; RELAYD_PID
+#   relay_parked NAME [LINE...]  relay_new NAME, then relay_conf with a smarthost
+#                                port nothing listens on: mail stays queued
 #   wait_for SECONDS CMD...      poll CMD every 0.1 s until it succeeds or time runs out
 #   log_has ERE                  grep -E in $RL
+#   require_relay NAME           both binaries built, else one FAIL line
+#   require_root_relay NAME [WHY]  that, and root, else one SKIP line
+#   ms_since NS                  milliseconds since NS (date +%s%N)
 
 . "$TOP/tests/lib/certs.sh"
 SMARTHOST_PY=$TOP/tests/smarthost.py
@@ -43,8 +48,8 @@ wait_for() {
 	done
 }
 
-# The spool layout of notes/common.md, for when build/tests/tools/mkspool
-# is not built.
+# The spool layout relayd makes when started as root (spool/spool_setup.c,
+# relayd(8) FILES), for when build/tests/tools/mkspool is not built.
 _mk_spool_sh() {
 	local s=$1 u g
 	u=$(relay_user); g=$(id -gn "$u")
@@ -233,6 +238,28 @@ require_relay() {
 	[ -z "$m" ] && return 0
 	fail "$1: not built:$m"
 	return 1
+}
+
+# require_root_relay NAME [WHY]: require_relay, and root (the tests that
+# need the test users or another user's files), else one SKIP line naming
+# WHY (default: test users). Returns 1 when the test cannot run.
+require_root_relay() {
+	require_relay "$1" || return 1
+	is_root && return 0
+	skip "$1: needs root (${2:-test users})"
+	return 1
+}
+
+# ms_since NS: milliseconds since NS, a time from date +%s%N.
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+
+# relay_parked NAME [LINE...]: a setup whose smarthost is a port nothing
+# listens on, so whatever is submitted stays queued (LINEs as relay_conf).
+relay_parked() {
+	relay_new "$1"
+	shift
+	SH_PORT=$(closed_port)
+	relay_conf "$@"
 }
 
 # deliver_until SECONDS SH [N]: run relayd --once every 0.3 s until SH has

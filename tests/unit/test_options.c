@@ -36,6 +36,40 @@ static int parse(const char *first, ...)
 
 #define SM "/usr/sbin/sendmail"
 
+#define NR_WORDS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The words (argv[0] first) parse and select `want`; o is left as parsed
+ * for further checks. A failure names the words. */
+/* Parse argc words (argv[0] first). */
+static int parse_words(int argc, const char **words)
+{
+	int i;
+
+	for (i = 0; i < argc && i < MAXARGS; i++)
+		argv_store[i] = (char *)(uintptr_t)words[i];
+	argv_store[i] = NULL;
+	err[0] = '\0';
+	return sm_parse_args(i, argv_store, &o, err, sizeof(err));
+}
+
+static void mode_is(enum sm_mode want, int argc, const char **words)
+{
+	int i, rc = parse_words(argc, words);
+
+	if (rc != 0 || o.mode != want) {
+		fprintf(stderr, "  mode of");
+		for (i = 0; i < argc; i++)
+			fprintf(stderr, " %s", words[i]);
+		fprintf(stderr, ": rc %d (%s), mode %d, want %d\n", rc, err, (int)o.mode, (int)want);
+	}
+	CHECK_INT(rc, 0);
+	CHECK_INT(o.mode, want);
+}
+#define MODE(want, ...) do { \
+	const char *w_[] = { __VA_ARGS__ }; \
+	mode_is((want), (int)NR_WORDS(w_), w_); \
+} while (0)
+
 static void rcpt_is(size_t i, const char *want)
 {
 	CHECK(i < o.nrcpts);
@@ -45,8 +79,7 @@ static void rcpt_is(size_t i, const char *want)
 
 static void test_defaults(void)
 {
-	CHECK_INT(parse(SM, "a@example.org", NULL), 0);
-	CHECK_INT(o.mode, SM_DELIVER);
+	MODE(SM_DELIVER, SM, "a@example.org");
 	CHECK(!o.extract_rcpts);
 	CHECK(!o.ignore_dots);
 	CHECK(o.sender == NULL);
@@ -62,8 +95,7 @@ static void test_defaults(void)
 	rcpt_is(0, "a@example.org");
 
 	/* No recipients is not the parser's business in deliver mode (-t). */
-	CHECK_INT(parse(SM, NULL), 0);
-	CHECK_INT(o.mode, SM_DELIVER);
+	MODE(SM_DELIVER, SM);
 	CHECK_INT(o.nrcpts, 0);
 	CHECK(o.rcpts != NULL && o.rcpts[0] == NULL);
 }
@@ -141,8 +173,7 @@ static void test_separate_values(void)
 	CHECK(o.ignore_dots);
 	CHECK_INT(o.nrcpts, 1);
 	/* -b with a separate letter, as getopt allows. */
-	CHECK_INT(parse(SM, "-b", "p", NULL), 0);
-	CHECK_INT(o.mode, SM_LIST);
+	MODE(SM_LIST, SM, "-b", "p");
 	/* A value that looks like an option is still the value. */
 	CHECK_INT(parse(SM, "-f", "-t", "a", NULL), 0);
 	CHECK_STR(o.sender, "-t");
@@ -217,8 +248,7 @@ static void test_stop(void)
 static void test_real_callers(void)
 {
 	/* Debian cron */
-	CHECK_INT(parse(SM, "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root", NULL), 0);
-	CHECK_INT(o.mode, SM_DELIVER);
+	MODE(SM_DELIVER, SM, "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root");
 	CHECK_STR(o.fullname, "CronDaemon");
 	CHECK(o.ignore_dots);
 	CHECK_INT(o.body, SM_BODY_8BITMIME);
@@ -269,72 +299,46 @@ static void test_real_callers(void)
 	CHECK(o.extract_rcpts && !o.ignore_dots);
 
 	/* Alpine */
-	CHECK_INT(parse(SM, "-bs", "-odb", "-oem", NULL), 0);
-	CHECK_INT(o.mode, SM_SMTP);
+	MODE(SM_SMTP, SM, "-bs", "-odb", "-oem");
 
 	/* Sendmail's classic daemon start: nothing to do. */
-	CHECK_INT(parse(SM, "-bd", "-q30m", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
+	MODE(SM_NOOP, SM, "-bd", "-q30m");
 }
 
 static void test_modes(void)
 {
-	CHECK_INT(parse(SM, "-bm", "a", NULL), 0);
-	CHECK_INT(o.mode, SM_DELIVER);
-	CHECK_INT(parse(SM, "-bp", NULL), 0);
-	CHECK_INT(o.mode, SM_LIST);
-	CHECK_INT(parse(SM, "-bs", NULL), 0);
-	CHECK_INT(o.mode, SM_SMTP);
-	CHECK_INT(parse(SM, "-bv", "root", NULL), 0);
-	CHECK_INT(o.mode, SM_VERIFY);
+	MODE(SM_DELIVER, SM, "-bm", "a");
+	MODE(SM_LIST, SM, "-bp");
+	MODE(SM_SMTP, SM, "-bs");
+	MODE(SM_VERIFY, SM, "-bv", "root");
 	rcpt_is(0, "root");
-	CHECK_INT(parse(SM, "-bi", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
-	CHECK_INT(parse(SM, "-bd", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
-	CHECK_INT(parse(SM, "-bD", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
-	CHECK_INT(parse(SM, "-bl", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
-	CHECK_INT(parse(SM, "-bh", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
-	CHECK_INT(parse(SM, "-bH", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
-	CHECK_INT(parse(SM, "-I", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
-	CHECK_INT(parse(SM, "-bp", "-v", NULL), 0);
-	CHECK_INT(o.mode, SM_LIST);
+	MODE(SM_NOOP, SM, "-bi");
+	MODE(SM_NOOP, SM, "-bd");
+	MODE(SM_NOOP, SM, "-bD");
+	MODE(SM_NOOP, SM, "-bl");
+	MODE(SM_NOOP, SM, "-bh");
+	MODE(SM_NOOP, SM, "-bH");
+	MODE(SM_NOOP, SM, "-I");
+	MODE(SM_LIST, SM, "-bp", "-v");
 	CHECK(o.verbose);
-	CHECK_INT(parse(SM, "-bp", "-j", NULL), 0);
-	CHECK_INT(o.mode, SM_LIST);
+	MODE(SM_LIST, SM, "-bp", "-j");
 	CHECK(o.json);
 }
 
 static void test_q(void)
 {
-	CHECK_INT(parse(SM, "-q", NULL), 0);
-	CHECK_INT(o.mode, SM_FLUSH);
-	CHECK_INT(parse(SM, "-q", "-v", NULL), 0);
-	CHECK_INT(o.mode, SM_FLUSH);
+	MODE(SM_FLUSH, SM, "-q");
+	MODE(SM_FLUSH, SM, "-q", "-v");
 	CHECK(o.verbose);
-	CHECK_INT(parse(SM, "-q1h", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
-	CHECK_INT(parse(SM, "-q30m", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
-	CHECK_INT(parse(SM, "-q1h30m", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
-	CHECK_INT(parse(SM, "-q15", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
-	CHECK_INT(parse(SM, "-qRexample.org", NULL), 0);
-	CHECK_INT(o.mode, SM_FLUSH);
-	CHECK_INT(parse(SM, "-qIABC", NULL), 0);
-	CHECK_INT(o.mode, SM_FLUSH);
-	CHECK_INT(parse(SM, "-qSuser", NULL), 0);
-	CHECK_INT(o.mode, SM_FLUSH);
-	CHECK_INT(parse(SM, "-qf", NULL), 0);
-	CHECK_INT(o.mode, SM_FLUSH);
-	CHECK_INT(parse(SM, "-vq", NULL), 0);
-	CHECK_INT(o.mode, SM_FLUSH);
+	MODE(SM_NOOP, SM, "-q1h");
+	MODE(SM_NOOP, SM, "-q30m");
+	MODE(SM_NOOP, SM, "-q1h30m");
+	MODE(SM_NOOP, SM, "-q15");
+	MODE(SM_FLUSH, SM, "-qRexample.org");
+	MODE(SM_FLUSH, SM, "-qIABC");
+	MODE(SM_FLUSH, SM, "-qSuser");
+	MODE(SM_FLUSH, SM, "-qf");
+	MODE(SM_FLUSH, SM, "-vq");
 	CHECK(o.verbose);
 	/* A bare -q never swallows the next word: it is a recipient, and
 	 * recipients with -q are refused. */
@@ -348,37 +352,27 @@ static void test_q(void)
 	CHECK_INT(parse(SM, "-qZ", NULL), EX_USAGE);
 	CHECK(strstr(err, "-qZ") != NULL);
 	/* -q does not override -bp. */
-	CHECK_INT(parse(SM, "-bp", "-q", NULL), 0);
-	CHECK_INT(o.mode, SM_LIST);
+	MODE(SM_LIST, SM, "-bp", "-q");
 	CHECK_INT(parse(SM, "-bs", "-q", NULL), EX_USAGE);
 }
 
 static void test_argv0(void)
 {
-	CHECK_INT(parse("mailq", NULL), 0);
-	CHECK_INT(o.mode, SM_LIST);
-	CHECK_INT(parse("/usr/bin/mailq", "-j", NULL), 0);
-	CHECK_INT(o.mode, SM_LIST);
+	MODE(SM_LIST, "mailq");
+	MODE(SM_LIST, "/usr/bin/mailq", "-j");
 	CHECK(o.json);
-	CHECK_INT(parse("/usr/bin/newaliases", NULL), 0);
-	CHECK_INT(o.mode, SM_NOOP);
+	MODE(SM_NOOP, "/usr/bin/newaliases");
 	CHECK_INT(parse("newaliases", "a@x", NULL), EX_USAGE);
 	CHECK_INT(parse("mailq", "a@x", NULL), EX_USAGE);
 	/* An explicit -b wins. */
-	CHECK_INT(parse("/usr/bin/mailq", "-bm", "a@x", NULL), 0);
-	CHECK_INT(o.mode, SM_DELIVER);
+	MODE(SM_DELIVER, "/usr/bin/mailq", "-bm", "a@x");
 	rcpt_is(0, "a@x");
-	CHECK_INT(parse("newaliases", "-bp", NULL), 0);
-	CHECK_INT(o.mode, SM_LIST);
-	CHECK_INT(parse("mailq", "-bs", NULL), 0);
-	CHECK_INT(o.mode, SM_SMTP);
-	CHECK_INT(parse("newaliases", "-bm", "root", NULL), 0);
-	CHECK_INT(o.mode, SM_DELIVER);
+	MODE(SM_LIST, "newaliases", "-bp");
+	MODE(SM_SMTP, "mailq", "-bs");
+	MODE(SM_DELIVER, "newaliases", "-bm", "root");
 	/* Only the base name counts. */
-	CHECK_INT(parse("/opt/mailq/sendmail", "a@x", NULL), 0);
-	CHECK_INT(o.mode, SM_DELIVER);
-	CHECK_INT(parse("mailq", "-q", NULL), 0);
-	CHECK_INT(o.mode, SM_LIST);
+	MODE(SM_DELIVER, "/opt/mailq/sendmail", "a@x");
+	MODE(SM_LIST, "mailq", "-q");
 	/* With -bm the json flag has nothing to print. */
 	CHECK_INT(parse("mailq", "-bm", "-j", "a", NULL), EX_USAGE);
 }
@@ -386,13 +380,7 @@ static void test_argv0(void)
 /* One refusal: EX_USAGE and the message mentions `named`. */
 static void refused(const char *named, int argc, const char **words)
 {
-	int i;
-
-	for (i = 0; i < argc && i < MAXARGS; i++)
-		argv_store[i] = (char *)(uintptr_t)words[i];
-	argv_store[i] = NULL;
-	err[0] = '\0';
-	CHECK_INT(sm_parse_args(i, argv_store, &o, err, sizeof(err)), EX_USAGE);
+	CHECK_INT(parse_words(argc, words), EX_USAGE);
 	if (strstr(err, named) == NULL) {
 		fprintf(stderr, "  error \"%s\" does not name \"%s\"\n", err, named);
 		CHECK(strstr(err, named) != NULL);
@@ -401,72 +389,81 @@ static void refused(const char *named, int argc, const char **words)
 	CHECK(strncmp(err, "sendmail:", 9) != 0);
 }
 
-#define REFUSED(named, ...) do { \
-	const char *w_[] = { SM, __VA_ARGS__ }; \
-	refused(named, (int)NR_WORDS(w_), w_); \
-} while (0)
-#define NR_WORDS(a) (sizeof(a) / sizeof((a)[0]))
 
 static void test_refusals(void)
 {
-	REFUSED("-bt", "-bt");
-	REFUSED("-bC", "-bC");
-	REFUSED("-bP", "-bP");
-	REFUSED("-ba", "-ba");
-	REFUSED("-bz", "-bz");
-	REFUSED("-bmx", "-bmx", "a");
-	REFUSED("-Q", "-Qreason", "a");
-	REFUSED("-Q", "-Q", "reason", "a");
-	REFUSED("-Z", "-Z", "a");
-	REFUSED("-Z", "-tZ", "a");
-	REFUSED("-y", "-y");
-	REFUSED("--help", "--help");
-	REFUSED("-f", "-t", "-f");
-	REFUSED("-F", "-F");
-	REFUSED("-C", "-C");
-	REFUSED("-N", "-N");
-	REFUSED("-R", "-R");
-	REFUSED("-V", "-V");
-	REFUSED("-B", "-B");
-	REFUSED("-o", "-o");
-	REFUSED("-O", "-O");
-	REFUSED("-h", "-h");
-	REFUSED("-X", "-X");
-	REFUSED("-b", "-b");
-	REFUSED("twice", "-f", "a@x", "-f", "b@x", "r");
-	REFUSED("twice", "-f", "a@x", "-f", "a@x", "r");
-	REFUSED("twice", "-fa@x", "-rb@x", "r");
-	REFUSED("twice", "-r", "a@x", "-r", "a@x", "r");
-	REFUSED("9BIT", "-B", "9BIT", "a");
-	REFUSED("8bit", "-B8bit", "a");
-	REFUSED("sometimes", "-N", "sometimes", "a");
-	REFUSED("never,success", "-N", "never,success", "a");
-	REFUSED("-N", "-N", "", "a");
-	REFUSED("partial", "-R", "partial", "a");
-	REFUSED("-V", "-V", "has space", "a");
-	REFUSED("-V", "-V", "", "a");
-	REFUSED("-V", "-V", "caf\xc3\xa9", "a");
-	REFUSED("1 to 100", "-V", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "a");
-	REFUSED("a@x", "-bp", "a@x");
-	REFUSED("a@x", "-bi", "a@x");
-	REFUSED("a@x", "-I", "a@x");
-	REFUSED("a@x", "-bd", "a@x");
-	REFUSED("a@x", "-bs", "a@x");
-	REFUSED("a@x", "-q", "a@x");
-	REFUSED("a@x", "-qf", "a@x");
-	REFUSED("-j", "-j", "a@x");
-	REFUSED("-j", "-j", "-bs");
-	REFUSED("-bv", "-bv");
-	REFUSED("-bp", "-bp", "-bm");
-	REFUSED("-bs", "-bs", "-bp");
-	/* -t asks for recipients too (issue 8). */
-	REFUSED("-t", "-bp", "-t");
-	REFUSED("-t", "-t", "-bp");
-	REFUSED("-t", "-bi", "-t");
-	REFUSED("-t", "-q", "-t");
-	REFUSED("-t", "-q1h", "-t");
-	REFUSED("-bd", "-bd", "-t");
+	/* Each: what the message must name, then the words after argv[0]. */
+	static const struct {
+		const char *named;
+		const char *w[6];
+	} t[] = {
+		{ "-bt", { "-bt" } },
+		{ "-bC", { "-bC" } },
+		{ "-bP", { "-bP" } },
+		{ "-ba", { "-ba" } },
+		{ "-bz", { "-bz" } },
+		{ "-bmx", { "-bmx", "a" } },
+		{ "-Q", { "-Qreason", "a" } },
+		{ "-Q", { "-Q", "reason", "a" } },
+		{ "-Z", { "-Z", "a" } },
+		{ "-Z", { "-tZ", "a" } },
+		{ "-y", { "-y" } },
+		{ "--help", { "--help" } },
+		{ "-f", { "-t", "-f" } },
+		{ "-F", { "-F" } },
+		{ "-C", { "-C" } },
+		{ "-N", { "-N" } },
+		{ "-R", { "-R" } },
+		{ "-V", { "-V" } },
+		{ "-B", { "-B" } },
+		{ "-o", { "-o" } },
+		{ "-O", { "-O" } },
+		{ "-h", { "-h" } },
+		{ "-X", { "-X" } },
+		{ "-b", { "-b" } },
+		{ "twice", { "-f", "a@x", "-f", "b@x", "r" } },
+		{ "twice", { "-f", "a@x", "-f", "a@x", "r" } },
+		{ "twice", { "-fa@x", "-rb@x", "r" } },
+		{ "twice", { "-r", "a@x", "-r", "a@x", "r" } },
+		{ "9BIT", { "-B", "9BIT", "a" } },
+		{ "8bit", { "-B8bit", "a" } },
+		{ "sometimes", { "-N", "sometimes", "a" } },
+		{ "never,success", { "-N", "never,success", "a" } },
+		{ "-N", { "-N", "", "a" } },
+		{ "partial", { "-R", "partial", "a" } },
+		{ "-V", { "-V", "has space", "a" } },
+		{ "-V", { "-V", "", "a" } },
+		{ "-V", { "-V", "caf\xc3\xa9", "a" } },
+		{ "1 to 100", { "-V", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "a" } },
+		{ "a@x", { "-bp", "a@x" } },
+		{ "a@x", { "-bi", "a@x" } },
+		{ "a@x", { "-I", "a@x" } },
+		{ "a@x", { "-bd", "a@x" } },
+		{ "a@x", { "-bs", "a@x" } },
+		{ "a@x", { "-q", "a@x" } },
+		{ "a@x", { "-qf", "a@x" } },
+		{ "-j", { "-j", "a@x" } },
+		{ "-j", { "-j", "-bs" } },
+		{ "-bv", { "-bv" } },
+		{ "-bp", { "-bp", "-bm" } },
+		{ "-bs", { "-bs", "-bp" } },
+		/* -t asks for recipients too (issue 8). */
+		{ "-t", { "-bp", "-t" } },
+		{ "-t", { "-t", "-bp" } },
+		{ "-t", { "-bi", "-t" } },
+		{ "-t", { "-q", "-t" } },
+		{ "-t", { "-q1h", "-t" } },
+		{ "-bd", { "-bd", "-t" } },
+	};
+
+	for (size_t i = 0; i < NR_ARRAY_LEN(t); i++) {
+		const char *words[1 + NR_WORDS(t[i].w)] = { SM };
+		int n = 1;
+
+		for (size_t k = 0; k < NR_WORDS(t[i].w) && t[i].w[k] != NULL; k++)
+			words[n++] = t[i].w[k];
+		refused(t[i].named, n, words);
+	}
 }
 
 /* An argument with a line break is quoted in the error without it: the
