@@ -26,14 +26,15 @@
 #include "addr.h"
 #include "sm_bs.h"
 #include "conf.h"
+#include "msg_limits.h"
 #include "spool_envelope.h"
 #include "smtp_parse.h"
 #include "sm_submit.h"
 #include "util.h"
 
 /* RFC 5321 §4.5.3.1.4/6: a command or text line is at most 1000 octets
- * with its CRLF. */
-#define BS_LINE_MAX 1000
+ * with its CRLF: the line limit (msg_limits.h) and two. */
+#define BS_LINE_MAX (MSG_LINE_MAX + 2)
 #define BS_READBUF 16384
 
 enum rd_result { RD_LINE, RD_LONG, RD_EOF, RD_ERR };
