@@ -5,6 +5,11 @@
  * decide whether it must be re-encoded as quoted-printable, and the
  * re-encoding pass itself. Nothing here knows about the spool: the caller
  * passes a sink (sm_submit.c uses the drop file; the unit tests use memory).
+ *
+ * One interface over several files, one concern each: msg_read.c (input,
+ * the header section as read, the body scan), msg_headers.c (lookups,
+ * additions, -t, writing), msg_fixup.c (the fix-ups), msg_fold.c (folding),
+ * msg_encode.c (display names), msg_mime.c and msg_qp.c (re-encoding).
  */
 #ifndef NULLRELAY_MESSAGE_H
 #define NULLRELAY_MESSAGE_H

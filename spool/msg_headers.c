@@ -16,6 +16,19 @@
 #include "msg_impl.h"
 #include "util.h"
 
+void msg_headers_init(struct msg_headers *h)
+{
+	memset(h, 0, sizeof(*h));
+}
+
+void msg_headers_free(struct msg_headers *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		free(h->v[i].text);
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
 bool msg_name_is(const struct msg_field *f, const char *name)
 {
 	size_t n = strlen(name);

@@ -142,19 +142,6 @@ static bool lone_dot(const struct msg_in *in, bool at_bol, const char *p, size_t
 	return !in->ignore_dots && at_bol && eol && n == 1 && p[0] == '.';
 }
 
-void msg_headers_init(struct msg_headers *h)
-{
-	memset(h, 0, sizeof(*h));
-}
-
-void msg_headers_free(struct msg_headers *h)
-{
-	for (size_t i = 0; i < h->n; i++)
-		free(h->v[i].text);
-	free(h->v);
-	memset(h, 0, sizeof(*h));
-}
-
 /* Length of the field name if line starts a header field ("Name:" with
  * optional white space before the colon, RFC 5322 obs-optional), else 0. */
 static size_t field_name_len(const char *s, size_t n)
