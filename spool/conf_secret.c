@@ -59,9 +59,13 @@ int secret_file_open(const char *key, const char *path, uid_t relay_uid, char *e
 		e = errno;
 		/* A symbolic link (ELOOP) or a file we may not read: say what is
 		 * wrong with it (not a regular file, its owner, its mode) when the
-		 * rule explains the refusal better than the errno does. */
-		if ((e != ELOOP && e != EACCES) || lstat(path, &st) != 0 ||
-		    secret_file_check(key, path, &st, relay_uid, err, errlen) == 0)
+		 * rule explains the refusal better than the errno does; then errno
+		 * is EPERM. EACCES stays only for a file the rule accepts that this
+		 * process may not open (see conf_secret.h). */
+		if ((e == ELOOP || e == EACCES) && lstat(path, &st) == 0 &&
+		    secret_file_check(key, path, &st, relay_uid, err, errlen) != 0)
+			e = EPERM;
+		else
 			snprintf(err, errlen, "%s %s: %s", key, path, strerror(e));
 		errno = e;
 		return -1;

@@ -24,8 +24,10 @@ int secret_file_check(const char *key, const char *path, const struct stat *st,
  * a secret does: O_NOFOLLOW (a symbolic link is refused, never followed),
  * O_NONBLOCK (a FIFO cannot stall us), O_CLOEXEC; then secret_file_check on
  * the fstat of what was opened. The descriptor, or -1 with the reason in err
- * and errno set (ENOENT: the file does not exist; whether that is fine is
- * the caller's to say).
+ * and errno set: ENOENT, the file does not exist; EACCES, the file meets
+ * the rule (by lstat) but this process may not open it (relayd -n run by
+ * another user, or a reload under Landlock: delivery will say); EPERM, the
+ * rule refuses it. Whether ENOENT or EACCES is fine is the caller's to say.
  */
 int secret_file_open(const char *key, const char *path, uid_t relay_uid, char *err,
     size_t errlen);
