@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "listen_conn.h"
-#include "net.h"
 #include "tls.h"
 #include "util.h"
 
@@ -66,29 +66,20 @@ bool conn_is_tls(const struct lconn *c)
 	return c->tls != NULL;
 }
 
-/* Wait for events on the socket until deadline. LC_OK when ready. */
+/* Wait for events on the socket until deadline (SIGTERM cuts it short
+ * unless held). LC_OK when ready. */
 static enum lc_status wait_fd(struct lconn *c, short events, int64_t deadline)
 {
-	struct pollfd p = { .fd = c->fd, .events = events };
+	int r = deadline_poll(c->fd, events, deadline, c->stop_held ? NULL : c->stop);
 
-	for (;;) {
-		int64_t left = deadline - net_deadline(0);
-		int r;
-
-		if (c->stop != NULL && *c->stop && !c->stop_held)
-			return LC_STOP;
-		if (left <= 0)
-			return LC_TIMEOUT;
-		r = poll(&p, 1, left > 3600000 ? 3600000 : (int)left);
-		if (r > 0)
-			return LC_OK;
-		if (r == 0)
-			continue;
-		if (errno != EINTR) {
-			snprintf(c->err, sizeof c->err, "poll: %s", strerror(errno));
-			return LC_ERROR;
-		}
-	}
+	if (r > 0)
+		return LC_OK;
+	if (r == 0)
+		return LC_TIMEOUT;
+	if (r == -2)
+		return LC_STOP;
+	snprintf(c->err, sizeof c->err, "poll: %s", strerror(errno));
+	return LC_ERROR;
 }
 
 static enum lc_status write_raw(struct lconn *c, const char *p, size_t n, int64_t deadline)
@@ -154,7 +145,7 @@ void conn_reply(struct lconn *c, const char *fmt, ...)
 	line[n++] = '\r';
 	line[n++] = '\n';
 	if (c->wlen + (size_t)n > sizeof(c->wbuf))
-		(void)conn_flush(c, net_deadline(30));
+		(void)conn_flush(c, deadline_in(30));
 	memcpy(c->wbuf + c->wlen, line, (size_t)n);
 	c->wlen += (size_t)n;
 }

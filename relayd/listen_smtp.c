@@ -30,7 +30,7 @@
 #include "listen_data.h"
 #include "listen_smtp.h"
 #include "log.h"
-#include "net.h"
+#include "deadline.h"
 #include "smtp_parse.h"
 #include "sm_submit.h"
 #include "util.h"
@@ -75,7 +75,7 @@ static const char *host(const struct ls *s)
 
 static int64_t cmd_deadline(const struct ls *s)
 {
-	int64_t d = net_deadline(s->c->timeout_command);
+	int64_t d = deadline_in(s->c->timeout_command);
 
 	return d < s->session_end ? d : s->session_end;
 }
@@ -609,7 +609,7 @@ void listen_smtp_serve(const struct lsmtp_ctx *x, int fd)
 	s->c = x->c;
 	s->conn = conn_new(fd, x->stop);
 	s->st = LS_GREETED;
-	s->session_end = net_deadline(LS_SESSION_SECONDS);
+	s->session_end = deadline_in(LS_SESSION_SECONDS);
 	strlcpy(s->helo, "unknown", sizeof s->helo);
 	conn_reply(s->conn, "220 %s ESMTP nullrelay", host(s));
 	while (s->st != LS_DONE) {
@@ -642,7 +642,7 @@ void listen_smtp_serve(const struct lsmtp_ctx *x, int fd)
 			s->st = LS_DONE;
 		}
 	}
-	(void)conn_flush(s->conn, net_deadline(5));
+	(void)conn_flush(s->conn, deadline_in(5));
 	log_info("listen: disconnect from %s[%s]", s->helo, x->ip);
 	reset_transaction(s);
 	free(s->user);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "deadline.h"
 #include "log.h"
 #include "smtp_impl.h"
 #include "util.h"
@@ -113,7 +114,7 @@ int smtp_write(struct smtp_session *s, const char *data, size_t len, const char 
 		log_debug("smtp %s: > %s", s->relay, shown);
 	else
 		log_sent(s, data, len);
-	st = net_write(s->net, data, len, net_deadline(timeout));
+	st = net_write(s->net, data, len, deadline_in(timeout));
 	if (st != NET_OK) {
 		net_failure(s, st, what, r);
 		return -1;
@@ -139,7 +140,7 @@ int smtp_cmd(struct smtp_session *s, const char *cmd, const char *shown, time_t 
 int smtp_read(struct smtp_session *s, struct smtp_reply *r, time_t timeout, const char *what,
     struct smtp_ext *ext)
 {
-	int64_t deadline = net_deadline(timeout);
+	int64_t deadline = deadline_in(timeout);
 	unsigned lines = 0;
 	int more;
 
@@ -252,7 +253,7 @@ static enum smtp_class start_tls(struct smtp_session *s, struct smtp_reply *why)
 	char err[512], desc[128];
 
 	smtp_set_state(s, SMTP_S_TLS_HANDSHAKE);
-	if (net_start_tls(s->net, s->c, s->sh->host, net_deadline(s->c->timeout_command), err,
+	if (net_start_tls(s->net, s->c, s->sh->host, deadline_in(s->c->timeout_command), err,
 	    sizeof(err)) == -1) {
 		smtp_reply_set(why, "4.7.5", "TLS with %s failed: %s", s->relay, err);
 		smtp_drop(s);
