@@ -11,6 +11,7 @@
 
 #include "deadline.h"
 #include "listen_conn.h"
+#include "smtp_line.h"
 #include "tls.h"
 #include "util.h"
 
@@ -228,40 +229,24 @@ size_t conn_discard(struct lconn *c)
 enum lc_status conn_read_line(struct lconn *c, char *line, size_t cap, size_t *len,
     int64_t deadline)
 {
-	size_t n = 0;
-	bool toolong = false;
+	struct smtp_line l;
+	bool done = false;
 
-	for (;;) {
-		const char *p = c->rbuf + c->off, *nl;
-		size_t avail = c->len - c->off, take;
+	smtp_line_init(&l, line, cap);
+	while (!done) {
+		size_t avail = c->len - c->off;
 
-		nl = avail > 0 ? memchr(p, '\n', avail) : NULL;
-		if (nl == NULL && avail < sizeof(c->rbuf) / 2) {
+		if ((avail == 0 || memchr(c->rbuf + c->off, '\n', avail) == NULL) &&
+		    avail < sizeof(c->rbuf) / 2) {
 			enum lc_status st = fill(c, deadline);
 
 			if (st != LC_OK)
 				return st;
 			continue;
 		}
-		take = nl != NULL ? (size_t)(nl - p) + 1 : avail;
-		if (!toolong && n + take > cap)
-			toolong = true;
-		if (!toolong) {
-			memcpy(line + n, p, take);
-			n += take;
-		}
-		c->off += take;
-		if (nl != NULL)
-			break;
+		c->off += smtp_line_take(&l, c->rbuf + c->off, avail, &done);
 	}
-	if (toolong)
-		return LC_LONG;
-	n--;			/* the LF */
-	if (n > 0 && line[n - 1] == '\r')
-		n--;
-	line[n] = '\0';
-	*len = n;
-	return LC_OK;
+	return smtp_line_end(&l, len) == 0 ? LC_OK : LC_LONG;
 }
 
 int conn_start_tls(struct lconn *c, struct tls_server *srv, int64_t deadline, char *err,

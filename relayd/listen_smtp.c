@@ -32,6 +32,7 @@
 #include "log.h"
 #include "deadline.h"
 #include "smtp_parse.h"
+#include "smtp_txn.h"
 #include "sm_submit.h"
 #include "util.h"
 
@@ -62,10 +63,7 @@ struct ls {
 	unsigned errors, auth_failures;
 
 	/* The transaction. */
-	char *sender;		/* "" = the null sender */
-	enum sm_body body;
-	char **rcpts;
-	size_t nrcpts, cap;
+	struct smtp_txn txn;
 };
 
 static const char *host(const struct ls *s)
@@ -88,16 +86,7 @@ static void event(const struct ls *s, const char *what)
 
 static void reset_transaction(struct ls *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->nrcpts; i++)
-		free(s->rcpts[i]);
-	free(s->rcpts);
-	free(s->sender);
-	s->rcpts = NULL;
-	s->nrcpts = s->cap = 0;
-	s->sender = NULL;
-	s->body = SM_BODY_UNSET;
+	smtp_txn_reset(&s->txn);
 	if (s->st == LS_MAIL || s->st == LS_RCPT)
 		s->st = LS_READY;
 }
@@ -377,8 +366,8 @@ static void cmd_mail(struct ls *s, const char *args)
 		return;
 	}
 	addr_free(&a);
-	s->sender = path;
-	s->body = mp.body;
+	s->txn.sender = path;
+	s->txn.body = mp.body;
 	s->st = LS_MAIL;
 	conn_reply(s->conn, "250 2.1.0 Ok");
 }
@@ -415,7 +404,7 @@ static void cmd_rcpt(struct ls *s, const char *args)
 		error_reply(s, "501 5.1.3 Bad recipient address syntax: empty address");
 		return;
 	}
-	if (s->nrcpts >= s->c->listen_max_rcpts) {
+	if (s->txn.nrcpts >= s->c->listen_max_rcpts) {
 		/* RFC 5321 §4.5.3.1.10: the client sends the rest in another
 		 * transaction. Not an error that ends the session. */
 		log_warnx("listen: %s[%s]: too many recipients (listen_max_rcpts = %u), refused "
@@ -438,11 +427,11 @@ static void cmd_rcpt(struct ls *s, const char *args)
 		error_reply(s, "553 5.1.3 Bad recipient address: %s", err);
 		return;
 	}
-	if (s->nrcpts == s->cap) {
-		s->cap = s->cap == 0 ? 8 : s->cap * 2;
-		s->rcpts = xreallocarray(s->rcpts, s->cap, sizeof(*s->rcpts));
+	if (s->txn.nrcpts == s->txn.cap) {
+		s->txn.cap = s->txn.cap == 0 ? 8 : s->txn.cap * 2;
+		s->txn.rcpts = xreallocarray(s->txn.rcpts, s->txn.cap, sizeof(*s->txn.rcpts));
 	}
-	s->rcpts[s->nrcpts++] = path;
+	s->txn.rcpts[s->txn.nrcpts++] = path;
 	s->st = LS_RCPT;
 	conn_reply(s->conn, "250 2.1.5 Ok");
 }
@@ -537,12 +526,12 @@ static void cmd_data(struct ls *s, const char *args)
 	}
 	memset(&req, 0, sizeof req);
 	req.conf = s->c;
-	req.sender = s->sender;
+	req.sender = s->txn.sender;
 	req.ignore_dots = true;		/* the end marker is gone; the rest is text */
-	req.rcpts = s->rcpts;
-	req.nrcpts = s->nrcpts;
+	req.rcpts = s->txn.rcpts;
+	req.nrcpts = s->txn.nrcpts;
 	req.ret = RET_UNSET;
-	req.body = s->body;
+	req.body = s->txn.body;
 	req.uid = geteuid();
 	req.login = "MAILER-DAEMON";
 	req.client_proto = proto(s);
