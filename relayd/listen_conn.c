@@ -133,22 +133,15 @@ void conn_reply(struct lconn *c, const char *fmt, ...)
 {
 	char line[LC_REPLY_MAX];
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	n = smtp_line_vreply(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	/* A long reason is cut: the code and the first words lead. */
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)(sizeof(line) - 3);
-	line[n++] = '\r';
-	line[n++] = '\n';
-	if (c->wlen + (size_t)n > sizeof(c->wbuf))
+	if (c->wlen + n > sizeof(c->wbuf))
 		(void)conn_flush(c, deadline_in(30));
-	memcpy(c->wbuf + c->wlen, line, (size_t)n);
-	c->wlen += (size_t)n;
+	memcpy(c->wbuf + c->wlen, line, n);
+	c->wlen += n;
 }
 
 /* Read more input (compacting first). */

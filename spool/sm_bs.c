@@ -143,19 +143,12 @@ static int reply(struct bs *s, const char *fmt, ...)
 {
 	char line[BS_LINE_MAX];
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	n = smtp_line_vreply(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	/* A reason too long for one reply line is cut: the code leads. */
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)(sizeof(line) - 3);
-	line[n++] = '\r';
-	line[n++] = '\n';
-	if (io_write_all(s->out, line, (size_t)n) == -1) {
+	if (io_write_all(s->out, line, n) == -1) {
 		s->io_error = "cannot write to standard output";
 		return -1;
 	}

@@ -1,4 +1,5 @@
 /* One command line out of an input buffer: see smtp_line.h. */
+#include <stdio.h>
 #include <string.h>
 
 #include "smtp_line.h"
@@ -38,4 +39,17 @@ int smtp_line_end(struct smtp_line *l, size_t *len)
 	l->line[n] = '\0';
 	*len = n;
 	return 0;
+}
+
+size_t smtp_line_vreply(char *line, size_t cap, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(line, cap - 2, fmt, ap);
+
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > cap - 3)
+		n = (int)(cap - 3);
+	line[n++] = '\r';
+	line[n++] = '\n';
+	return (size_t)n;
 }

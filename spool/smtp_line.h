@@ -9,6 +9,7 @@
 #define NULLRELAY_SMTP_LINE_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 /* A line being taken, across refills of the buffer. */
@@ -31,5 +32,13 @@ size_t smtp_line_take(struct smtp_line *l, const char *p, size_t avail, bool *do
 /* After *done: the line without its LF or CRLF, NUL-terminated, its length
  * in *len. 0, or -1 when it was longer than cap. */
 int smtp_line_end(struct smtp_line *l, size_t *len);
+
+/*
+ * A reply line for the client: fmt formatted into line (cap >= 3 bytes)
+ * and CRLF appended; a reason too long for the line is cut so that the
+ * code and the first words lead. Returns the length with the CRLF.
+ */
+size_t smtp_line_vreply(char *line, size_t cap, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #endif
