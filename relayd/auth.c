@@ -22,7 +22,7 @@
 
 #include "auth.h"
 #include "log.h"
-#include "net.h"
+#include "deadline.h"
 #include "oauth2_client.h"
 #include "conf_secret.h"
 #include "util.h"
@@ -192,16 +192,9 @@ static int read_child(int fd, char *buf, size_t *len, bool *overflow, int64_t de
 	*len = 0;
 	*overflow = false;
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int64_t left = deadline - net_deadline(0);
+		int rc = deadline_poll(fd, POLLIN, deadline, NULL);
 		ssize_t r;
-		int rc;
 
-		if (left <= 0)
-			return -2;
-		rc = poll(&p, 1, left > 86400000 ? 86400000 : (int)left);
-		if (rc < 0 && errno == EINTR)
-			continue;
 		if (rc < 0)
 			return -1;
 		if (rc == 0)
@@ -257,7 +250,7 @@ static char *spawn_capture(const char *key, const char *path, char *const argv[]
 		return NULL;
 	}
 	buf = xmalloc(AUTH_SECRET_MAX + 1);
-	rc = read_child(pfd[0], buf, &len, &overflow, net_deadline(timeout));
+	rc = read_child(pfd[0], buf, &len, &overflow, deadline_in(timeout));
 	close(pfd[0]);
 	if (rc == -2)
 		kill(pid, SIGKILL);	/* our own child, by its pid */

@@ -23,20 +23,7 @@
 #define LISTEN_MAX_CONNECTIONS 100
 #define LISTEN_MAX_PER_CLIENT 10
 
-struct listen_socks;
-
-/*
- * The listening sockets: those systemd passed (LISTEN_PID/LISTEN_FDS, the
- * sd_listen_fds protocol; the variables are then removed from the
- * environment and `listen` lines are not bound), else one per `listen`
- * line. 0 with *out NULL when there is nothing to listen on; -1 with err
- * (naming the address) when a socket cannot be bound.
- */
-int listen_open(const struct conf *c, struct listen_socks **out, char *err, size_t errlen);
-
-/* What relayd -n and start-up check: listen_auth_file parses, the TLS
- * certificate and key load. 0 or -1 with err. */
-int listen_check(const struct conf *c, char *err, size_t errlen);
+struct listen_socks;	/* listen_sock.h: listen_open, listen_check */
 
 struct listener;
 

@@ -9,8 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "listen_conn.h"
-#include "net.h"
+#include "smtp_line.h"
 #include "tls.h"
 #include "util.h"
 
@@ -66,29 +67,20 @@ bool conn_is_tls(const struct lconn *c)
 	return c->tls != NULL;
 }
 
-/* Wait for events on the socket until deadline. LC_OK when ready. */
+/* Wait for events on the socket until deadline (SIGTERM cuts it short
+ * unless held). LC_OK when ready. */
 static enum lc_status wait_fd(struct lconn *c, short events, int64_t deadline)
 {
-	struct pollfd p = { .fd = c->fd, .events = events };
+	int r = deadline_poll(c->fd, events, deadline, c->stop_held ? NULL : c->stop);
 
-	for (;;) {
-		int64_t left = deadline - net_deadline(0);
-		int r;
-
-		if (c->stop != NULL && *c->stop && !c->stop_held)
-			return LC_STOP;
-		if (left <= 0)
-			return LC_TIMEOUT;
-		r = poll(&p, 1, left > 3600000 ? 3600000 : (int)left);
-		if (r > 0)
-			return LC_OK;
-		if (r == 0)
-			continue;
-		if (errno != EINTR) {
-			snprintf(c->err, sizeof c->err, "poll: %s", strerror(errno));
-			return LC_ERROR;
-		}
-	}
+	if (r > 0)
+		return LC_OK;
+	if (r == 0)
+		return LC_TIMEOUT;
+	if (r == -2)
+		return LC_STOP;
+	snprintf(c->err, sizeof c->err, "poll: %s", strerror(errno));
+	return LC_ERROR;
 }
 
 static enum lc_status write_raw(struct lconn *c, const char *p, size_t n, int64_t deadline)
@@ -141,22 +133,15 @@ void conn_reply(struct lconn *c, const char *fmt, ...)
 {
 	char line[LC_REPLY_MAX];
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	n = smtp_line_vreply(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	/* A long reason is cut: the code and the first words lead. */
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)(sizeof(line) - 3);
-	line[n++] = '\r';
-	line[n++] = '\n';
-	if (c->wlen + (size_t)n > sizeof(c->wbuf))
-		(void)conn_flush(c, net_deadline(30));
-	memcpy(c->wbuf + c->wlen, line, (size_t)n);
-	c->wlen += (size_t)n;
+	if (c->wlen + n > sizeof(c->wbuf))
+		(void)conn_flush(c, deadline_in(30));
+	memcpy(c->wbuf + c->wlen, line, n);
+	c->wlen += n;
 }
 
 /* Read more input (compacting first). */
@@ -237,40 +222,24 @@ size_t conn_discard(struct lconn *c)
 enum lc_status conn_read_line(struct lconn *c, char *line, size_t cap, size_t *len,
     int64_t deadline)
 {
-	size_t n = 0;
-	bool toolong = false;
+	struct smtp_line l;
+	bool done = false;
 
-	for (;;) {
-		const char *p = c->rbuf + c->off, *nl;
-		size_t avail = c->len - c->off, take;
+	smtp_line_init(&l, line, cap);
+	while (!done) {
+		size_t avail = c->len - c->off;
 
-		nl = avail > 0 ? memchr(p, '\n', avail) : NULL;
-		if (nl == NULL && avail < sizeof(c->rbuf) / 2) {
+		if ((avail == 0 || memchr(c->rbuf + c->off, '\n', avail) == NULL) &&
+		    avail < sizeof(c->rbuf) / 2) {
 			enum lc_status st = fill(c, deadline);
 
 			if (st != LC_OK)
 				return st;
 			continue;
 		}
-		take = nl != NULL ? (size_t)(nl - p) + 1 : avail;
-		if (!toolong && n + take > cap)
-			toolong = true;
-		if (!toolong) {
-			memcpy(line + n, p, take);
-			n += take;
-		}
-		c->off += take;
-		if (nl != NULL)
-			break;
+		c->off += smtp_line_take(&l, c->rbuf + c->off, avail, &done);
 	}
-	if (toolong)
-		return LC_LONG;
-	n--;			/* the LF */
-	if (n > 0 && line[n - 1] == '\r')
-		n--;
-	line[n] = '\0';
-	*len = n;
-	return LC_OK;
+	return smtp_line_end(&l, len) == 0 ? LC_OK : LC_LONG;
 }
 
 int conn_start_tls(struct lconn *c, struct tls_server *srv, int64_t deadline, char *err,

@@ -2,7 +2,7 @@
  * The listener's side of one client connection: buffered input shared by
  * commands and message data (PIPELINING), buffered replies flushed before
  * we wait for the client, plain TCP or TLS after STARTTLS, every wait
- * bounded by a deadline (net_deadline) and cut short by SIGTERM.
+ * bounded by a deadline (deadline.h) and cut short by SIGTERM.
  */
 #ifndef NULLRELAY_LISTEN_CONN_H
 #define NULLRELAY_LISTEN_CONN_H

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "listen_data.h"
-#include "net.h"
+#include "deadline.h"
 #include "util.h"
 
 #define LD_OUTBUF 65536
@@ -57,7 +57,7 @@ static void sink_put(struct sink *s, const char *p, size_t n)
 
 static int64_t wait_until(time_t block_secs, int64_t session_end)
 {
-	int64_t d = net_deadline(block_secs);
+	int64_t d = deadline_in(block_secs);
 
 	return d < session_end ? d : session_end;
 }

@@ -27,7 +27,7 @@ enum ld_result {
 
 /*
  * Copy to fd. cap: most bytes kept (0 = none); each wait for the client is
- * bounded by block_secs and by session_end (a net_deadline value).
+ * bounded by block_secs and by session_end (a deadline.h value).
  */
 enum ld_result data_copy(struct lconn *c, int fd, uint64_t cap, time_t block_secs,
     int64_t session_end, enum lc_status *st, int *werr);

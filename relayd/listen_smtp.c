@@ -30,8 +30,9 @@
 #include "listen_data.h"
 #include "listen_smtp.h"
 #include "log.h"
-#include "net.h"
+#include "deadline.h"
 #include "smtp_parse.h"
+#include "smtp_txn.h"
 #include "sm_submit.h"
 #include "util.h"
 
@@ -62,10 +63,7 @@ struct ls {
 	unsigned errors, auth_failures;
 
 	/* The transaction. */
-	char *sender;		/* "" = the null sender */
-	enum sm_body body;
-	char **rcpts;
-	size_t nrcpts, cap;
+	struct smtp_txn txn;
 };
 
 static const char *host(const struct ls *s)
@@ -75,7 +73,7 @@ static const char *host(const struct ls *s)
 
 static int64_t cmd_deadline(const struct ls *s)
 {
-	int64_t d = net_deadline(s->c->timeout_command);
+	int64_t d = deadline_in(s->c->timeout_command);
 
 	return d < s->session_end ? d : s->session_end;
 }
@@ -88,16 +86,7 @@ static void event(const struct ls *s, const char *what)
 
 static void reset_transaction(struct ls *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->nrcpts; i++)
-		free(s->rcpts[i]);
-	free(s->rcpts);
-	free(s->sender);
-	s->rcpts = NULL;
-	s->nrcpts = s->cap = 0;
-	s->sender = NULL;
-	s->body = SM_BODY_UNSET;
+	smtp_txn_reset(&s->txn);
 	if (s->st == LS_MAIL || s->st == LS_RCPT)
 		s->st = LS_READY;
 }
@@ -377,8 +366,8 @@ static void cmd_mail(struct ls *s, const char *args)
 		return;
 	}
 	addr_free(&a);
-	s->sender = path;
-	s->body = mp.body;
+	s->txn.sender = path;
+	s->txn.body = mp.body;
 	s->st = LS_MAIL;
 	conn_reply(s->conn, "250 2.1.0 Ok");
 }
@@ -415,7 +404,7 @@ static void cmd_rcpt(struct ls *s, const char *args)
 		error_reply(s, "501 5.1.3 Bad recipient address syntax: empty address");
 		return;
 	}
-	if (s->nrcpts >= s->c->listen_max_rcpts) {
+	if (s->txn.nrcpts >= s->c->listen_max_rcpts) {
 		/* RFC 5321 §4.5.3.1.10: the client sends the rest in another
 		 * transaction. Not an error that ends the session. */
 		log_warnx("listen: %s[%s]: too many recipients (listen_max_rcpts = %u), refused "
@@ -438,11 +427,11 @@ static void cmd_rcpt(struct ls *s, const char *args)
 		error_reply(s, "553 5.1.3 Bad recipient address: %s", err);
 		return;
 	}
-	if (s->nrcpts == s->cap) {
-		s->cap = s->cap == 0 ? 8 : s->cap * 2;
-		s->rcpts = xreallocarray(s->rcpts, s->cap, sizeof(*s->rcpts));
+	if (s->txn.nrcpts == s->txn.cap) {
+		s->txn.cap = s->txn.cap == 0 ? 8 : s->txn.cap * 2;
+		s->txn.rcpts = xreallocarray(s->txn.rcpts, s->txn.cap, sizeof(*s->txn.rcpts));
 	}
-	s->rcpts[s->nrcpts++] = path;
+	s->txn.rcpts[s->txn.nrcpts++] = path;
 	s->st = LS_RCPT;
 	conn_reply(s->conn, "250 2.1.5 Ok");
 }
@@ -537,12 +526,12 @@ static void cmd_data(struct ls *s, const char *args)
 	}
 	memset(&req, 0, sizeof req);
 	req.conf = s->c;
-	req.sender = s->sender;
+	req.sender = s->txn.sender;
 	req.ignore_dots = true;		/* the end marker is gone; the rest is text */
-	req.rcpts = s->rcpts;
-	req.nrcpts = s->nrcpts;
+	req.rcpts = s->txn.rcpts;
+	req.nrcpts = s->txn.nrcpts;
 	req.ret = RET_UNSET;
-	req.body = s->body;
+	req.body = s->txn.body;
 	req.uid = geteuid();
 	req.login = "MAILER-DAEMON";
 	req.client_proto = proto(s);
@@ -609,7 +598,7 @@ void listen_smtp_serve(const struct lsmtp_ctx *x, int fd)
 	s->c = x->c;
 	s->conn = conn_new(fd, x->stop);
 	s->st = LS_GREETED;
-	s->session_end = net_deadline(LS_SESSION_SECONDS);
+	s->session_end = deadline_in(LS_SESSION_SECONDS);
 	strlcpy(s->helo, "unknown", sizeof s->helo);
 	conn_reply(s->conn, "220 %s ESMTP nullrelay", host(s));
 	while (s->st != LS_DONE) {
@@ -642,7 +631,7 @@ void listen_smtp_serve(const struct lsmtp_ctx *x, int fd)
 			s->st = LS_DONE;
 		}
 	}
-	(void)conn_flush(s->conn, net_deadline(5));
+	(void)conn_flush(s->conn, deadline_in(5));
 	log_info("listen: disconnect from %s[%s]", s->helo, x->ip);
 	reset_transaction(s);
 	free(s->user);

@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "listen.h"
 #include "listen_auth.h"
 #include "listen_sock.h"
 #include "log.h"

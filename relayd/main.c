@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "health.h"
 #include "listen.h"
+#include "listen_sock.h"
 #include "log.h"
 #include "oauth2_client.h"
 #include "priv_drop.h"

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "net.h"
 #include "tls.h"
 #include "util.h"
@@ -36,42 +36,6 @@ struct net {
 	char rbuf[NET_RBUF];
 };
 
-int64_t net_deadline(time_t seconds)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (int64_t)seconds * 1000;
-}
-
-/* Milliseconds left until deadline, for poll(); 0 when past. */
-static int remaining(int64_t deadline)
-{
-	int64_t left = deadline - net_deadline(0);
-
-	if (left <= 0)
-		return 0;
-	return left > 86400000 ? 86400000 : (int)left;
-}
-
-/* Wait for events on fd: 1 ready, 0 timeout, -1 error. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	int rc;
-
-	for (;;) {
-		int ms = remaining(deadline);
-
-		if (ms == 0)
-			return 0;
-		rc = poll(&p, 1, ms);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		return rc < 0 ? -1 : rc;
-	}
-}
-
 /* Connect fd to one address within the deadline. 0 or -1 (errno set). */
 static int connect_one(int fd, const struct sockaddr *sa, socklen_t salen, int64_t deadline)
 {
@@ -82,7 +46,7 @@ static int connect_one(int fd, const struct sockaddr *sa, socklen_t salen, int64
 		return 0;
 	if (errno != EINPROGRESS && errno != EINTR)
 		return -1;
-	rc = wait_fd(fd, POLLOUT, deadline);
+	rc = deadline_poll(fd, POLLOUT, deadline, NULL);
 	if (rc == 0) {
 		errno = ETIMEDOUT;
 		return -1;
@@ -139,7 +103,7 @@ struct net *net_connect(const char *host, unsigned port, time_t timeout, char *e
 		    ai->ai_protocol);
 
 		addr_text(ai->ai_addr, a, sizeof(a));
-		if (fd == -1 || connect_one(fd, ai->ai_addr, ai->ai_addrlen, net_deadline(timeout)) == -1) {
+		if (fd == -1 || connect_one(fd, ai->ai_addr, ai->ai_addrlen, deadline_in(timeout)) == -1) {
 			size_t tl = strlen(tried);
 
 			snprintf(tried + tl, sizeof(tried) - tl, "%s%s[%s]:%u: %s",
@@ -221,9 +185,25 @@ static void set_err(struct net *n, const char *what)
 	strlcpy(n->err, what, sizeof(n->err));
 }
 
+/* Wait until the socket is ready for events: NET_OK, NET_TIMEOUT or
+ * NET_ERROR (n->err says why). */
+static enum net_status wait_ready(struct net *n, short events, int64_t deadline)
+{
+	int w = deadline_poll(n->fd, events, deadline, NULL);
+
+	if (w == 0)
+		return NET_TIMEOUT;
+	if (w < 0) {
+		set_err(n, strerror(errno));
+		return NET_ERROR;
+	}
+	return NET_OK;
+}
+
 /* Refill the read buffer. */
 static enum net_status fill(struct net *n, int64_t deadline)
 {
+	enum net_status st;
 	ssize_t r;
 
 	n->rpos = n->rlen = 0;
@@ -246,13 +226,8 @@ static enum net_status fill(struct net *n, int64_t deadline)
 				set_err(n, strerror(errno));
 				return NET_ERROR;
 			}
-			int w = wait_fd(n->fd, POLLIN, deadline);
-			if (w == 0)
-				return NET_TIMEOUT;
-			if (w < 0) {
-				set_err(n, strerror(errno));
-				return NET_ERROR;
-			}
+			if ((st = wait_ready(n, POLLIN, deadline)) != NET_OK)
+				return st;
 		}
 	}
 	if (r == 0) {
@@ -323,13 +298,10 @@ enum net_status net_write(struct net *n, const void *p, size_t len, int64_t dead
 			set_err(n, strerror(errno));
 			return errno == EPIPE ? NET_EOF : NET_ERROR;
 		}
-		int rc = wait_fd(n->fd, POLLOUT, deadline);
-		if (rc == 0)
-			return NET_TIMEOUT;
-		if (rc < 0) {
-			set_err(n, strerror(errno));
-			return NET_ERROR;
-		}
+		enum net_status st = wait_ready(n, POLLOUT, deadline);
+
+		if (st != NET_OK)
+			return st;
 	}
 	return NET_OK;
 }

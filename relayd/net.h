@@ -1,7 +1,8 @@
 /*
  * The network layer of the SMTP client: connect with a timeout to every
  * address of a name in order, buffered line reads and whole writes with
- * poll() deadlines, over plain TCP or TLS (tls.h). Knows nothing of SMTP.
+ * poll() deadlines (deadline.h), over plain TCP or TLS (tls.h). Knows
+ * nothing of SMTP.
  */
 #ifndef NULLRELAY_NET_H
 #define NULLRELAY_NET_H
@@ -21,9 +22,6 @@ enum net_status {
 	NET_ERROR = -2,		/* reset, TLS error, ... (net_error says) */
 	NET_TIMEOUT = -3,
 };
-
-/* A deadline `seconds` from now, in CLOCK_MONOTONIC milliseconds. */
-int64_t net_deadline(time_t seconds);
 
 /*
  * Resolve host (getaddrinfo, IPv4 and IPv6) and try each address in order

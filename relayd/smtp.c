@@ -1,8 +1,9 @@
 /*
  * The SMTP client session (SPEC §6): connect, greeting, EHLO (HELO
  * fallback), STARTTLS or implicit TLS, AUTH, RSET and QUIT, as an explicit
- * state machine. The mail transaction is in smtp_send.c. No OpenSSL here:
- * TLS is behind net.h/tls.h, SASL encodings behind auth.h.
+ * state machine. The mail transaction is in smtp_send.c; both send and read
+ * through smtp_io.c. No OpenSSL here: TLS is behind net.h/tls.h, SASL
+ * encodings behind auth.h.
  *
  * Every failure while opening is SMTP_TEMP: a smarthost that refuses us,
  * speaks garbage or fails TLS or AUTH must never bounce mail. A reply code
@@ -17,38 +18,14 @@
 #include <string.h>
 
 #include "auth.h"
+#include "deadline.h"
 #include "log.h"
-#include "smtp_impl.h"
+#include "smtp.h"
+#include "smtp_io.h"
 #include "util.h"
 
-/* More reply lines than this is a smarthost gone mad, not a reply. */
-#define SMTP_MAX_REPLY_LINES 1000
 /* QUIT is a courtesy: never wait long for its answer. */
 #define SMTP_QUIT_TIMEOUT 10
-
-static const char *const state_names[] = {
-	[SMTP_S_CONNECT] = "CONNECT", [SMTP_S_GREETING] = "GREETING", [SMTP_S_EHLO] = "EHLO",
-	[SMTP_S_HELO] = "HELO", [SMTP_S_STARTTLS] = "STARTTLS",
-	[SMTP_S_TLS_HANDSHAKE] = "TLS_HANDSHAKE", [SMTP_S_EHLO2] = "EHLO2",
-	[SMTP_S_AUTH] = "AUTH", [SMTP_S_READY] = "READY", [SMTP_S_MAIL] = "MAIL",
-	[SMTP_S_RCPT] = "RCPT", [SMTP_S_DATA] = "DATA", [SMTP_S_BODY] = "BODY",
-	[SMTP_S_DOT] = "DOT", [SMTP_S_RSET] = "RSET", [SMTP_S_QUIT] = "QUIT",
-};
-
-const char *smtp_state_name(enum smtp_state st)
-{
-	if ((size_t)st < NR_ARRAY_LEN(state_names) && state_names[st] != NULL)
-		return state_names[st];
-	return "?";
-}
-
-void smtp_set_state(struct smtp_session *s, enum smtp_state st)
-{
-	if (s->state != st)
-		log_debug("smtp %s: %s -> %s", s->relay, smtp_state_name(s->state),
-		    smtp_state_name(st));
-	s->state = st;
-}
 
 const char *smtp_relay_name(const struct smtp_session *s)
 {
@@ -57,126 +34,7 @@ const char *smtp_relay_name(const struct smtp_session *s)
 
 bool smtp_usable(const struct smtp_session *s)
 {
-	return s != NULL && s->usable && s->net != NULL;
-}
-
-void smtp_drop(struct smtp_session *s)
-{
-	s->usable = false;
-	if (s->net != NULL) {
-		net_close(s->net, false);
-		s->net = NULL;
-	}
-}
-
-/* The reply for a network failure while doing `what`. */
-static void net_failure(struct smtp_session *s, enum net_status st, const char *what,
-    struct smtp_reply *r)
-{
-	if (st == NET_TIMEOUT)
-		smtp_reply_set(r, "4.4.2", "conversation with %s timed out while %s",
-		    s->relay, what);
-	else if (st == NET_ERROR)
-		smtp_reply_set(r, "4.4.2", "lost connection with %s while %s (%s)", s->relay,
-		    what, s->net ? net_error(s->net) : "closed");
-	else
-		smtp_reply_set(r, "4.4.2", "lost connection with %s while %s", s->relay, what);
-	smtp_drop(s);
-}
-
-/* Log each line of a batch as the client's side of the transcript. */
-static void log_sent(const struct smtp_session *s, const char *data, size_t len)
-{
-	while (len > 0) {
-		const char *nl = memchr(data, '\n', len);
-		size_t l = nl ? (size_t)(nl - data) + 1 : len;
-		size_t show = l;
-
-		while (show > 0 && (data[show - 1] == '\n' || data[show - 1] == '\r'))
-			show--;
-		log_debug("smtp %s: > %.*s", s->relay, (int)(show > 1000 ? 1000 : show), data);
-		data += l;
-		len -= l;
-	}
-}
-
-int smtp_write(struct smtp_session *s, const char *data, size_t len, const char *shown,
-    time_t timeout, const char *what, struct smtp_reply *r)
-{
-	enum net_status st;
-
-	if (s->net == NULL) {
-		smtp_reply_set(r, "4.4.2", "no connection with %s while %s", s->relay, what);
-		return -1;
-	}
-	if (shown != NULL)
-		log_debug("smtp %s: > %s", s->relay, shown);
-	else
-		log_sent(s, data, len);
-	st = net_write(s->net, data, len, net_deadline(timeout));
-	if (st != NET_OK) {
-		net_failure(s, st, what, r);
-		return -1;
-	}
-	return 0;
-}
-
-int smtp_cmd(struct smtp_session *s, const char *cmd, const char *shown, time_t timeout,
-    const char *what, struct smtp_reply *r)
-{
-	size_t l = strlen(cmd);
-	char *line = xmalloc(l + 3);
-	int rc;
-
-	memcpy(line, cmd, l);
-	memcpy(line + l, "\r\n", 3);
-	rc = smtp_write(s, line, l + 2, shown, timeout, what, r);
-	explicit_bzero(line, l + 2);	/* may hold an AUTH response */
-	free(line);
-	return rc;
-}
-
-int smtp_read(struct smtp_session *s, struct smtp_reply *r, time_t timeout, const char *what,
-    struct smtp_ext *ext)
-{
-	int64_t deadline = net_deadline(timeout);
-	unsigned lines = 0;
-	int more;
-
-	smtp_reply_init(r);
-	if (s->net == NULL) {
-		smtp_reply_set(r, "4.4.2", "no connection with %s while %s", s->relay, what);
-		return -1;
-	}
-	do {
-		enum net_status st;
-		bool trunc;
-		size_t len;
-
-		st = net_read_line(s->net, s->line, sizeof(s->line), &len, &trunc, deadline);
-		if (st != NET_OK) {
-			net_failure(s, st, what, r);
-			return -1;
-		}
-		log_debug("smtp %s: < %s", s->relay, s->line);
-		more = smtp_reply_add_line(r, s->line, len);
-		if (more < 0 || ++lines > SMTP_MAX_REPLY_LINES) {
-			char text[sizeof(r->text)];
-
-			strlcpy(text, more < 0 ? r->text : "malformed reply: too many lines",
-			    sizeof(text));
-			smtp_reply_set(r, "4.5.0", "%s from %s while %s", text, s->relay, what);
-			smtp_drop(s);
-			return -1;
-		}
-		/* Lines after the first of a 250 EHLO reply are keywords. */
-		if (ext != NULL && lines > 1 && r->code == 250 && len > 4)
-			smtp_ext_parse_line(ext, s->line + 4, len - 4);
-	} while (more > 0);
-	smtp_reply_finish(r);
-	if (r->code == 421)
-		s->usable = false;	/* the server is closing the channel */
-	return 0;
+	return smtp_io_usable(s);
 }
 
 /* Send cmd and read its reply into r; on a network failure the reason goes
@@ -186,9 +44,9 @@ static int cmd_reply(struct smtp_session *s, const char *cmd, const char *shown,
 {
 	time_t t = s->c->timeout_command;
 
-	if (smtp_cmd(s, cmd, shown, t, what, why))
+	if (smtp_io_cmd(s, cmd, shown, t, what, why))
 		return -1;
-	if (smtp_read(s, r, t, what, ext)) {
+	if (smtp_io_read(s, r, t, what, ext)) {
 		*why = *r;
 		return -1;
 	}
@@ -225,7 +83,7 @@ static enum smtp_class ehlo(struct smtp_session *s, enum smtp_state st, struct s
 	char cmd[300];
 
 	memset(&s->ext, 0, sizeof(s->ext));
-	smtp_set_state(s, st);
+	smtp_io_set_state(s, st);
 	snprintf(cmd, sizeof(cmd), "EHLO %s", c->helo_name);
 	if (cmd_reply(s, cmd, NULL, "performing the EHLO handshake", &r, why, &s->ext)) {
 		s->usable = false;
@@ -236,7 +94,7 @@ static enum smtp_class ehlo(struct smtp_session *s, enum smtp_state st, struct s
 	if (r.code < 500 || r.code > 599 || st != SMTP_S_EHLO)
 		return open_fail(s, why, &r, "%s refused EHLO: %s", s->relay, r.text);
 	memset(&s->ext, 0, sizeof(s->ext));
-	smtp_set_state(s, SMTP_S_HELO);
+	smtp_io_set_state(s, SMTP_S_HELO);
 	snprintf(cmd, sizeof(cmd), "HELO %s", c->helo_name);
 	if (cmd_reply(s, cmd, NULL, "performing the HELO handshake", &r, why, NULL)) {
 		s->usable = false;
@@ -251,11 +109,11 @@ static enum smtp_class start_tls(struct smtp_session *s, struct smtp_reply *why)
 {
 	char err[512], desc[128];
 
-	smtp_set_state(s, SMTP_S_TLS_HANDSHAKE);
-	if (net_start_tls(s->net, s->c, s->sh->host, net_deadline(s->c->timeout_command), err,
+	smtp_io_set_state(s, SMTP_S_TLS_HANDSHAKE);
+	if (net_start_tls(s->net, s->c, s->sh->host, deadline_in(s->c->timeout_command), err,
 	    sizeof(err)) == -1) {
 		smtp_reply_set(why, "4.7.5", "TLS with %s failed: %s", s->relay, err);
-		smtp_drop(s);
+		smtp_io_drop(s);
 		return SMTP_TEMP;
 	}
 	net_tls_describe(s->net, desc, sizeof(desc));
@@ -270,7 +128,7 @@ static enum smtp_class starttls(struct smtp_session *s, struct smtp_reply *why)
 	if (!s->ext.starttls)
 		return open_fail(s, why, NULL, "%s: smarthost does not offer STARTTLS "
 		    "(tls = starttls refuses to continue in plain text)", s->relay);
-	smtp_set_state(s, SMTP_S_STARTTLS);
+	smtp_io_set_state(s, SMTP_S_STARTTLS);
 	if (cmd_reply(s, "STARTTLS", NULL, "sending STARTTLS", &r, why, NULL))
 		return SMTP_TEMP;
 	if (r.code != 220)
@@ -351,7 +209,7 @@ cancel:
 		 * does not follow the protocol; do not trust this session. */
 		smtp_reply_set(r, "4.7.0", "SASL %s: unexpected reply after the error "
 		    "challenge", name);
-		smtp_drop(s);
+		smtp_io_drop(s);
 		*why = *r;
 		return -1;
 	}
@@ -368,7 +226,7 @@ static enum smtp_class authenticate(struct smtp_session *s, struct smtp_reply *w
 	int tries;
 	size_t i;
 
-	smtp_set_state(s, SMTP_S_AUTH);
+	smtp_io_set_state(s, SMTP_S_AUTH);
 	/* The connected address decides, not the configured name: a name
 	 * may resolve elsewhere than the operator believed. */
 	if (!net_is_tls(s->net) && !(c->tls == TLS_NONE && net_peer_loopback(s->net)))
@@ -453,7 +311,7 @@ static enum smtp_class open_session(struct smtp_session *s, struct smtp_reply *w
 	struct smtp_reply r;
 	char err[1024];
 
-	smtp_set_state(s, SMTP_S_CONNECT);
+	smtp_io_set_state(s, SMTP_S_CONNECT);
 	s->net = net_connect(s->sh->host, s->sh->port, c->timeout_connect, err, sizeof(err));
 	if (s->net == NULL) {
 		smtp_reply_set(why, "4.4.1", "%s", err);
@@ -463,8 +321,8 @@ static enum smtp_class open_session(struct smtp_session *s, struct smtp_reply *w
 	    s->sh->port);
 	if (host_tls(c, s->sh) == TLS_SMTPS && start_tls(s, why) != SMTP_DONE)
 		return SMTP_TEMP;
-	smtp_set_state(s, SMTP_S_GREETING);
-	if (smtp_read(s, &r, c->timeout_greeting, "receiving the initial server greeting", NULL)) {
+	smtp_io_set_state(s, SMTP_S_GREETING);
+	if (smtp_io_read(s, &r, c->timeout_greeting, "receiving the initial server greeting", NULL)) {
 		*why = r;
 		return SMTP_TEMP;
 	}
@@ -478,7 +336,7 @@ static enum smtp_class open_session(struct smtp_session *s, struct smtp_reply *w
 	}
 	if (c->auth_user != NULL && authenticate(s, why) != SMTP_DONE)
 		return SMTP_TEMP;
-	smtp_set_state(s, SMTP_S_READY);
+	smtp_io_set_state(s, SMTP_S_READY);
 	s->usable = true;
 	return SMTP_DONE;
 }
@@ -511,23 +369,7 @@ enum smtp_class smtp_open(const struct conf *c, const struct smarthost *sh,
 
 enum smtp_class smtp_rset(struct smtp_session *s)
 {
-	struct smtp_reply r;
-
-	if (!smtp_usable(s))
-		return SMTP_TEMP;
-	smtp_set_state(s, SMTP_S_RSET);
-	if (smtp_cmd(s, "RSET", NULL, s->c->timeout_command, "sending RSET", &r) ||
-	    smtp_read(s, &r, s->c->timeout_command, "sending RSET", NULL))
-		return SMTP_TEMP;
-	if (r.code != 250) {
-		/* We cannot know what state the server is in: start afresh. */
-		log_debug("smtp %s: RSET refused: %s", s->relay, r.text);
-		s->usable = false;
-		return SMTP_TEMP;
-	}
-	s->in_txn = false;
-	smtp_set_state(s, SMTP_S_READY);
-	return SMTP_DONE;
+	return smtp_io_rset(s);
 }
 
 void smtp_close(struct smtp_session *s, bool polite)
@@ -537,9 +379,9 @@ void smtp_close(struct smtp_session *s, bool polite)
 	if (s == NULL)
 		return;
 	if (polite && s->net != NULL && s->usable) {
-		smtp_set_state(s, SMTP_S_QUIT);
-		if (smtp_cmd(s, "QUIT", NULL, SMTP_QUIT_TIMEOUT, "sending QUIT", &r) == 0)
-			(void)smtp_read(s, &r, SMTP_QUIT_TIMEOUT, "sending QUIT", NULL);
+		smtp_io_set_state(s, SMTP_S_QUIT);
+		if (smtp_io_cmd(s, "QUIT", NULL, SMTP_QUIT_TIMEOUT, "sending QUIT", &r) == 0)
+			(void)smtp_io_read(s, &r, SMTP_QUIT_TIMEOUT, "sending QUIT", NULL);
 	}
 	if (s->net != NULL)
 		net_close(s->net, polite);

@@ -13,22 +13,8 @@
 #include <sys/types.h>
 
 #include "conf.h"
+#include "smtp_reply.h"
 #include "spool_envelope.h"
-
-/* Temporary versus permanent, visible at every call site (STYLE 4). */
-enum smtp_class {
-	SMTP_DONE = 0,	/* 2xx */
-	SMTP_TEMP = 1,	/* 4xx, or any network, TLS or AUTH failure: retry later */
-	SMTP_PERM = 2,	/* 5xx: bounce */
-};
-
-struct smtp_reply {
-	int code;		/* 0 when no reply was read (network, TLS, timeout) */
-	char dsn[16];		/* "4.4.1": the enhanced code, else derived from code */
-	char text[512];		/* one line: the reply's lines joined, or our reason */
-	bool at_auth;		/* smtp_open: the failure came at AUTH (credentials,
-				 * token, mechanism), not at reaching the server */
-};
 
 struct smtp_msg {
 	const struct envelope *env;

@@ -1,8 +1,8 @@
 /*
  * SMTP replies (RFC 5321 §4.2, RFC 2034 enhanced codes) and the EHLO
  * extension list, as pure functions so they can be unit-tested and fuzzed.
- * The session (smtp.c) feeds reply lines one at a time as the network layer
- * reads them.
+ * The session (smtp_io.c) feeds reply lines one at a time as the network
+ * layer reads them. The types here are the SMTP client's (smtp.h) too.
  */
 #ifndef NULLRELAY_SMTP_REPLY_H
 #define NULLRELAY_SMTP_REPLY_H
@@ -11,7 +11,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "smtp.h"
+#include "conf.h"	/* enum auth_mech: smtp_ext.auth */
+
+/* Temporary versus permanent, visible at every call site (STYLE 4). */
+enum smtp_class {
+	SMTP_DONE = 0,	/* 2xx */
+	SMTP_TEMP = 1,	/* 4xx, or any network, TLS or AUTH failure: retry later */
+	SMTP_PERM = 2,	/* 5xx: bounce */
+};
+
+struct smtp_reply {
+	int code;		/* 0 when no reply was read (network, TLS, timeout) */
+	char dsn[16];		/* "4.4.1": the enhanced code, else derived from code */
+	char text[512];		/* one line: the reply's lines joined, or our reason */
+	bool at_auth;		/* smtp_open: the failure came at AUTH (credentials,
+				 * token, mechanism), not at reaching the server */
+};
 
 /* Longest reply line we keep whole (RFC 5321 §4.5.3.1.5 says 512 with the
  * CRLF); longer lines are accepted and their text truncated. */

@@ -35,8 +35,9 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "msg_limits.h"
-#include "smtp_impl.h"
+#include "smtp.h"
+#include "smtp_dot.h"
+#include "smtp_io.h"
 #include "util.h"
 #include "util_utf8.h"
 
@@ -45,6 +46,32 @@
 #define CMD_BATCH_MAX (4 * 1024 * 1024)
 
 enum rstate { R_PENDING, R_ACCEPTED, R_REFUSED, R_TOO_MANY };
+
+/* One transaction as it goes: what each recipient's RCPT got, and the
+ * replies the message-level outcome is made of. */
+struct txn {
+	struct smtp_session *s;
+	const struct smtp_msg *m;
+	struct smtp_rcpt_result *res;	/* res[i] for m->rcpt_idx[i] */
+	enum rstate *st;		/* likewise */
+	size_t n;			/* m->nrcpt */
+	size_t next;			/* the next recipient to send RCPT for */
+	size_t naccepted;
+	bool utf8;			/* MAIL ... SMTPUTF8 */
+	bool mail_ok, too_many, data_sent;
+	enum smtp_class cls;		/* the message-level class */
+	struct smtp_reply *msg_reply;
+	struct smtp_reply data_reply, first_refusal;
+	struct buf b;			/* the command batch */
+};
+
+/* How a step ends: go on to the next step, or how the transaction ends. */
+enum step {
+	STEP_NEXT,
+	STEP_FAIL_ALL,	/* cls and msg_reply for every recipient not refused */
+	STEP_REFUSED,	/* decided by the replies: RSET before the next one */
+	STEP_END,	/* res[] and cls are final */
+};
 
 /* RFC 3461 §4: xtext. */
 static void xtext(struct buf *b, const char *s)
@@ -115,15 +142,14 @@ static bool is_too_many(const struct smtp_reply *r)
 	    (r->code == 552 && strcmp(r->dsn, "5.5.3") == 0);
 }
 
-/* Each input byte becomes at most two output bytes (LF -> CRLF, or a dot
- * stuffed before a leading dot); the tail adds CRLF and ".CRLF". */
+/* Each input byte becomes at most two output bytes (smtp_dot_stuff); the
+ * end adds at most SMTP_DOT_END_MAX. */
 #define BODY_OUT_CAP (2 * BODY_BLOCK + 8)
-#define BODY_TAIL 5
 
-/* Stream the body: LF -> CRLF, dot-stuffing, a final CRLF if missing, then
- * the final dot. 0, or -1 with r and *cls set. The output bound holds by
- * construction: each read takes no more than what the room left in out can
- * hold doubled, whatever earlier (short) reads left there. */
+/* Stream the body through smtp_dot_stuff, then the final dot. 0, or -1
+ * with r and *cls set. The output bound holds by construction: each read
+ * takes no more than what the room left in out can hold doubled, whatever
+ * earlier (short) reads left there. */
 static int send_body(struct smtp_session *s, const struct smtp_msg *m, struct smtp_reply *r,
     enum smtp_class *cls)
 {
@@ -131,17 +157,17 @@ static int send_body(struct smtp_session *s, const struct smtp_msg *m, struct sm
 	char *in = xmalloc(BODY_BLOCK), *out = xmalloc(BODY_OUT_CAP);
 	uint64_t left = m->len;
 	off_t off = m->off;
-	size_t o = 0, linelen = 0;
-	bool bol = true;
-	char prev = '\n';
+	struct smtp_dot dot;
+	size_t o = 0;
 	int rc = -1;
 
+	smtp_dot_init(&dot);
 	*cls = SMTP_TEMP;
 	while (left > 0) {
 		/* o < BODY_BLOCK here (flushed below), so room >= BODY_BLOCK / 2. */
-		size_t room = (BODY_OUT_CAP - BODY_TAIL - o) / 2;
-		size_t want = left < BODY_BLOCK ? (size_t)left : BODY_BLOCK, i;
-		ssize_t n;
+		size_t room = (BODY_OUT_CAP - SMTP_DOT_END_MAX - o) / 2;
+		size_t want = left < BODY_BLOCK ? (size_t)left : BODY_BLOCK;
+		ssize_t n, w;
 
 		if (want > room)
 			want = room;
@@ -152,50 +178,29 @@ static int send_body(struct smtp_session *s, const struct smtp_msg *m, struct sm
 		if (n <= 0) {
 			smtp_reply_set(r, "4.3.0", "cannot read the stored message: %s",
 			    n < 0 ? strerror(errno) : "shorter than its recorded length");
-			smtp_drop(s);
+			smtp_io_drop(s);
 			goto out;
 		}
-		for (i = 0; i < (size_t)n; i++) {
-			char ch = in[i];
-
-			if (bol && ch == '.')
-				out[o++] = '.';
-			bol = false;
-			if (ch == '\n') {
-				if (prev != '\r')
-					out[o++] = '\r';
-				out[o++] = '\n';
-				bol = true;
-				linelen = 0;
-			} else {
-				if (++linelen > MSG_LINE_MAX + (ch == '\r' ? 1 : 0)) {
-					smtp_reply_set(r, "5.6.0", "line too long in stored "
-					    "message (over %d octets)", MSG_LINE_MAX);
-					*cls = SMTP_PERM;
-					smtp_drop(s);
-					goto out;
-				}
-				out[o++] = ch;
-			}
-			prev = ch;
+		if ((w = smtp_dot_stuff(&dot, in, (size_t)n, out + o)) < 0) {
+			smtp_reply_set(r, "5.6.0", "line too long in stored message (over %d "
+			    "octets)", MSG_LINE_MAX);
+			*cls = SMTP_PERM;
+			smtp_io_drop(s);
+			goto out;
 		}
+		o += (size_t)w;
 		off += n;
 		left -= (uint64_t)n;
 		if (o >= BODY_BLOCK) {
-			if (smtp_write(s, out, o, "<message body block>", s->c->timeout_data_block,
-			    what, r))
+			if (smtp_io_write(s, out, o, "<message body block>",
+			    s->c->timeout_data_block, what, r))
 				goto out;
 			o = 0;
 		}
 	}
-	if (!bol) {
-		out[o++] = '\r';
-		out[o++] = '\n';
-	}
-	memcpy(out + o, ".\r\n", 3);
-	o += 3;
-	smtp_set_state(s, SMTP_S_DOT);
-	rc = smtp_write(s, out, o, ".", s->c->timeout_data_block, what, r);
+	o += smtp_dot_end(&dot, out + o);
+	smtp_io_set_state(s, SMTP_S_DOT);
+	rc = smtp_io_write(s, out, o, ".", s->c->timeout_data_block, what, r);
 out:
 	free(in);
 	free(out);
@@ -241,220 +246,298 @@ static size_t utf8_refusals(const struct smtp_session *s, const struct smtp_msg 
 	return refused;
 }
 
-enum smtp_class smtp_send(struct smtp_session *s, const struct smtp_msg *m,
-    struct smtp_rcpt_result *res, struct smtp_reply *msg_reply)
-{
-	const struct conf *c = s->c;
-	size_t n = m->nrcpt, next = 0, naccepted = 0, i, per = s->ext.pipelining ? PIPE_CHUNK : 1;
-	enum rstate *st = xcalloc(n ? n : 1, sizeof(*st));
-	enum smtp_class cls = SMTP_TEMP;
-	bool first = true, too_many = false, data_sent = false, mail_ok = false, utf8;
-	struct smtp_reply r, data_reply, first_refusal;
-	struct buf b;
 
-	buf_init(&b, CMD_BATCH_MAX);
-	smtp_reply_init(msg_reply);
-	smtp_reply_init(&data_reply);
-	smtp_reply_init(&first_refusal);
-	for (i = 0; i < n; i++) {
-		memset(&res[i], 0, sizeof(res[i]));
-		res[i].cls = SMTP_TEMP;
+/* One RCPT reply: accepted, "too many recipients" (sent again at once in
+ * another transaction), or refused. */
+static void rcpt_result(struct txn *t, size_t i, const struct smtp_reply *r)
+{
+	struct smtp_rcpt_result *res = &t->res[i];
+
+	res->reply = *r;
+	res->cls = smtp_reply_class(r);
+	if (res->cls == SMTP_DONE) {
+		t->st[i] = R_ACCEPTED;
+		t->naccepted++;
+	} else if (is_too_many(r)) {
+		t->st[i] = R_TOO_MANY;
+		res->cls = SMTP_TEMP;
+		res->too_many = true;
+		t->too_many = true;
+	} else {
+		t->st[i] = R_REFUSED;
+		if (t->first_refusal.code == 0)
+			t->first_refusal = *r;
 	}
-	if (s->in_txn && smtp_rset(s) != SMTP_DONE)
-		smtp_drop(s);
-	if (!smtp_usable(s)) {
-		smtp_reply_set(msg_reply, "4.4.2", "connection with %s is no longer usable",
+}
+
+/* Refusals decided before anything is sent: a session gone, no
+ * recipients, SMTPUTF8 the smarthost does not offer, SIZE over its limit. */
+static enum step txn_precheck(struct txn *t)
+{
+	struct smtp_session *s = t->s;
+	const struct smtp_msg *m = t->m;
+
+	if (s->in_txn && smtp_io_rset(s) != SMTP_DONE)
+		smtp_io_drop(s);
+	if (!smtp_io_usable(s)) {
+		smtp_reply_set(t->msg_reply, "4.4.2", "connection with %s is no longer usable",
 		    s->relay);
-		goto fail_all;
+		return STEP_FAIL_ALL;
 	}
-	if (n == 0) {
-		smtp_reply_set(msg_reply, "4.0.0", "no recipients to send to");
-		goto fail_all;
+	if (t->n == 0) {
+		smtp_reply_set(t->msg_reply, "4.0.0", "no recipients to send to");
+		return STEP_FAIL_ALL;
 	}
-	/* Refusals we can decide before sending anything. */
-	utf8 = m->smtputf8 && s->ext.smtputf8;
+	t->utf8 = m->smtputf8 && s->ext.smtputf8;
 	if (m->smtputf8 && !s->ext.smtputf8) {
 		if (utf8_has_8bit(m->env->sender)) {
-			smtp_reply_set(msg_reply, "5.6.7", "5.6.7 the sender address needs "
+			smtp_reply_set(t->msg_reply, "5.6.7", "5.6.7 the sender address needs "
 			    "SMTPUTF8, which smarthost %s does not offer", s->relay);
-			cls = SMTP_PERM;
-			goto fail_all;
+			t->cls = SMTP_PERM;
+			return STEP_FAIL_ALL;
 		}
-		if (utf8_refusals(s, m, st, res, &first_refusal) == n) {
-			*msg_reply = first_refusal;
-			cls = SMTP_PERM;
-			goto out;
+		if (utf8_refusals(s, m, t->st, t->res, &t->first_refusal) == t->n) {
+			*t->msg_reply = t->first_refusal;
+			t->cls = SMTP_PERM;
+			return STEP_END;
 		}
 	}
 	if (s->ext.size && s->ext.size_max > 0 && m->len > s->ext.size_max) {
-		smtp_reply_set(msg_reply, "5.3.4", "5.3.4 message size %" PRIu64 " exceeds the "
+		smtp_reply_set(t->msg_reply, "5.3.4", "5.3.4 message size %" PRIu64 " exceeds the "
 		    "smarthost's limit of %" PRIu64, m->len, s->ext.size_max);
-		cls = SMTP_PERM;
-		goto fail_all;
+		t->cls = SMTP_PERM;
+		return STEP_FAIL_ALL;
 	}
+	return STEP_NEXT;
+}
 
-	s->in_txn = true;
-	/* MAIL, RCPT... and (pipelining) DATA, PIPE_CHUNK commands per write. */
-	while (first || (mail_ok && next < n && !too_many)) {
-		size_t from = next, cnt = 0;
-		bool with_mail = first, with_data = false;
+/* Write one batch: MAIL (the first time), RCPTs up to PIPE_CHUNK commands
+ * (one without pipelining), and DATA after the last RCPT when pipelining.
+ * 0, or -1 with msg_reply set. */
+static int write_batch(struct txn *t, bool with_mail, bool *with_data)
+{
+	struct smtp_session *s = t->s;
+	const struct smtp_msg *m = t->m;
+	size_t cnt = 0, per = s->ext.pipelining ? PIPE_CHUNK : 1;
 
-		buf_reset(&b);
-		if (with_mail) {
-			mail_cmd(s, m, utf8, &b);
+	buf_reset(&t->b);
+	*with_data = false;
+	if (with_mail) {
+		mail_cmd(s, m, t->utf8, &t->b);
+		cnt++;
+	}
+	while (t->next < t->n && cnt < per) {
+		/* Refused by txn_precheck (SMTPUTF8): never sent. */
+		if (t->st[t->next] != R_REFUSED) {
+			rcpt_cmd(s, m->env, &m->env->rcpts[m->rcpt_idx[t->next]], t->utf8, &t->b);
 			cnt++;
 		}
-		while (next < n && cnt < per) {
-			/* Refused above (SMTPUTF8): never sent. */
-			if (st[next] != R_REFUSED) {
-				rcpt_cmd(s, m->env, &m->env->rcpts[m->rcpt_idx[next]], utf8, &b);
-				cnt++;
-			}
-			next++;
+		t->next++;
+	}
+	if (s->ext.pipelining && t->next == t->n) {
+		(void)buf_appends(&t->b, "DATA\r\n");
+		*with_data = true;
+	}
+	if (t->b.len >= t->b.max - 1) {
+		smtp_reply_set(t->msg_reply, "4.3.0", "command batch too large");
+		return -1;
+	}
+	smtp_io_set_state(s, with_mail ? SMTP_S_MAIL : SMTP_S_RCPT);
+	/* (Empty when the rest were all refused by txn_precheck.) */
+	if (t->b.len > 0 && smtp_io_write(s, t->b.data, t->b.len, NULL, s->c->timeout_command,
+	    with_mail ? "sending MAIL FROM" : "sending RCPT TO", t->msg_reply))
+		return -1;
+	return 0;
+}
+
+/* Read the replies to one batch, in order: MAIL's, each RCPT's from
+ * recipient `from` on, DATA's. 0, or -1 on a network failure (msg_reply
+ * says). */
+static int read_batch(struct txn *t, bool with_mail, size_t from, bool with_data)
+{
+	struct smtp_session *s = t->s;
+	time_t tmo = s->c->timeout_command;
+	struct smtp_reply r;
+	size_t i;
+
+	if (with_mail) {
+		if (smtp_io_read(s, &r, tmo, "sending MAIL FROM", NULL)) {
+			*t->msg_reply = r;
+			return -1;
 		}
-		if (s->ext.pipelining && next == n) {
-			(void)buf_appends(&b, "DATA\r\n");
-			with_data = true;
+		t->mail_ok = r.code >= 200 && r.code < 300;
+		if (!t->mail_ok) {
+			*t->msg_reply = r;
+			t->cls = smtp_reply_class(&r);
 		}
-		if (b.len >= b.max - 1) {
-			smtp_reply_set(msg_reply, "4.3.0", "command batch too large");
-			goto fail_all;
+	}
+	smtp_io_set_state(s, SMTP_S_RCPT);
+	for (i = from; i < t->next; i++) {
+		if (t->st[i] == R_REFUSED)
+			continue;
+		if (smtp_io_read(s, &r, tmo, "sending RCPT TO", NULL)) {
+			*t->msg_reply = r;
+			return -1;
 		}
-		smtp_set_state(s, with_mail ? SMTP_S_MAIL : SMTP_S_RCPT);
-		/* (Empty when the rest were all refused above.) */
-		if (b.len > 0 && smtp_write(s, b.data, b.len, NULL, c->timeout_command,
-		    with_mail ? "sending MAIL FROM" : "sending RCPT TO", msg_reply))
-			goto fail_all;
-		if (with_mail) {
-			if (smtp_read(s, &r, c->timeout_command, "sending MAIL FROM", NULL)) {
-				*msg_reply = r;
-				goto fail_all;
-			}
-			mail_ok = r.code >= 200 && r.code < 300;
-			if (!mail_ok) {
-				*msg_reply = r;
-				cls = smtp_reply_class(&r);
-			}
+		if (t->mail_ok)
+			rcpt_result(t, i, &r);
+		/* else: replies to a failed MAIL, 503s */
+	}
+	if (with_data) {
+		smtp_io_set_state(s, SMTP_S_DATA);
+		if (smtp_io_read(s, &t->data_reply, tmo, "sending DATA command", NULL)) {
+			*t->msg_reply = t->data_reply;
+			return -1;
 		}
-		smtp_set_state(s, SMTP_S_RCPT);
-		for (i = from; i < next; i++) {
-			if (st[i] == R_REFUSED)
-				continue;
-			if (smtp_read(s, &r, c->timeout_command, "sending RCPT TO", NULL)) {
-				*msg_reply = r;
-				goto fail_all;
-			}
-			if (!mail_ok)
-				continue;	/* replies to a failed MAIL: 503s */
-			res[i].reply = r;
-			res[i].cls = smtp_reply_class(&r);
-			if (res[i].cls == SMTP_DONE) {
-				st[i] = R_ACCEPTED;
-				naccepted++;
-			} else if (is_too_many(&r)) {
-				st[i] = R_TOO_MANY;
-				res[i].cls = SMTP_TEMP;
-				res[i].too_many = true;
-				too_many = true;
-			} else {
-				st[i] = R_REFUSED;
-				if (first_refusal.code == 0)
-					first_refusal = r;
-			}
-		}
-		if (with_data) {
-			smtp_set_state(s, SMTP_S_DATA);
-			if (smtp_read(s, &data_reply, c->timeout_command, "sending DATA command",
-			    NULL)) {
-				*msg_reply = data_reply;
-				goto fail_all;
-			}
-			data_sent = true;
-		}
+		t->data_sent = true;
+	}
+	return 0;
+}
+
+/* The envelope: MAIL FROM, RCPT TO for each recipient and (pipelining)
+ * DATA, in batches with the replies read in between, until every
+ * recipient is sent, MAIL fails or the smarthost says "too many". */
+static enum step txn_envelope(struct txn *t)
+{
+	bool first = true;
+
+	t->s->in_txn = true;
+	while (first || (t->mail_ok && t->next < t->n && !t->too_many)) {
+		size_t from = t->next;
+		bool with_data;
+
+		if (write_batch(t, first, &with_data) == -1 ||
+		    read_batch(t, first, from, with_data) == -1)
+			return STEP_FAIL_ALL;
 		first = false;
 	}
-	if (data_sent && data_reply.code == 354 && (!mail_ok || naccepted == 0)) {
+	return STEP_NEXT;
+}
+
+/* What the RCPT replies decide for the message: nothing to send when MAIL
+ * failed or no recipient was accepted; recipients never sent after a "too
+ * many recipients" are marked so. */
+static enum step txn_recipients(struct txn *t)
+{
+	struct smtp_session *s = t->s;
+	struct smtp_reply r;
+	size_t i;
+
+	if (t->data_sent && t->data_reply.code == 354 && (!t->mail_ok || t->naccepted == 0)) {
 		/* A server that says 354 with no valid recipient: end the empty
 		 * data at once; it has nobody to deliver it to. */
-		if (smtp_write(s, ".\r\n", 3, NULL, c->timeout_command, "sending end of data",
+		if (smtp_io_write(s, ".\r\n", 3, NULL, s->c->timeout_command, "sending end of data",
 		    &r) == 0)
-			(void)smtp_read(s, &r, c->timeout_final_dot, "sending end of data", NULL);
+			(void)smtp_io_read(s, &r, s->c->timeout_final_dot, "sending end of data",
+			    NULL);
 	}
-	if (!mail_ok) {
-		fill_all(res, st, n, cls, msg_reply, false);
-		goto done_refused;
+	if (!t->mail_ok) {
+		fill_all(t->res, t->st, t->n, t->cls, t->msg_reply, false);
+		return STEP_REFUSED;
 	}
-	/* Recipients never sent after a "too many recipients". */
-	for (i = next; i < n; i++) {
-		if (st[i] == R_REFUSED)
+	for (i = t->next; i < t->n; i++) {
+		if (t->st[i] == R_REFUSED)
 			continue;
-		st[i] = R_TOO_MANY;
-		res[i].cls = SMTP_TEMP;
-		res[i].too_many = true;
-		for (size_t j = 0; j < next; j++)
-			if (st[j] == R_TOO_MANY) {
-				res[i].reply = res[j].reply;
+		t->st[i] = R_TOO_MANY;
+		t->res[i].cls = SMTP_TEMP;
+		t->res[i].too_many = true;
+		for (size_t j = 0; j < t->next; j++)
+			if (t->st[j] == R_TOO_MANY) {
+				t->res[i].reply = t->res[j].reply;
 				break;
 			}
 	}
-	if (naccepted == 0) {
-		cls = SMTP_PERM;
-		for (i = 0; i < n; i++)
-			if (res[i].cls != SMTP_PERM)
-				cls = SMTP_TEMP;
-		if (first_refusal.code != 0)
-			*msg_reply = first_refusal;
-		else
-			*msg_reply = res[0].reply;
-		goto done_refused;
+	if (t->naccepted == 0) {
+		t->cls = SMTP_PERM;
+		for (i = 0; i < t->n; i++)
+			if (t->res[i].cls != SMTP_PERM)
+				t->cls = SMTP_TEMP;
+		*t->msg_reply = t->first_refusal.code != 0 ? t->first_refusal : t->res[0].reply;
+		return STEP_REFUSED;
 	}
-	if (!data_sent) {
-		smtp_set_state(s, SMTP_S_DATA);
-		if (smtp_cmd(s, "DATA", NULL, c->timeout_command, "sending DATA command", msg_reply))
-			goto fail_all;
-		if (smtp_read(s, &data_reply, c->timeout_command, "sending DATA command", NULL)) {
-			*msg_reply = data_reply;
-			goto fail_all;
+	return STEP_NEXT;
+}
+
+/* DATA (unless pipelined), the body, the final dot and its reply: the
+ * outcome of every accepted recipient. */
+static enum step txn_data(struct txn *t)
+{
+	struct smtp_session *s = t->s;
+	const struct conf *c = s->c;
+	struct smtp_reply r;
+
+	if (!t->data_sent) {
+		smtp_io_set_state(s, SMTP_S_DATA);
+		if (smtp_io_cmd(s, "DATA", NULL, c->timeout_command, "sending DATA command",
+		    t->msg_reply))
+			return STEP_FAIL_ALL;
+		if (smtp_io_read(s, &t->data_reply, c->timeout_command, "sending DATA command",
+		    NULL)) {
+			*t->msg_reply = t->data_reply;
+			return STEP_FAIL_ALL;
 		}
 	}
-	if (data_reply.code != 354) {
-		*msg_reply = data_reply;
-		cls = data_reply.code >= 500 && data_reply.code < 600 ? SMTP_PERM : SMTP_TEMP;
-		fill_all(res, st, n, cls, msg_reply, true);
-		goto done_refused;
+	if (t->data_reply.code != 354) {
+		*t->msg_reply = t->data_reply;
+		t->cls = t->data_reply.code >= 500 && t->data_reply.code < 600 ? SMTP_PERM :
+		    SMTP_TEMP;
+		fill_all(t->res, t->st, t->n, t->cls, t->msg_reply, true);
+		return STEP_REFUSED;
 	}
-	smtp_set_state(s, SMTP_S_BODY);
-	if (send_body(s, m, msg_reply, &cls) == -1) {
-		fill_all(res, st, n, cls, msg_reply, true);
-		goto out;
+	smtp_io_set_state(s, SMTP_S_BODY);
+	if (send_body(s, t->m, t->msg_reply, &t->cls) == -1) {
+		fill_all(t->res, t->st, t->n, t->cls, t->msg_reply, true);
+		return STEP_END;
 	}
-	if (smtp_read(s, &r, c->timeout_final_dot,
+	if (smtp_io_read(s, &r, c->timeout_final_dot,
 	    "sending end of data -- message may be sent more than once", NULL)) {
-		*msg_reply = r;
-		fill_all(res, st, n, SMTP_TEMP, msg_reply, true);
-		cls = SMTP_TEMP;
-		goto out;
+		*t->msg_reply = r;
+		fill_all(t->res, t->st, t->n, SMTP_TEMP, t->msg_reply, true);
+		t->cls = SMTP_TEMP;
+		return STEP_END;
 	}
 	s->in_txn = false;
-	smtp_set_state(s, SMTP_S_READY);
-	*msg_reply = r;
-	cls = smtp_reply_class(&r);
-	fill_all(res, st, n, cls, &r, true);
-	goto out;
+	smtp_io_set_state(s, SMTP_S_READY);
+	*t->msg_reply = r;
+	t->cls = smtp_reply_class(&r);
+	fill_all(t->res, t->st, t->n, t->cls, &r, true);
+	return STEP_END;
+}
 
-done_refused:
-	/* The transaction is still open on the server side: RSET before the
-	 * next one (smtp_rset, or smtp_send does it). */
-	if (s->usable)
-		smtp_set_state(s, SMTP_S_READY);
-	goto out;
+enum smtp_class smtp_send(struct smtp_session *s, const struct smtp_msg *m,
+    struct smtp_rcpt_result *res, struct smtp_reply *msg_reply)
+{
+	struct txn t = { .s = s, .m = m, .res = res, .n = m->nrcpt, .cls = SMTP_TEMP,
+		.msg_reply = msg_reply };
+	enum step how;
+	size_t i;
 
-fail_all:
-	fill_all(res, st, n, cls, msg_reply, false);
-out:
+	t.st = xcalloc(t.n ? t.n : 1, sizeof(*t.st));
+	buf_init(&t.b, CMD_BATCH_MAX);
+	smtp_reply_init(msg_reply);
+	smtp_reply_init(&t.data_reply);
+	smtp_reply_init(&t.first_refusal);
+	for (i = 0; i < t.n; i++) {
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].cls = SMTP_TEMP;
+	}
+	how = txn_precheck(&t);
+	if (how == STEP_NEXT)
+		how = txn_envelope(&t);
+	if (how == STEP_NEXT)
+		how = txn_recipients(&t);
+	if (how == STEP_NEXT)
+		how = txn_data(&t);
+	if (how == STEP_FAIL_ALL) {
+		fill_all(res, t.st, t.n, t.cls, msg_reply, false);
+	} else if (how == STEP_REFUSED && s->usable) {
+		/* The transaction is still open on the server side: RSET before
+		 * the next one (smtp_rset, or txn_precheck does it). */
+		smtp_io_set_state(s, SMTP_S_READY);
+	}
 	if (msg_reply->dsn[0] == '\0')
 		smtp_reply_finish(msg_reply);
-	buf_free(&b);
-	free(st);
-	return cls;
+	buf_free(&t.b);
+	free(t.st);
+	return t.cls;
 }

@@ -19,7 +19,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "net.h"
+#include "deadline.h"
 #include "tls.h"
 #include "util.h"
 
@@ -51,25 +51,61 @@ static void ssl_reason(int sslerr, const char *fallback, char *out, size_t outle
 /* Wait as SSL asked. 1 ready, 0 timeout, -1 other error. */
 static int ssl_wait(int fd, int sslerr, int64_t deadline)
 {
-	struct pollfd p = { .fd = fd };
-	int rc;
-
 	if (sslerr == SSL_ERROR_WANT_READ)
-		p.events = POLLIN;
-	else if (sslerr == SSL_ERROR_WANT_WRITE)
-		p.events = POLLOUT;
-	else
-		return -1;
-	for (;;) {
-		int64_t left = deadline - net_deadline(0);
+		return deadline_poll(fd, POLLIN, deadline, NULL);
+	if (sslerr == SSL_ERROR_WANT_WRITE)
+		return deadline_poll(fd, POLLOUT, deadline, NULL);
+	return -1;
+}
 
-		if (left <= 0)
+/*
+ * Drive the handshake of ssl (connect or accept state already set) to its
+ * end within the deadline: the client's and the listener's alike. 0, or -1
+ * with the reason in err. With verify, a failed certificate check is named
+ * as such rather than as the alert it caused.
+ */
+static int handshake(SSL *ssl, int fd, bool verify, int64_t deadline, char *err, size_t errlen)
+{
+	for (;;) {
+		int rc, e, w;
+		char why[200];
+
+		ERR_clear_error();
+		errno = 0;
+		rc = SSL_do_handshake(ssl);
+		if (rc == 1)
 			return 0;
-		rc = poll(&p, 1, left > 86400000 ? 86400000 : (int)left);
-		if (rc < 0 && errno == EINTR)
+		e = SSL_get_error(ssl, rc);
+		w = ssl_wait(fd, e, deadline);
+		if (w > 0)
 			continue;
-		return rc < 0 ? -1 : rc;
+		if (w == 0) {
+			snprintf(err, errlen, "timeout during the TLS handshake");
+		} else if (verify && SSL_get_verify_result(ssl) != X509_V_OK) {
+			long v = SSL_get_verify_result(ssl);
+
+			ERR_clear_error();
+			snprintf(err, errlen, "certificate verify failed: %s",
+			    X509_verify_cert_error_string(v));
+		} else {
+			bool closed = SSL_is_server(ssl) || e == SSL_ERROR_SYSCALL ||
+			    e == SSL_ERROR_ZERO_RETURN;
+
+			ssl_reason(e, closed ? "connection closed during the TLS handshake" :
+			    "handshake failed", why, sizeof(why));
+			snprintf(err, errlen, "TLS handshake failed: %s", why);
+		}
+		return -1;
 	}
+}
+
+static struct tls_conn *conn_new(SSL *ssl, int fd)
+{
+	struct tls_conn *t = xcalloc(1, sizeof(*t));
+
+	t->ssl = ssl;
+	t->fd = fd;
+	return t;
 }
 
 static bool is_ip_literal(const char *host)
@@ -162,7 +198,6 @@ struct tls_conn *tls_connect(int fd, const struct conf *c, const char *host,
     int64_t deadline, char *err, size_t errlen)
 {
 	SSL_CTX *ctx = make_ctx(c, err, errlen);
-	struct tls_conn *t;
 	SSL *ssl;
 
 	if (ctx == NULL)
@@ -187,35 +222,8 @@ struct tls_conn *tls_connect(int fd, const struct conf *c, const char *host,
 	}
 	if (SSL_set_fd(ssl, fd) != 1)
 		goto setup_fail;
-
-	for (;;) {
-		int rc, e, w;
-
-		ERR_clear_error();
-		errno = 0;
-		rc = SSL_connect(ssl);
-		if (rc == 1)
-			break;
-		e = SSL_get_error(ssl, rc);
-		w = ssl_wait(fd, e, deadline);
-		if (w > 0)
-			continue;
-		if (w == 0) {
-			snprintf(err, errlen, "timeout during the TLS handshake");
-		} else if (c->tls_verify && SSL_get_verify_result(ssl) != X509_V_OK) {
-			long v = SSL_get_verify_result(ssl);
-
-			ERR_clear_error();
-			snprintf(err, errlen, "certificate verify failed: %s",
-			    X509_verify_cert_error_string(v));
-		} else {
-			char why[200];
-
-			ssl_reason(e, e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN ?
-			    "connection closed during the TLS handshake" : "handshake failed",
-			    why, sizeof(why));
-			snprintf(err, errlen, "TLS handshake failed: %s", why);
-		}
+	SSL_set_connect_state(ssl);
+	if (handshake(ssl, fd, c->tls_verify, deadline, err, errlen) == -1) {
 		SSL_free(ssl);
 		return NULL;
 	}
@@ -229,10 +237,7 @@ struct tls_conn *tls_connect(int fd, const struct conf *c, const char *host,
 		SSL_free(ssl);
 		return NULL;
 	}
-	t = xcalloc(1, sizeof(*t));
-	t->ssl = ssl;
-	t->fd = fd;
-	return t;
+	return conn_new(ssl, fd);
 
 setup_fail:
 	ssl_reason(0, "cannot set up the TLS session", err, errlen);
@@ -367,7 +372,6 @@ void tls_server_free(struct tls_server *s)
 struct tls_conn *tls_accept(struct tls_server *s, int fd, int64_t deadline, char *err,
     size_t errlen)
 {
-	struct tls_conn *t;
 	SSL *ssl = SSL_new(s->ctx);
 
 	if (ssl == NULL || SSL_set_fd(ssl, fd) != 1) {
@@ -375,33 +379,12 @@ struct tls_conn *tls_accept(struct tls_server *s, int fd, int64_t deadline, char
 		SSL_free(ssl);
 		return NULL;
 	}
-	for (;;) {
-		int rc, e, w;
-		char why[200];
-
-		ERR_clear_error();
-		errno = 0;
-		rc = SSL_accept(ssl);
-		if (rc == 1)
-			break;
-		e = SSL_get_error(ssl, rc);
-		w = ssl_wait(fd, e, deadline);
-		if (w > 0)
-			continue;
-		if (w == 0) {
-			snprintf(err, errlen, "timeout during the TLS handshake");
-		} else {
-			ssl_reason(e, "connection closed during the TLS handshake", why,
-			    sizeof(why));
-			snprintf(err, errlen, "TLS handshake failed: %s", why);
-		}
+	SSL_set_accept_state(ssl);
+	if (handshake(ssl, fd, false, deadline, err, errlen) == -1) {
 		SSL_free(ssl);
 		return NULL;
 	}
-	t = xcalloc(1, sizeof(*t));
-	t->ssl = ssl;
-	t->fd = fd;
-	return t;
+	return conn_new(ssl, fd);
 }
 
 size_t tls_pending(const struct tls_conn *t)

@@ -2,7 +2,7 @@
  * TLS for the SMTP client: the only file that calls OpenSSL's SSL API.
  * A connection is made over a connected non-blocking socket; every call
  * waits with poll() until a deadline (milliseconds of CLOCK_MONOTONIC, see
- * net_deadline).
+ * deadline.h).
  */
 #ifndef NULLRELAY_TLS_H
 #define NULLRELAY_TLS_H

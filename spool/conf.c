@@ -2,11 +2,11 @@
  * Reading the configuration file (SPEC §2): which file, its lines, comments,
  * `key = value` splitting, and the defaults that depend on other keys.
  * The keys themselves are in conf_keys.c, value syntax in conf_values.c,
- * contradictions and relayd's file checks in conf_check.c.
+ * contradictions and relayd's file checks in conf_check.c, the error
+ * messages all of them make in conf_error.c.
  */
 #include <errno.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,42 +32,6 @@ const char *conf_pick_path(const char *explicit_path, bool *must_exist)
 		return env;
 	*must_exist = false;
 	return CONF_DEFAULT_PATH;
-}
-
-int conf_error(struct conf_ctx *x, unsigned line, const char *fmt, ...)
-{
-	char msg[CONF_ERR_MAX];
-	va_list ap;
-
-	/* A truncated error message is still the right error: no check needed. */
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (line != 0)
-		snprintf(x->err, x->errlen, "%s:%u: %s", x->path, line, msg);
-	else
-		snprintf(x->err, x->errlen, "%s: %s", x->path, msg);
-	return -1;
-}
-
-void conf_show(const char *s, char *out, size_t outlen)
-{
-	size_t i = 0;
-
-	if (outlen < 8) {
-		if (outlen > 0)
-			out[0] = '\0';
-		return;
-	}
-	/* Control characters would garble the one-line error: show them as '?';
-	 * a long value is cut with "..." (the line number finds the rest). */
-	for (; *s != '\0' && i + 4 < outlen; s++)
-		out[i++] = ((unsigned char)*s < ' ' || *s == 0x7f) ? '?' : *s;
-	if (*s != '\0') {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
 }
 
 static void set_defaults(struct conf *c)

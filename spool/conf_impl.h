@@ -1,7 +1,8 @@
 /*
  * Internals of the configuration module (conf.h), shared by its files:
  * conf.c (reading lines), conf_keys.c (the key table), conf_values.c (value
- * syntax) and conf_check.c (contradictions, relayd's file checks).
+ * syntax), conf_check.c (contradictions, relayd's file checks) and
+ * conf_error.c (their error messages).
  * Nothing outside spool/conf*.c includes this.
  */
 #ifndef NULLRELAY_CONF_IMPL_H
@@ -78,7 +79,8 @@ bool conf_host_is_loopback(const char *host);
 bool conf_is_ip_literal(const char *s);	/* IPv4 or IPv6, no brackets */
 bool conf_mech_uses_token(enum auth_mech m);
 
-/* conf_oauth2.c: the oauth2* values, presets and contradictions. */
+/* conf_oauth2.c: the oauth2* values and presets; conf_oauth2_check.c: the
+ * contradictions. */
 const char *conf_val_oauth2(const char *s, enum oauth2_provider *out);
 const char *conf_val_oauth2_flow(const char *s, enum oauth2_flow *out);
 const char *conf_val_https_url(const char *s);
@@ -87,7 +89,7 @@ int conf_oauth2_check(struct conf_ctx *x);
 void conf_oauth2_defaults(struct conf *c);
 void conf_oauth2_free(struct conf *c);
 
-/* conf.c: "PATH:LINE: ..." (line 0: "PATH: ...") into x->err. Returns -1. */
+/* conf_error.c: "PATH:LINE: ..." (line 0: "PATH: ...") into x->err. Returns -1. */
 int conf_error(struct conf_ctx *x, unsigned line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A printable, shortened copy of a user-supplied value for error messages. */

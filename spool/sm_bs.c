@@ -28,7 +28,9 @@
 #include "conf.h"
 #include "msg_limits.h"
 #include "spool_envelope.h"
+#include "smtp_line.h"
 #include "smtp_parse.h"
+#include "smtp_txn.h"
 #include "sm_submit.h"
 #include "util.h"
 
@@ -51,10 +53,7 @@ struct bs {
 
 	/* The transaction. */
 	bool have_mail;
-	char *sender;		/* "" = the null sender */
-	enum sm_body body;
-	char **rcpts;
-	size_t nrcpts, cap;
+	struct smtp_txn txn;
 
 	const char *io_error;	/* why the session ended badly */
 	int exit_rc;		/* sysexits code when not EX_IOERR (0: EX_IOERR) */
@@ -119,13 +118,11 @@ static int rd_need(struct bs *s, size_t k)
  */
 static enum rd_result read_line(struct bs *s, char *line, size_t *outlen)
 {
-	size_t n = 0;
-	bool toolong = false;
+	struct smtp_line l;
+	bool done = false;
 
-	for (;;) {
-		char *p, *nl;
-		size_t avail, take;
-
+	smtp_line_init(&l, line, BS_LINE_MAX);
+	while (!done) {
 		if (s->off == s->len) {
 			ssize_t r = rd_fill(s);
 
@@ -134,28 +131,9 @@ static enum rd_result read_line(struct bs *s, char *line, size_t *outlen)
 			if (r < 0)
 				return RD_ERR;
 		}
-		p = s->rbuf + s->off;
-		avail = s->len - s->off;
-		nl = memchr(p, '\n', avail);
-		take = nl != NULL ? (size_t)(nl - p) + 1 : avail;
-		if (!toolong && n + take > BS_LINE_MAX)
-			toolong = true;
-		if (!toolong) {
-			memcpy(line + n, p, take);
-			n += take;
-		}
-		s->off += take;
-		if (nl != NULL)
-			break;
+		s->off += smtp_line_take(&l, s->rbuf + s->off, s->len - s->off, &done);
 	}
-	if (toolong)
-		return RD_LONG;
-	n--;			/* the LF */
-	if (n > 0 && line[n - 1] == '\r')
-		n--;
-	line[n] = '\0';
-	*outlen = n;
-	return RD_LINE;
+	return smtp_line_end(&l, outlen) == 0 ? RD_LINE : RD_LONG;
 }
 
 /* ---- output ---- */
@@ -166,19 +144,12 @@ static int reply(struct bs *s, const char *fmt, ...)
 {
 	char line[BS_LINE_MAX];
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	n = smtp_line_vreply(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	/* A reason too long for one reply line is cut: the code leads. */
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)(sizeof(line) - 3);
-	line[n++] = '\r';
-	line[n++] = '\n';
-	if (io_write_all(s->out, line, (size_t)n) == -1) {
+	if (io_write_all(s->out, line, n) == -1) {
 		s->io_error = "cannot write to standard output";
 		return -1;
 	}
@@ -189,17 +160,8 @@ static int reply(struct bs *s, const char *fmt, ...)
 
 static void reset_transaction(struct bs *s)
 {
-	size_t i;
-
-	for (i = 0; i < s->nrcpts; i++)
-		free(s->rcpts[i]);
-	free(s->rcpts);
-	free(s->sender);
-	s->rcpts = NULL;
-	s->nrcpts = s->cap = 0;
-	s->sender = NULL;
+	smtp_txn_reset(&s->txn);
 	s->have_mail = false;
-	s->body = SM_BODY_UNSET;
 }
 
 static int cmd_mail(struct bs *s, const char *args)
@@ -232,8 +194,8 @@ static int cmd_mail(struct bs *s, const char *args)
 	}
 	addr_free(&a);
 	s->have_mail = true;
-	s->sender = path;	/* "" for <>: submit_req's null sender */
-	s->body = mp.body;
+	s->txn.sender = path;	/* "" for <>: submit_req's null sender */
+	s->txn.body = mp.body;
 	return reply(s, "250 2.1.0 Ok");
 }
 
@@ -262,7 +224,7 @@ static int cmd_rcpt(struct bs *s, const char *args)
 		free(path);
 		return reply(s, "501 5.1.3 Bad recipient address syntax: empty address");
 	}
-	if (s->nrcpts >= ENV_MAX_RCPTS) {
+	if (s->txn.nrcpts >= ENV_MAX_RCPTS) {
 		free(path);
 		return reply(s, "452 4.5.3 Error: too many recipients");
 	}
@@ -288,11 +250,11 @@ static int cmd_rcpt(struct bs *s, const char *args)
 		smtp_clean_text(err);
 		return reply(s, "553 5.1.3 Bad recipient address: %s", err);
 	}
-	if (s->nrcpts == s->cap) {
-		s->cap = s->cap == 0 ? 8 : s->cap * 2;
-		s->rcpts = xreallocarray(s->rcpts, s->cap, sizeof(*s->rcpts));
+	if (s->txn.nrcpts == s->txn.cap) {
+		s->txn.cap = s->txn.cap == 0 ? 8 : s->txn.cap * 2;
+		s->txn.rcpts = xreallocarray(s->txn.rcpts, s->txn.cap, sizeof(*s->txn.rcpts));
 	}
-	s->rcpts[s->nrcpts++] = path;
+	s->txn.rcpts[s->txn.nrcpts++] = path;
 	return reply(s, "250 2.1.5 Ok");
 }
 
@@ -411,7 +373,7 @@ static int cmd_data(struct bs *s, const char *args)
 		return reply(s, "501 5.5.4 Syntax: DATA");
 	if (!s->have_mail)
 		return reply(s, "503 5.5.1 Error: need MAIL command");
-	if (s->nrcpts == 0)
+	if (s->txn.nrcpts == 0)
 		return reply(s, "503 5.5.1 Error: need RCPT command");
 	if ((fd = open_temp()) == -1)
 		return reply(s, "451 4.3.0 Error: cannot create a temporary file: %s", strerror(errno));
@@ -457,13 +419,13 @@ static int cmd_data(struct bs *s, const char *args)
 
 	req = *s->base;
 	req.conf = s->c;
-	req.sender = s->sender;
+	req.sender = s->txn.sender;
 	req.ignore_dots = true;		/* the dot was the end; the rest is data */
 	req.extract_rcpts = false;
-	req.rcpts = s->rcpts;
-	req.nrcpts = s->nrcpts;
-	if (s->body != SM_BODY_UNSET)
-		req.body = s->body;
+	req.rcpts = s->txn.rcpts;
+	req.nrcpts = s->txn.nrcpts;
+	if (s->txn.body != SM_BODY_UNSET)
+		req.body = s->txn.body;
 	rc = submit_message(&req, fd, id, err, sizeof(err));
 	close(fd);
 	reset_transaction(s);

@@ -22,7 +22,7 @@
 #include "listen_conn.h"
 #include "listen_data.h"
 #include "listen_smtp.h"
-#include "net.h"
+#include "deadline.h"
 #include "util.h"
 
 static char dir[] = "/tmp/nr-test-listen.XXXXXX";
@@ -215,7 +215,7 @@ static enum ld_result data_of(const char *in, size_t inlen, char *out, size_t ou
 	shutdown(sv[1], SHUT_WR);
 	fd = data_tempfile(dir);
 	c = conn_new(sv[0], NULL);
-	r = data_copy(c, fd, 0, 2, net_deadline(5), &st, &werr);
+	r = data_copy(c, fd, 0, 2, deadline_in(5), &st, &werr);
 	lseek(fd, 0, SEEK_SET);
 	n = read(fd, out, outlen - 1);
 	*got = n > 0 ? (size_t)n : 0;
