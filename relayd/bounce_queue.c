@@ -76,7 +76,7 @@ static enum route route_for(const struct conf *c, const struct qmsg *m)
 }
 
 /* A fresh queue id, its ID.msg created O_EXCL (read-write). fd or -1. */
-static int new_entry(const struct spool_dirs *d, char id[17], char *err, size_t errlen)
+static int new_entry(const struct spool_dirs *d, char id[QUEUE_ID_SIZE], char *err, size_t errlen)
 {
 	char name[32];
 	struct stat st;
@@ -166,7 +166,7 @@ static int write_report(const struct conf *c, const struct spool_dirs *d, const 
  * nothing left behind.
  */
 static int queue_report(const struct conf *c, const struct spool_dirs *d, const struct qmsg *m,
-    enum bounce_kind kind, const char *rcpt, const char *orcpt, double now, char newid[17],
+    enum bounce_kind kind, const char *rcpt, const char *orcpt, double now, char newid[QUEUE_ID_SIZE],
     char *err, size_t errlen)
 {
 	struct bounce_result res;
@@ -227,7 +227,7 @@ static int mbox_report(const struct conf *c, const struct spool_dirs *d, const s
 {
 	struct bounce_result res;
 	struct passwd *pw;
-	char id[17], name[32];
+	char id[QUEUE_ID_SIZE], name[32];
 	int fd, r, n;
 
 	errno = 0;

@@ -54,7 +54,7 @@ struct worker {
 	pid_t pid;
 	int fd;
 	enum wstate st;
-	char id[17];		/* the message it holds while busy */
+	char id[QUEUE_ID_SIZE];		/* the message it holds while busy */
 	double idle_until;	/* monotonic */
 };
 
@@ -230,7 +230,7 @@ static void admin_one(struct daemon *dm, enum qadmin_op op, const char *id, stru
 static void on_admin(void *ctx, uid_t peer, enum qadmin_op op, const char *id, struct buf *out)
 {
 	struct daemon *dm = ctx;
-	char (*ids)[17];
+	char (*ids)[QUEUE_ID_SIZE];
 	size_t n, i;
 
 	log_info("%s %s requested by uid %lu", qadmin_op_cmd(op), id, (unsigned long)peer);
@@ -366,7 +366,7 @@ static void recover_queue(struct daemon *dm)
 {
 	struct recovery r = { .dm = dm, .ids = idmap_new() };
 	struct dirent *de;
-	char id[17], (*slow)[17] = NULL;
+	char id[QUEUE_ID_SIZE], (*slow)[QUEUE_ID_SIZE] = NULL;
 	size_t len, nslow = 0, capslow = 0, have;
 	DIR *dir;
 	int fd;
@@ -389,7 +389,7 @@ static void recover_queue(struct daemon *dm)
 			continue;
 		if (!idmap_get(r.ids, id, &have))
 			have = 0;
-		idmap_put(r.ids, id, have | (de->d_name[17] == 'e' ? HAS_ENV : HAS_MSG));
+		idmap_put(r.ids, id, have | (de->d_name[QUEUE_ID_SIZE] == 'e' ? HAS_ENV : HAS_MSG));
 	}
 	closedir(dir);
 	queue_index_take(dm->d.queue, recover_indexed, &r);
@@ -410,7 +410,7 @@ static void recover_queue(struct daemon *dm)
 				capslow = capslow ? capslow * 2 : 64;
 				slow = xreallocarray(slow, capslow, sizeof(*slow));
 			}
-			memcpy(slow[nslow++], id, 17);
+			memcpy(slow[nslow++], id, QUEUE_ID_SIZE);
 		} else if (strcmp(de->d_name + 16, ".msg") == 0 && (have & HAS_ENV) == 0) {
 			log_info("%s: removing queue/%s left by an interrupted run", id,
 			    de->d_name);
@@ -502,7 +502,7 @@ static bool rate_ok(struct daemon *dm)
 	return false;
 }
 
-static bool take(struct daemon *dm, char id[17])
+static bool take(struct daemon *dm, char id[QUEUE_ID_SIZE])
 {
 	if (!rate_ok(dm) || !sched_take(dm->s, time(NULL), dm->o->once, id))
 		return false;
@@ -514,7 +514,7 @@ static bool take(struct daemon *dm, char id[17])
 static void dispatch(struct daemon *dm)
 {
 	time_t now = time(NULL);
-	char id[17];
+	char id[QUEUE_ID_SIZE];
 	size_t i;
 
 	for (i = 0; i < dm->nw; i++) {
@@ -674,7 +674,7 @@ static void reap(struct daemon *dm)
  * so at most once a second (and once per batch of 64). */
 static void expire_due(struct daemon *dm)
 {
-	char ids[64][17], err[512];
+	char ids[64][QUEUE_ID_SIZE], err[512];
 	size_t n, i;
 	unsigned nb;
 
@@ -988,7 +988,7 @@ static void close_for_listener(void *arg)
 		close(picker_fd(dm->k));
 	control_forget(dm->ctl);
 	netwatch_forget(dm->net);
-	pickup_dirs_close(&dm->d);
+	queue_dirs_close(&dm->d);
 }
 
 /* Wait up to ms for a signal; true once SIGTERM or SIGINT came. */
@@ -1075,7 +1075,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 		free(dm);
 		return 0;
 	}
-	if (pickup_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
+	if (queue_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
 		log_fatalx(EX_OSFILE, "spool: %s", err);
 	dm->s = sched_new();
 	health_reset(&dm->health, c, time_wall());
@@ -1114,7 +1114,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	pickup_free(dm->p);
 	sched_free(dm->s);
 	qlist_owners_free(dm->owners);
-	pickup_dirs_close(&dm->d);
+	queue_dirs_close(&dm->d);
 	close(dm->sfd);
 	log_info("stopped");
 	/* Last: workers we no longer wait for would still hold it. */

@@ -74,7 +74,7 @@
 
 /* A drop file seen incomplete: since when (monotonic), which inode. */
 struct waiting {
-	char id[17];
+	char id[QUEUE_ID_SIZE];
 	uint64_t dev, ino;
 	double first;
 	unsigned gen;	/* the pick-up run that last reported it */
@@ -90,50 +90,6 @@ struct pickup {
 	size_t nw, wcap;
 	struct idmap *wmap;	/* id → index in w */
 };
-
-int pickup_dirs_open(const char *spool, struct spool_dirs *d, char *err, size_t errlen)
-{
-	static const struct {
-		const char *rel;
-		size_t off;
-	} dirs[] = {
-		{ SPOOL_DROP_NEW, offsetof(struct spool_dirs, newdir) },
-		{ SPOOL_QUEUE, offsetof(struct spool_dirs, queue) },
-		{ SPOOL_FAILED, offsetof(struct spool_dirs, failed) },
-		{ SPOOL_QUARANTINE, offsetof(struct spool_dirs, quarantine) },
-	};
-	size_t i;
-
-	d->newdir = d->queue = d->failed = d->quarantine = -1;
-	d->spool = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->spool == -1) {
-		snprintf(err, errlen, "%s: %s", spool, strerror(errno));
-		return -1;
-	}
-	for (i = 0; i < NR_ARRAY_LEN(dirs); i++) {
-		int fd = openat(d->spool, dirs[i].rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (fd == -1) {
-			snprintf(err, errlen, "%s/%s: %s", spool, dirs[i].rel, strerror(errno));
-			pickup_dirs_close(d);
-			return -1;
-		}
-		*(int *)(void *)((char *)d + dirs[i].off) = fd;
-	}
-	return 0;
-}
-
-void pickup_dirs_close(struct spool_dirs *d)
-{
-	int *fds[] = { &d->spool, &d->newdir, &d->queue, &d->failed, &d->quarantine };
-	size_t i;
-
-	for (i = 0; i < NR_ARRAY_LEN(fds); i++) {
-		if (*fds[i] != -1)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
-}
 
 void pickup_quarantine_file(const struct spool_dirs *d, int dir, const char *name, const char *why)
 {
@@ -445,13 +401,13 @@ bool pickup_drop_pending(const struct spool_dirs *d, const struct qmsg *m)
  * file recording this very drop AND its whole message file say so: the
  * drop file is deleted on that word.
  */
-static int choose_id(struct pickup *p, const char *name, const struct drop_file *df, char id[17],
+static int choose_id(struct pickup *p, const char *name, const struct drop_file *df, char id[QUEUE_ID_SIZE],
     struct qmsg *old)
 {
 	char err[256];
 	int tries;
 
-	strlcpy(id, name, 17);
+	strlcpy(id, name, QUEUE_ID_SIZE);
 	for (tries = 0; tries < 8; tries++) {
 		if (qmsg_load(p->d->queue, id, old, err, sizeof err) == -1) {
 			if (errno == ENOENT)
@@ -492,7 +448,7 @@ static void unqueue(struct pickup *p, const char *id)
 /* ---- one batch ---- */
 
 struct staged {
-	char name[17];		/* the drop file (a valid queue id) */
+	char name[QUEUE_ID_SIZE];		/* the drop file (a valid queue id) */
 	bool fresh;		/* copied in this batch (else: already queued) */
 	struct qmsg m;
 };
@@ -536,7 +492,7 @@ static int stage(struct pickup *p, const struct conf *c, struct batch *b, const 
     struct drop_file *df)
 {
 	struct staged *it = &b->it[b->n];
-	char id[17], msgname[32], why[256], err[256];
+	char id[QUEUE_ID_SIZE], msgname[32], why[256], err[256];
 	struct scan s = { 0 };
 	struct qmsg *m = &it->m;
 	uint64_t size = 0;

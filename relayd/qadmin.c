@@ -234,7 +234,7 @@ enum qadmin_result qadmin_apply(const struct spool_dirs *d, enum qadmin_op op, c
 	return r;
 }
 
-static void add_dir(int dir, char (**ids)[17], size_t *n, size_t *cap)
+static void add_dir(int dir, char (**ids)[QUEUE_ID_SIZE], size_t *n, size_t *cap)
 {
 	struct dirent *de;
 	size_t i;
@@ -248,7 +248,7 @@ static void add_dir(int dir, char (**ids)[17], size_t *n, size_t *cap)
 		return;
 	}
 	while ((de = readdir(dp)) != NULL) {
-		char id[17];
+		char id[QUEUE_ID_SIZE];
 
 		if (strlen(de->d_name) != 16 + 4 || strcmp(de->d_name + 16, ".env") != 0)
 			continue;
@@ -264,12 +264,12 @@ static void add_dir(int dir, char (**ids)[17], size_t *n, size_t *cap)
 			*cap = *cap ? *cap * 2 : 64;
 			*ids = xreallocarray(*ids, *cap, sizeof(**ids));
 		}
-		memcpy((*ids)[(*n)++], id, 17);
+		memcpy((*ids)[(*n)++], id, QUEUE_ID_SIZE);
 	}
 	closedir(dp);
 }
 
-size_t qadmin_all(const struct spool_dirs *d, enum qadmin_op op, char (**ids)[17])
+size_t qadmin_all(const struct spool_dirs *d, enum qadmin_op op, char (**ids)[QUEUE_ID_SIZE])
 {
 	size_t n = 0, cap = 0, i, k;
 
@@ -282,7 +282,7 @@ size_t qadmin_all(const struct spool_dirs *d, enum qadmin_op op, char (**ids)[17
 			/* Skip a stale failed/ID.env whose message is back in queue/. */
 			for (i = k = 0; i < n; i++) {
 				if (!has(d->queue, (*ids)[i], ".env"))
-					memcpy((*ids)[k++], (*ids)[i], 17);
+					memcpy((*ids)[k++], (*ids)[i], QUEUE_ID_SIZE);
 			}
 			n = k;
 		}
@@ -352,7 +352,7 @@ static bool reply_line(enum qadmin_op op, const char *line, struct tally *t)
  * *nbusy_cap). 0, or a sysexits code with err (EX_UNAVAILABLE: relayd is
  * not running). */
 static int ask_once(const struct conf *c, enum qadmin_op op, const char *id, struct tally *t,
-    char (*busy)[17], size_t *nbusy, size_t busycap, char *err, size_t errlen)
+    char (*busy)[QUEUE_ID_SIZE], size_t *nbusy, size_t busycap, char *err, size_t errlen)
 {
 	char cmd[64], *line, *nl;
 	struct buf b;
@@ -373,7 +373,7 @@ static int ask_once(const struct conf *c, enum qadmin_op op, const char *id, str
 		if (nl != NULL)
 			*nl++ = '\0';
 		if (reply_line(op, line, t) && *nbusy < busycap)
-			strlcpy(busy[(*nbusy)++], line + 5, 17);
+			strlcpy(busy[(*nbusy)++], line + 5, QUEUE_ID_SIZE);
 	}
 	buf_free(&b);
 	return rc;
@@ -385,7 +385,7 @@ static int ask_daemon(const struct conf *c, enum qadmin_op op, const char *id, s
     char *err, size_t errlen)
 {
 	double give_up = time_monotonic() + BUSY_WAIT_SECONDS;
-	char busy[64][17], again[64][17];
+	char busy[64][QUEUE_ID_SIZE], again[64][QUEUE_ID_SIZE];
 	size_t nbusy = 0, nagain, i;
 	int rc;
 
@@ -468,7 +468,7 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 		close(lockfd);
 		return r == 1 ? EX_TEMPFAIL : EX_OSERR;
 	}
-	if (pickup_dirs_open(c->spool, &d, err, sizeof err) == -1) {
+	if (queue_dirs_open(c->spool, &d, err, sizeof err) == -1) {
 		r = errno;
 		fprintf(stderr, "relayd: %s: %s\n", ops[op].flag, err);
 		close(lockfd);
@@ -478,7 +478,7 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 	queue_index_drop(d.queue);
 	for (i = 0; i < nids; i++) {
 		if (strcmp(ids[i], "ALL") == 0) {
-			char (*all)[17];
+			char (*all)[QUEUE_ID_SIZE];
 			size_t n = qadmin_all(&d, op, &all);
 
 			for (k = 0; k < n; k++)
@@ -488,7 +488,7 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 			direct_one(&d, op, ids[i], t);
 		}
 	}
-	pickup_dirs_close(&d);
+	queue_dirs_close(&d);
 	close(lockfd);
 	return 0;
 }

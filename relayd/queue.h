@@ -13,6 +13,16 @@
 #include <time.h>
 
 #include "spool_qmsg.h"
+#include "spool_queue.h"
+
+/* The spool directories relayd works in, opened once at start-up. */
+struct spool_dirs {
+	int spool, newdir, queue, failed, quarantine;
+};
+
+/* Open every directory of the spool (O_DIRECTORY). 0 or -1 with err. */
+int queue_dirs_open(const char *spool, struct spool_dirs *d, char *err, size_t errlen);
+void queue_dirs_close(struct spool_dirs *d);
 
 /*
  * Backoff after `tries` attempts: retry_min * 2^(tries-1), capped at
