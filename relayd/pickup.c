@@ -377,10 +377,10 @@ static bool same_drop(const struct qmsg *m, const struct stat *st)
 /* Is queue/ID.msg there, whole (the size ID.env records)? */
 static bool msg_whole(int qdir, const struct qmsg *m)
 {
-	char msgname[32];
+	char msgname[QUEUE_NAME_SIZE];
 	struct stat st;
 
-	snprintf(msgname, sizeof msgname, "%s.msg", m->id);
+	queue_name(msgname, m->id, QUEUE_MSG);
 	return fstatat(qdir, msgname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode) && (uint64_t)st.st_size == m->size;
 }
@@ -423,26 +423,15 @@ static int choose_id(struct pickup *p, const char *name, const struct drop_file 
 				log_warnx("%s: queue/%s.env records this drop file but its message "
 				    "file is missing or short; queuing the drop file afresh", name,
 				    id);
+				/* The drop is the truth: the partial entry goes, and
+				 * queue_create makes the id afresh (O_EXCL). */
+				queue_discard(p->d->queue, id);
 				return 1;
 			}
 		}
 		queue_id_new(id);
 	}
 	return 1;
-}
-
-/*
- * Undo a staged pick-up: ID.env goes first, so no state file is ever left
- * whose message file is gone. The drop file stays and is picked up again.
- */
-static void unqueue(struct pickup *p, const char *id)
-{
-	char name[32];
-
-	snprintf(name, sizeof name, "%s.env", id);
-	unlinkat(p->d->queue, name, 0);
-	snprintf(name, sizeof name, "%s.msg", id);
-	unlinkat(p->d->queue, name, 0);
 }
 
 /* ---- one batch ---- */
@@ -492,7 +481,7 @@ static int stage(struct pickup *p, const struct conf *c, struct batch *b, const 
     struct drop_file *df)
 {
 	struct staged *it = &b->it[b->n];
-	char id[QUEUE_ID_SIZE], msgname[32], why[256], err[256];
+	char id[QUEUE_ID_SIZE], msgname[QUEUE_NAME_SIZE], why[256], err[256];
 	struct scan s = { 0 };
 	struct qmsg *m = &it->m;
 	uint64_t size = 0;
@@ -506,13 +495,13 @@ static int stage(struct pickup *p, const struct conf *c, struct batch *b, const 
 		b->n++;
 		return 1;
 	}
-	snprintf(msgname, sizeof msgname, "%s.msg", id);
-	out = openat(p->d->queue, msgname, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	/* O_EXCL: an id whose ID.msg is there already gets a fresh one. */
+	out = queue_create(p->d, id, true, err, sizeof err);
 	if (out == -1) {
-		log_warn("%s: cannot create queue/%s", name, msgname);
+		log_warnx("%s: not queued yet: %s", name, err);
 		return 0;
 	}
+	queue_name(msgname, id, QUEUE_MSG);
 	cr = copy_body(c, df, id, out, &size, &s, why, sizeof why);
 	if (close(out) == -1 && cr == COPY_OK) {
 		snprintf(why, sizeof why, "close %s: %s", msgname, strerror(errno));
@@ -542,9 +531,9 @@ static int stage(struct pickup *p, const struct conf *c, struct batch *b, const 
 	m->drop.uid = (uint64_t)df->st.st_uid;
 	m->drop.size = (uint64_t)df->st.st_size;
 	m->size = size;
-	if (qmsg_stage(p->d->queue, m, err, sizeof err) == -1) {
+	/* Staged only: step 2 makes the batch durable (queue_enqueue). */
+	if (queue_enqueue(p->d, m, false, err, sizeof err) == -1) {
 		log_warnx("%s: not queued yet: %s", name, err);
-		unqueue(p, id);
 		qmsg_free(m);
 		return 0;
 	}
@@ -570,7 +559,7 @@ static void commit(struct pickup *p, struct batch *b)
 		for (i = 0; i < b->n; i++) {
 			log_warnx("%s: not queued yet: %s", b->it[i].name, err);
 			if (b->it[i].fresh)
-				unqueue(p, b->it[i].m.id);
+				queue_discard(p->d->queue, b->it[i].m.id);
 			qmsg_free(&b->it[i].m);
 		}
 		b->n = 0;

@@ -518,7 +518,7 @@ int qmsg_load(int qdir, const char *id, struct qmsg *m, char *err, size_t errlen
 	int fd, r, saved;
 
 	qmsg_init(m);
-	snprintf(name, sizeof name, "%s.env", id);
+	queue_name(name, id, QUEUE_ENV);
 	fd = openat(qdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
 		saved = errno;
@@ -579,8 +579,8 @@ static int write_state(int qdir, const struct qmsg *m, bool sync, char *err, siz
 	bool created;
 	int fd;
 
-	snprintf(tmp, sizeof tmp, "%s.env.tmp", m->id);
-	snprintf(name, sizeof name, "%s.env", m->id);
+	queue_name(tmp, m->id, QUEUE_ENV_TMP);
+	queue_name(name, m->id, QUEUE_ENV);
 	buf_init(&b, QUEUE_STATE_MAX);
 	if (qmsg_format(m, &b) == -1) {
 		snprintf(err, errlen, "%s: state too large", name);
