@@ -140,8 +140,8 @@ static int write_report(const struct conf *c, const struct spool_dirs *d, const 
  * nothing left behind.
  */
 static int queue_report(const struct conf *c, const struct spool_dirs *d, const struct qmsg *m,
-    enum bounce_kind kind, const char *rcpt, const char *orcpt, double now, char newid[QUEUE_ID_SIZE],
-    char *err, size_t errlen)
+    enum bounce_kind kind, const char *rcpt, const char *orcpt, double now,
+    char newid[QUEUE_ID_SIZE], char *err, size_t errlen)
 {
 	struct bounce_result res;
 	struct qmsg nm;

@@ -401,8 +401,8 @@ bool pickup_drop_pending(const struct spool_dirs *d, const struct qmsg *m)
  * file recording this very drop AND its whole message file say so: the
  * drop file is deleted on that word.
  */
-static int choose_id(struct pickup *p, const char *name, const struct drop_file *df, char id[QUEUE_ID_SIZE],
-    struct qmsg *old)
+static int choose_id(struct pickup *p, const char *name, const struct drop_file *df,
+    char id[QUEUE_ID_SIZE], struct qmsg *old)
 {
 	char err[256];
 	int tries;

@@ -218,7 +218,8 @@ enum qadmin_result qadmin_apply(const struct spool_dirs *d, enum qadmin_op op, c
 	inf = !inq && queue_has(d->failed, id, QUEUE_ENV);
 	if (!inq && !inf) {
 		/* A stray message file (a crash mid-delete) counts as found. */
-		if (op != QA_DELETE || (!queue_has(d->queue, id, QUEUE_MSG) && !queue_has(d->failed, id, QUEUE_MSG)))
+		if (op != QA_DELETE || (!queue_has(d->queue, id, QUEUE_MSG) &&
+		    !queue_has(d->failed, id, QUEUE_MSG)))
 			return QA_MISSING;
 	}
 	switch (op) {

@@ -102,7 +102,8 @@ int queue_finish(int qdir, int faileddir, const struct qmsg *m, char *err, size_
 
 		if (unlinkat(faileddir, queue_name(name, m->id, QUEUE_ENV), 0) == -1 ||
 		    fsync(faileddir) == -1) {
-			snprintf(err, errlen, "remove a stale failed/%s: %s", name, strerror(errno));
+			snprintf(err, errlen, "remove a stale failed/%s: %s", name,
+			    strerror(errno));
 			return -1;
 		}
 	}

@@ -308,7 +308,8 @@ static void make_msgid(const struct submit_req *r, const char *id, char *out, si
 
 /* Everything after the envelope is known. */
 static int queue(const struct submit_req *r, struct msg_in *in, struct msg_headers *h,
-    const struct envelope *env, const struct sender *s, char id[QUEUE_ID_SIZE], char *err, size_t errlen)
+    const struct envelope *env, const struct sender *s, char id[QUEUE_ID_SIZE], char *err,
+    size_t errlen)
 {
 	const struct conf *c = r->conf;
 	uint64_t limit = c->max_message_size, hdr_bytes;
@@ -358,7 +359,8 @@ static int queue(const struct submit_req *r, struct msg_in *in, struct msg_heade
 	return rc;
 }
 
-int submit_message(const struct submit_req *r, int fd, char id[QUEUE_ID_SIZE], char *err, size_t errlen)
+int submit_message(const struct submit_req *r, int fd, char id[QUEUE_ID_SIZE], char *err,
+    size_t errlen)
 {
 	const struct conf *c = r->conf;
 	struct envelope env;
