@@ -530,18 +530,15 @@ int qmsg_load(int qdir, const char *id, struct qmsg *m, char *err, size_t errlen
 		errno = EINVAL;
 		return -1;
 	}
-	/* One read of the size fstat gave (a state file is replaced whole,
-	 * never written in place): start-up and mailq read 100 000 of these.
-	 * The byte past it says whether the file grew after all. */
+	/* One read of the size fstat gave: a state file is replaced whole
+	 * (rename), never written in place, so nothing follows; start-up and
+	 * mailq read 100 000 of these, a syscall each counts. */
 	text = xmalloc((size_t)st.st_size + 1);
-	n = io_read_full(fd, text, (size_t)st.st_size + 1);
+	n = io_read_full(fd, text, (size_t)st.st_size);
 	saved = errno;
 	close(fd);
-	if (n == -1 || n > st.st_size) {
-		if (n != -1)
-			saved = EFBIG;
-		snprintf(err, errlen, "read %s: %s", name, n == -1 ? strerror(saved) :
-		    "it grew while read");
+	if (n == -1) {
+		snprintf(err, errlen, "read %s: %s", name, strerror(saved));
 		free(text);
 		errno = saved;
 		return -1;
