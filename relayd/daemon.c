@@ -52,7 +52,7 @@ struct worker {
 	pid_t pid;
 	int fd;
 	enum wstate st;
-	char id[QUEUE_ID_SIZE];		/* the message it holds while busy */
+	char id[17];		/* the message it holds while busy */
 	double idle_until;	/* monotonic */
 };
 
@@ -229,7 +229,7 @@ static void admin_one(struct daemon *dm, enum qadmin_op op, const char *id, stru
 static void on_admin(void *ctx, uid_t peer, enum qadmin_op op, const char *id, struct buf *out)
 {
 	struct daemon *dm = ctx;
-	char (*ids)[QUEUE_ID_SIZE];
+	char (*ids)[17];
 	size_t n, i;
 
 	log_info("%s %s requested by uid %lu", qadmin_op_cmd(op), id, (unsigned long)peer);
@@ -326,7 +326,7 @@ static bool rate_ok(struct daemon *dm)
 	return false;
 }
 
-static bool take(struct daemon *dm, char id[QUEUE_ID_SIZE])
+static bool take(struct daemon *dm, char id[17])
 {
 	if (!rate_ok(dm) || !sched_take(dm->s, time(NULL), dm->o->once, id))
 		return false;
@@ -338,7 +338,7 @@ static bool take(struct daemon *dm, char id[QUEUE_ID_SIZE])
 static void dispatch(struct daemon *dm)
 {
 	time_t now = time(NULL);
-	char id[QUEUE_ID_SIZE];
+	char id[17];
 	size_t i;
 
 	for (i = 0; i < dm->nw; i++) {
@@ -498,7 +498,7 @@ static void reap(struct daemon *dm)
  * so at most once a second (and once per batch of 64). */
 static void expire_due(struct daemon *dm)
 {
-	char ids[64][QUEUE_ID_SIZE], err[512];
+	char ids[64][17], err[512];
 	size_t n, i;
 	unsigned nb;
 

@@ -363,7 +363,7 @@ static void sync_removals(struct wctx *w, bool now)
 }
 
 /* Wait for MSG or QUIT. Returns true with id filled for MSG. */
-static bool ask(struct wctx *w, char id[QUEUE_ID_SIZE])
+static bool ask(struct wctx *w, char id[17])
 {
 	char msg[WMSG_MAX + 1];
 	ssize_t n;
@@ -376,7 +376,7 @@ static bool ask(struct wctx *w, char id[QUEUE_ID_SIZE])
 			return false;	/* parent gone */
 		msg[n] = '\0';
 		if (strncmp(msg, "MSG ", 4) == 0 && queue_id_valid(msg + 4)) {
-			strlcpy(id, msg + 4, QUEUE_ID_SIZE);
+			strlcpy(id, msg + 4, 17);
 			return true;
 		}
 		return false;	/* QUIT or nonsense */
@@ -388,7 +388,7 @@ noreturn void deliver_main(const struct conf *c, const struct spool_dirs *d, int
 {
 	struct wctx w = { .c = c, .d = d, .sock = sock, .synced_at = time_monotonic() };
 	struct outcome o;
-	char id[QUEUE_ID_SIZE];
+	char id[17];
 	bool more;
 
 	/* SIGTERM goes to the whole group under systemd: the parent decides

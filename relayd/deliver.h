@@ -39,7 +39,7 @@ struct worker_event {
 	size_t host;		/* UP, DOWN */
 	bool auth;		/* DOWN: at AUTH */
 	char reason[WMSG_MAX];	/* DOWN */
-	char id[QUEUE_ID_SIZE];		/* DONE, RELEASE */
+	char id[17];		/* DONE, RELEASE */
 	time_t next;
 	bool final;
 	unsigned sent, deferred, bounced;
