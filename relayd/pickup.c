@@ -89,6 +89,7 @@ struct pickup {
 	struct waiting *w;	/* the parent's table, inherited by each run */
 	size_t nw, wcap;
 	struct idmap *wmap;	/* id → index in w */
+	time_t run_started;	/* wall clock, this run's start (pickup_run) */
 };
 
 void pickup_quarantine_file(const struct spool_dirs *d, int dir, const char *name, const char *why)
@@ -434,6 +435,28 @@ static int choose_id(struct pickup *p, const char *name, const struct drop_file 
 	return 1;
 }
 
+/*
+ * A queue/ID.msg without its ID.env, older than this run, is what an
+ * earlier run killed mid-stage left (runs are one at a time). It goes, so
+ * the drop keeps its own name as its id: a crash before the drop's unlink
+ * is durable is then recognised as "already queued" (choose_id) instead
+ * of queuing the drop twice under two ids. A newer one may be a report the
+ * parent is writing right now: left alone (queue_create then picks a
+ * fresh id).
+ */
+static void clear_stray(struct pickup *p, const char *id)
+{
+	char name[QUEUE_NAME_SIZE];
+	struct stat st;
+
+	if (queue_has(p->d->queue, id, QUEUE_ENV) ||
+	    fstatat(p->d->queue, queue_name(name, id, QUEUE_MSG), &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode) || st.st_mtime >= p->run_started)
+		return;
+	log_info("%s: removing queue/%s left by an interrupted pick-up run", id, name);
+	unlinkat(p->d->queue, name, 0);
+}
+
 /* ---- one batch ---- */
 
 struct staged {
@@ -495,6 +518,7 @@ static int stage(struct pickup *p, const struct conf *c, struct batch *b, const 
 		b->n++;
 		return 1;
 	}
+	clear_stray(p, id);
 	/* O_EXCL: an id whose ID.msg is there already gets a fresh one. */
 	out = queue_create(p->d, id, true, err, sizeof err);
 	if (out == -1) {
@@ -771,6 +795,8 @@ noreturn void pickup_run(struct pickup *p, const struct conf *c, int sock, unsig
 	memcpy(b->q, "Q\n", 2);
 	memcpy(b->w, "W\n", 2);
 	b->qlen = b->wlen = 2;
+	/* Whole seconds: a stray must be from an earlier second (clear_stray). */
+	p->run_started = time(NULL);
 	if (p->sweep)
 		tmp_sweep(p->d->spool, time(NULL));
 	for (;;) {
