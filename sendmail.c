@@ -122,7 +122,7 @@ static void say_queued(void *ctx, const char *id, const struct envelope *env)
 static int deliver(const struct sm_opts *o, const struct submit_req *base)
 {
 	struct submit_req r = *base;
-	char id[17], err[1024];
+	char id[QUEUE_ID_SIZE], err[1024];
 	int rc;
 
 	if (o->nrcpts == 0 && !o->extract_rcpts)

@@ -588,7 +588,7 @@ int bounce_write(const struct bounce_info *b, int orig_fd, off_t off, uint64_t l
 	struct out o = { emit, ctx, 0 };
 	struct scan sc;
 	struct buf h;
-	char qid[17], boundary[64], rnd[33];
+	char qid[QUEUE_ID_SIZE], boundary[64], rnd[33];
 	size_t i, j;
 	bool hdrs_only, utf8, eight, part8;
 	uint64_t attach;

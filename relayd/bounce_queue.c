@@ -76,32 +76,6 @@ static enum route route_for(const struct conf *c, const struct qmsg *m)
 	return ROUTE_KEEP;
 }
 
-/* A fresh queue id, its ID.msg created O_EXCL (read-write). fd or -1. */
-static int new_entry(const struct spool_dirs *d, char id[17], char *err, size_t errlen)
-{
-	char name[32];
-	struct stat st;
-	int tries, fd;
-
-	for (tries = 0; tries < 8; tries++) {
-		queue_id_new(id);
-		snprintf(name, sizeof name, "%s.env", id);
-		if (fstatat(d->queue, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		    fstatat(d->failed, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-			continue;
-		snprintf(name, sizeof name, "%s.msg", id);
-		fd = openat(d->queue, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd != -1)
-			return fd;
-		if (errno != EEXIST) {
-			snprintf(err, errlen, "create queue/%s: %s", name, strerror(errno));
-			return -1;
-		}
-	}
-	snprintf(err, errlen, "no free queue id");
-	return -1;
-}
-
 /* The report of kind about m, written to out and fsynced. 0 or -1. */
 static int write_report(const struct conf *c, const struct spool_dirs *d, const struct qmsg *m,
     enum bounce_kind kind, double now, int out, struct bounce_result *res, char *err,
@@ -109,11 +83,11 @@ static int write_report(const struct conf *c, const struct spool_dirs *d, const 
 {
 	struct bounce_rcpt *br;
 	struct bounce_info bi;
-	char name[32];
+	char name[QUEUE_NAME_SIZE];
 	size_t i, n = 0;
 	int fd, r = -1;
 
-	snprintf(name, sizeof name, "%s.msg", m->id);
+	queue_name(name, m->id, QUEUE_MSG);
 	fd = openat(d->queue, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
 		snprintf(err, errlen, "open queue/%s: %s", name, strerror(errno));
@@ -167,18 +141,18 @@ static int write_report(const struct conf *c, const struct spool_dirs *d, const 
  * nothing left behind.
  */
 static int queue_report(const struct conf *c, const struct spool_dirs *d, const struct qmsg *m,
-    enum bounce_kind kind, const char *rcpt, const char *orcpt, double now, char newid[17],
-    char *err, size_t errlen)
+    enum bounce_kind kind, const char *rcpt, const char *orcpt, double now,
+    char newid[QUEUE_ID_SIZE], char *err, size_t errlen)
 {
 	struct bounce_result res;
 	struct qmsg nm;
-	char name[32];
+	char name[QUEUE_NAME_SIZE];
 	int fd, r;
 
-	fd = new_entry(d, newid, err, errlen);
+	fd = queue_create(d, newid, false, err, errlen);
 	if (fd == -1)
 		return -1;
-	snprintf(name, sizeof name, "%s.msg", newid);
+	queue_name(name, newid, QUEUE_MSG);
 	r = write_report(c, d, m, kind, now, fd, &res, err, errlen);
 	if (close(fd) == -1 && r == 0) {
 		snprintf(err, errlen, "close queue/%s: %s", name, strerror(errno));
@@ -201,12 +175,12 @@ static int queue_report(const struct conf *c, const struct spool_dirs *d, const 
 	nm.uid = getuid();
 	nm.arrival = now;
 	nm.size = res.size;
-	/* The commit fsyncs queue/, making NEWID.msg's entry durable too. */
+	/* The report's ID.msg is fsynced (write_report): commit it now. */
 	if (r == 0)
-		r = qmsg_commit(d->queue, &nm, err, errlen);
-	if (r == -1)
-		unlinkat(d->queue, name, 0);
+		r = queue_enqueue(d, &nm, true, err, errlen);
 	else
+		queue_discard(d->queue, newid);
+	if (r == 0)
 		log_info("%s: from=<>, size=%llu, nrcpt=1, uid=%lu", newid,
 		    (unsigned long long)nm.size, (unsigned long)nm.uid);
 	qmsg_free(&nm);
@@ -228,7 +202,7 @@ static int mbox_report(const struct conf *c, const struct spool_dirs *d, const s
 {
 	struct bounce_result res;
 	struct passwd *pw;
-	char id[17], name[32];
+	char id[QUEUE_ID_SIZE], name[QUEUE_NAME_SIZE];
 	int fd, r, n;
 
 	errno = 0;
@@ -248,10 +222,10 @@ static int mbox_report(const struct conf *c, const struct spool_dirs *d, const s
 	}
 	/* The report is staged in an unlinked file of queue/: nothing to clean
 	 * up after a crash (start-up removes a stray ID.msg without ID.env). */
-	fd = new_entry(d, id, err, errlen);
+	fd = queue_create(d, id, false, err, errlen);
 	if (fd == -1)
 		return -1;
-	snprintf(name, sizeof name, "%s.msg", id);
+	queue_name(name, id, QUEUE_MSG);
 	unlinkat(d->queue, name, 0);
 	r = write_report(c, d, m, kind, now, fd, &res, err, errlen);
 	if (r == 0)

@@ -33,7 +33,6 @@
 #include <time.h>
 
 #include "conf.h"
-#include "pickup.h"
 #include "queue.h"
 
 enum bounce_queue_action {
@@ -46,7 +45,7 @@ enum bounce_queue_action {
 struct bounce_queue_outcome {
 	enum bounce_queue_action act;
 	double arrival;		/* BQ_DUE_NOW: the message's (new) arrival */
-	char newid[17];		/* a report queued as a new entry, "" = none */
+	char newid[QUEUE_ID_SIZE];		/* a report queued as a new entry, "" = none */
 	double new_arrival;
 };
 

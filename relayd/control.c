@@ -392,6 +392,10 @@ static int client_read(struct control *ctl, struct client *cl)
 			buf_appends(&cl->out, CTL_ERR "bad line\n");
 		else
 			run_line(ctl, cl, cl->in);
+		/* The idle clock starts after the command ran: a listing of
+		 * 100 000 messages takes longer than CTL_IDLE_SECONDS, and its
+		 * reply was dropped unsent (mailq printed nothing, exit 0). */
+		cl->deadline = time(NULL) + CTL_IDLE_SECONDS;
 		/* One request per connection: reply, then close. */
 		cl->answered = true;
 		cl->closing = true;

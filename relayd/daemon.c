@@ -16,12 +16,10 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "bounce_queue.h"
 #include "control.h"
 #include "daemon.h"
 #include "deliver.h"
@@ -36,9 +34,9 @@
 #include "qadmin.h"
 #include "quarantine.h"
 #include "spool_qlist.h"
-#include "idmap.h"
 #include "queue.h"
 #include "queue_index.h"
+#include "queue_recover.h"
 #include "sched.h"
 #include "sd_notify.h"
 #include "spool.h"
@@ -84,6 +82,7 @@ struct daemon {
 	double metrics_at;
 	struct listener *lst;	/* the SMTP listener (listen.h), or NULL */
 	double expire_at;	/* next expiry pass, monotonic */
+	struct queue_recovery *rec;	/* start-up recovery still to do, or NULL */
 	bool trim;		/* a burst (mailq, pick-up) freed memory: give it back */
 };
 
@@ -244,186 +243,11 @@ static void on_admin(void *ctx, uid_t peer, enum qadmin_op op, const char *id, s
 	free(ids);
 }
 
-/*
- * After an attempt, an expiry or at start-up, with no worker holding ID:
- * bounce, re-address or warn (bounce_queue.h), and keep the index in step.
- * Here in the parent, which owns the index a new report must join.
- */
+/* After an attempt or an expiry (queue_recover.h); the metrics follow. */
 static void review(struct daemon *dm, const char *id)
 {
-	struct bounce_queue_outcome o;
-
-	bounce_queue_review(dm->c, &dm->d, id, time_wall(), &o);
-	if (o.newid[0] != '\0')
-		sched_add(dm->s, o.newid, o.new_arrival, 0);
-	switch (o.act) {
-	case BQ_STAYS:
-		break;
-	case BQ_DUE_NOW:
-		sched_add(dm->s, id, o.arrival, 0);
-		sched_update(dm->s, id, 0);
-		break;
-	case BQ_LEFT:
-		sched_remove(dm->s, id);
-		break;
-	case BQ_RETRY:
-		sched_update(dm->s, id, time(NULL) + dm->c->retry_max);
-		break;
-	}
+	queue_review(dm->c, &dm->d, dm->s, id);
 	dm->metrics_dirty = true;
-}
-
-/* ---- start-up recovery ---- */
-
-static bool exists_at(int dir, const char *name)
-{
-	struct stat st;
-
-	return fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
-/* One queue/ID.env at start-up. */
-static void recover_one(struct daemon *dm, const char *id)
-{
-	char env[32], msg[32], err[512];
-	struct qmsg m;
-
-	snprintf(env, sizeof env, "%s.env", id);
-	snprintf(msg, sizeof msg, "%s.msg", id);
-	if (qmsg_load(dm->d.queue, id, &m, err, sizeof err) == -1) {
-		/* Never delete what we cannot read: keep both for the admin. */
-		pickup_quarantine_file(&dm->d, dm->d.queue, env, err);
-		if (exists_at(dm->d.queue, msg))
-			pickup_quarantine_file(&dm->d, dm->d.queue, msg, "its state file did not parse");
-		return;
-	}
-	if (!exists_at(dm->d.queue, msg)) {
-		if (exists_at(dm->d.failed, msg)) {
-			/* A move into failed/ was cut short: finish it. */
-			if (renameat(dm->d.queue, env, dm->d.failed, env) == 0) {
-				fsync(dm->d.failed);
-				fsync(dm->d.queue);
-				log_info("%s: finished moving into failed/", id);
-			}
-		} else {
-			pickup_quarantine_file(&dm->d, dm->d.queue, env, "its message file is missing");
-		}
-		qmsg_free(&m);
-		return;
-	}
-	if (pickup_drop_pending(&dm->d, &m)) {
-		/* Its drop file is still there: the pick-up may not have been
-		 * made durable; the first pick-up run finishes it, then it is
-		 * scheduled. Sending it now could send it twice. */
-		log_info("%s: pick-up not finished before the restart; left to pick-up", id);
-		qmsg_free(&m);
-		return;
-	}
-	if (!m.held) {	/* relayd --hold: never attempted until released */
-		sched_add(dm->s, id, m.arrival, m.next);
-		sched_owner(dm->s, id, m.uid);
-	}
-	/* Committed, then a crash before it left the queue or was bounced. */
-	if (qmsg_remaining(&m) == 0 && !m.held)
-		review(dm, id);
-	qmsg_free(&m);
-}
-
-/* What readdir found for an id (bits), and whether the index placed it. */
-#define HAS_ENV 1u
-#define HAS_MSG 2u
-#define INDEXED 4u
-
-struct recovery {
-	struct daemon *dm;
-	struct idmap *ids;	/* id → HAS_ENV | HAS_MSG | INDEXED */
-	size_t indexed;
-};
-
-/* An index entry whose two files are there: scheduled as it was. */
-static void recover_indexed(void *ctx, const char *id, double arrival, time_t next)
-{
-	struct recovery *r = ctx;
-	size_t have;
-
-	if (!idmap_get(r->ids, id, &have) || (have & (HAS_ENV | HAS_MSG)) != (HAS_ENV | HAS_MSG) ||
-	    (have & INDEXED) != 0)
-		return;
-	sched_add(r->dm->s, id, arrival, next);
-	idmap_put(r->ids, id, have | INDEXED);
-	r->indexed++;
-}
-
-/*
- * Start-up: one readdir of queue/; the index a clean stop wrote
- * (queue_index.h) schedules what it lists without opening a file; every
- * other state file is read (recover_one). A .msg without its .env was
- * delivered (the .env goes first) or its pick-up was cut short (the drop
- * file is still there and will be picked up again): either way it is not
- * mail we hold.
- */
-static void recover_queue(struct daemon *dm)
-{
-	struct recovery r = { .dm = dm, .ids = idmap_new() };
-	struct dirent *de;
-	char id[17], (*slow)[17] = NULL;
-	size_t len, nslow = 0, capslow = 0, have;
-	DIR *dir;
-	int fd;
-
-	fd = openat(dm->d.queue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (dir = fdopendir(fd)) == NULL)
-		log_fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
-	while ((de = readdir(dir)) != NULL) {
-		len = strlen(de->d_name);
-		if (len == 16 + 8 && strcmp(de->d_name + 16, ".env.tmp") == 0) {
-			unlinkat(dm->d.queue, de->d_name, 0);
-			continue;
-		}
-		if (len != 16 + 4 || (strcmp(de->d_name + 16, ".env") != 0 &&
-		    strcmp(de->d_name + 16, ".msg") != 0))
-			continue;
-		memcpy(id, de->d_name, 16);
-		id[16] = '\0';
-		if (!queue_id_valid(id))
-			continue;
-		if (!idmap_get(r.ids, id, &have))
-			have = 0;
-		idmap_put(r.ids, id, have | (de->d_name[17] == 'e' ? HAS_ENV : HAS_MSG));
-	}
-	closedir(dir);
-	queue_index_take(dm->d.queue, recover_indexed, &r);
-	/* The rest the slow way, ids collected first: recover_one moves files. */
-	fd = openat(dm->d.queue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (dir = fdopendir(fd)) == NULL)
-		log_fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
-	while ((de = readdir(dir)) != NULL) {
-		len = strlen(de->d_name);
-		if (len != 16 + 4)
-			continue;
-		memcpy(id, de->d_name, 16);
-		id[16] = '\0';
-		if (!idmap_get(r.ids, id, &have) || (have & INDEXED) != 0)
-			continue;
-		if (strcmp(de->d_name + 16, ".env") == 0) {
-			if (nslow == capslow) {
-				capslow = capslow ? capslow * 2 : 64;
-				slow = xreallocarray(slow, capslow, sizeof(*slow));
-			}
-			memcpy(slow[nslow++], id, 17);
-		} else if (strcmp(de->d_name + 16, ".msg") == 0 && (have & HAS_ENV) == 0) {
-			log_info("%s: removing queue/%s left by an interrupted run", id,
-			    de->d_name);
-			unlinkat(dm->d.queue, de->d_name, 0);
-		}
-	}
-	closedir(dir);
-	for (len = 0; len < nslow; len++)
-		recover_one(dm, slow[len]);
-	free(slow);
-	idmap_free(r.ids);
-	log_info("queue: %zu messages (%zu from queue/%s)", sched_count(dm->s), r.indexed,
-	    QUEUE_INDEX_NAME);
 }
 
 /* ---- workers ---- */
@@ -838,8 +662,8 @@ static int poll_timeout(struct daemon *dm)
 	}
 	if (netwatch_due(dm->net) > 0 && netwatch_due(dm->net) < t)
 		t = netwatch_due(dm->net);
-	if (t <= now)
-		return 0;
+	if (t <= now || (dm->rec != NULL && !dm->stopping))
+		return 0;	/* recovery goes on between events */
 	return (int)((t - now) * 1000.0) + 1;
 }
 
@@ -908,6 +732,9 @@ static void loop(struct daemon *dm)
 			quarantine_trim(dm->d.quarantine);
 			dm->trim_at = time_monotonic() + 5;
 		}
+		if (dm->rec != NULL && !dm->stopping && !queue_recover_step(dm->rec,
+		    QUEUE_RECOVER_SLICE))
+			dm->rec = NULL;
 		if (!dm->stopping)
 			expire_due(dm);
 		dispatch(dm);
@@ -988,7 +815,7 @@ static void close_for_listener(void *arg)
 		close(picker_fd(dm->k));
 	control_forget(dm->ctl);
 	netwatch_forget(dm->net);
-	pickup_dirs_close(&dm->d);
+	queue_dirs_close(&dm->d);
 }
 
 /* Wait up to ms for a signal; true once SIGTERM or SIGINT came. */
@@ -1075,14 +902,16 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 		free(dm);
 		return 0;
 	}
-	if (pickup_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
+	if (queue_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
 		log_fatalx(EX_OSFILE, "spool: %s", err);
 	dm->s = sched_new();
 	health_reset(&dm->health, c, time_wall());
 	dm->owners = qlist_owners_new();
 	dm->p = pickup_new(&dm->d, c->spool);
 	dm->k = picker_new(dm->p, on_queued, close_parent_fds, dm);
-	recover_queue(dm);
+	/* The queue as it was: what queue/index lists now, the rest of the
+	 * state files from the loop (queue_recover.h). */
+	dm->rec = queue_recover_begin(c, &dm->d, dm->s, o->once);
 	if (!o->once) {
 		hooks = (struct control_hooks){ .ctx = dm, .flush = on_flush, .list = on_list,
 			.admin = on_admin, .health = on_health };
@@ -1101,6 +930,8 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	    o->once ? ", once" : "");
 	sd_notify_send("READY=1");
 	loop(dm);
+	queue_recover_abandon(dm->rec);
+	dm->rec = NULL;
 	/* A clean stop: the next start indexes the queue from one file. */
 	if (sched_count(dm->s) >= QUEUE_INDEX_MIN)
 		queue_index_write(dm->d.queue, dm->s);
@@ -1114,7 +945,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	pickup_free(dm->p);
 	sched_free(dm->s);
 	qlist_owners_free(dm->owners);
-	pickup_dirs_close(&dm->d);
+	queue_dirs_close(&dm->d);
 	close(dm->sfd);
 	log_info("stopped");
 	/* Last: workers we no longer wait for would still hold it. */

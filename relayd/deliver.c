@@ -244,7 +244,7 @@ static void defer_all(struct qmsg *m, const struct smtp_reply *why)
 /* Attempt one message. 0 with *o filled, or -1: not attempted (released). */
 static int attempt(struct wctx *w, const char *id, struct outcome *o)
 {
-	char err[512], name[32];
+	char err[512], name[QUEUE_NAME_SIZE];
 	struct qmsg m;
 	size_t *idx, n = 0, i;
 	enum rcpt_state *before;
@@ -259,11 +259,14 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 		return -1;
 	}
 	if (w->c->queue_lifetime > 0 && time_wall() - m.arrival > (double)w->c->queue_lifetime) {
-		unsigned nb;
+		unsigned nb = 0;
 
+		/* Committed as failed; the parent bounces it (bounce_queue.h).
+		 * The state already loaded is the one expired: one load per
+		 * attempt. */
+		r = queue_expire_loaded(w->d->queue, -1, &m, time_wall(), &nb, err, sizeof err);
 		qmsg_free(&m);
-		/* Committed as failed; the parent bounces it (bounce_queue.h). */
-		if (queue_expire_id(w->d->queue, -1, id, time_wall(), &nb, err, sizeof err) == -1) {
+		if (r == -1) {
 			log_warnx("%s: %s", id, err);
 			return -1;
 		}
@@ -277,7 +280,7 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 		if (m.rcpts[i].state == RCPT_PENDING || m.rcpts[i].state == RCPT_DEFERRED)
 			idx[n++] = i;
 	}
-	snprintf(name, sizeof name, "%s.msg", id);
+	queue_name(name, id, QUEUE_MSG);
 	fd = openat(w->d->queue, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (n > 0 && w->s == NULL) {
 		defer_all(&m, &w->open_why);

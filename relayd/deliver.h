@@ -28,7 +28,7 @@
 #include <time.h>
 
 #include "conf.h"
-#include "pickup.h"
+#include "queue.h"
 
 #define WMSG_MAX 768
 

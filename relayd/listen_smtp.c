@@ -472,7 +472,7 @@ static void cmd_data(struct ls *s, const char *args)
 	struct submit_req req;
 	enum ld_result dr;
 	enum lc_status cst;
-	char id[17] = "", err[CONF_ERR_MAX] = "";
+	char id[QUEUE_ID_SIZE] = "", err[CONF_ERR_MAX] = "";
 	uint64_t cap = 0;
 	int fd, rc, werr = 0;
 

@@ -158,7 +158,7 @@ static int parse_q(struct picker *k, char *line)
 static int parse_w(struct picker *k, char *line)
 {
 	unsigned long long dev, ino;
-	char id[17], extra;
+	char id[QUEUE_ID_SIZE], extra;
 
 	if (sscanf(line, "%16s %llu %llu%c", id, &dev, &ino, &extra) != 3 || !queue_id_valid(id))
 		return -1;

@@ -74,7 +74,7 @@
 
 /* A drop file seen incomplete: since when (monotonic), which inode. */
 struct waiting {
-	char id[17];
+	char id[QUEUE_ID_SIZE];
 	uint64_t dev, ino;
 	double first;
 	unsigned gen;	/* the pick-up run that last reported it */
@@ -89,51 +89,8 @@ struct pickup {
 	struct waiting *w;	/* the parent's table, inherited by each run */
 	size_t nw, wcap;
 	struct idmap *wmap;	/* id → index in w */
+	time_t run_started;	/* wall clock, this run's start (pickup_run) */
 };
-
-int pickup_dirs_open(const char *spool, struct spool_dirs *d, char *err, size_t errlen)
-{
-	static const struct {
-		const char *rel;
-		size_t off;
-	} dirs[] = {
-		{ SPOOL_DROP_NEW, offsetof(struct spool_dirs, newdir) },
-		{ SPOOL_QUEUE, offsetof(struct spool_dirs, queue) },
-		{ SPOOL_FAILED, offsetof(struct spool_dirs, failed) },
-		{ SPOOL_QUARANTINE, offsetof(struct spool_dirs, quarantine) },
-	};
-	size_t i;
-
-	d->newdir = d->queue = d->failed = d->quarantine = -1;
-	d->spool = open(spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d->spool == -1) {
-		snprintf(err, errlen, "%s: %s", spool, strerror(errno));
-		return -1;
-	}
-	for (i = 0; i < NR_ARRAY_LEN(dirs); i++) {
-		int fd = openat(d->spool, dirs[i].rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		if (fd == -1) {
-			snprintf(err, errlen, "%s/%s: %s", spool, dirs[i].rel, strerror(errno));
-			pickup_dirs_close(d);
-			return -1;
-		}
-		*(int *)(void *)((char *)d + dirs[i].off) = fd;
-	}
-	return 0;
-}
-
-void pickup_dirs_close(struct spool_dirs *d)
-{
-	int *fds[] = { &d->spool, &d->newdir, &d->queue, &d->failed, &d->quarantine };
-	size_t i;
-
-	for (i = 0; i < NR_ARRAY_LEN(fds); i++) {
-		if (*fds[i] != -1)
-			close(*fds[i]);
-		*fds[i] = -1;
-	}
-}
 
 void pickup_quarantine_file(const struct spool_dirs *d, int dir, const char *name, const char *why)
 {
@@ -421,10 +378,10 @@ static bool same_drop(const struct qmsg *m, const struct stat *st)
 /* Is queue/ID.msg there, whole (the size ID.env records)? */
 static bool msg_whole(int qdir, const struct qmsg *m)
 {
-	char msgname[32];
+	char msgname[QUEUE_NAME_SIZE];
 	struct stat st;
 
-	snprintf(msgname, sizeof msgname, "%s.msg", m->id);
+	queue_name(msgname, m->id, QUEUE_MSG);
 	return fstatat(qdir, msgname, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(st.st_mode) && (uint64_t)st.st_size == m->size;
 }
@@ -445,13 +402,13 @@ bool pickup_drop_pending(const struct spool_dirs *d, const struct qmsg *m)
  * file recording this very drop AND its whole message file say so: the
  * drop file is deleted on that word.
  */
-static int choose_id(struct pickup *p, const char *name, const struct drop_file *df, char id[17],
-    struct qmsg *old)
+static int choose_id(struct pickup *p, const char *name, const struct drop_file *df,
+    char id[QUEUE_ID_SIZE], struct qmsg *old)
 {
 	char err[256];
 	int tries;
 
-	strlcpy(id, name, 17);
+	strlcpy(id, name, QUEUE_ID_SIZE);
 	for (tries = 0; tries < 8; tries++) {
 		if (qmsg_load(p->d->queue, id, old, err, sizeof err) == -1) {
 			if (errno == ENOENT)
@@ -467,6 +424,9 @@ static int choose_id(struct pickup *p, const char *name, const struct drop_file 
 				log_warnx("%s: queue/%s.env records this drop file but its message "
 				    "file is missing or short; queuing the drop file afresh", name,
 				    id);
+				/* The drop is the truth: the partial entry goes, and
+				 * queue_create makes the id afresh (O_EXCL). */
+				queue_discard(p->d->queue, id);
 				return 1;
 			}
 		}
@@ -476,23 +436,31 @@ static int choose_id(struct pickup *p, const char *name, const struct drop_file 
 }
 
 /*
- * Undo a staged pick-up: ID.env goes first, so no state file is ever left
- * whose message file is gone. The drop file stays and is picked up again.
+ * A queue/ID.msg without its ID.env, older than this run, is what an
+ * earlier run killed mid-stage left (runs are one at a time). It goes, so
+ * the drop keeps its own name as its id: a crash before the drop's unlink
+ * is durable is then recognised as "already queued" (choose_id) instead
+ * of queuing the drop twice under two ids. A newer one may be a report the
+ * parent is writing right now: left alone (queue_create then picks a
+ * fresh id).
  */
-static void unqueue(struct pickup *p, const char *id)
+static void clear_stray(struct pickup *p, const char *id)
 {
-	char name[32];
+	char name[QUEUE_NAME_SIZE];
+	struct stat st;
 
-	snprintf(name, sizeof name, "%s.env", id);
-	unlinkat(p->d->queue, name, 0);
-	snprintf(name, sizeof name, "%s.msg", id);
+	if (queue_has(p->d->queue, id, QUEUE_ENV) ||
+	    fstatat(p->d->queue, queue_name(name, id, QUEUE_MSG), &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode) || st.st_mtime >= p->run_started)
+		return;
+	log_info("%s: removing queue/%s left by an interrupted pick-up run", id, name);
 	unlinkat(p->d->queue, name, 0);
 }
 
 /* ---- one batch ---- */
 
 struct staged {
-	char name[17];		/* the drop file (a valid queue id) */
+	char name[QUEUE_ID_SIZE];		/* the drop file (a valid queue id) */
 	bool fresh;		/* copied in this batch (else: already queued) */
 	struct qmsg m;
 };
@@ -536,7 +504,7 @@ static int stage(struct pickup *p, const struct conf *c, struct batch *b, const 
     struct drop_file *df)
 {
 	struct staged *it = &b->it[b->n];
-	char id[17], msgname[32], why[256], err[256];
+	char id[QUEUE_ID_SIZE], msgname[QUEUE_NAME_SIZE], why[256], err[256];
 	struct scan s = { 0 };
 	struct qmsg *m = &it->m;
 	uint64_t size = 0;
@@ -550,13 +518,14 @@ static int stage(struct pickup *p, const struct conf *c, struct batch *b, const 
 		b->n++;
 		return 1;
 	}
-	snprintf(msgname, sizeof msgname, "%s.msg", id);
-	out = openat(p->d->queue, msgname, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	clear_stray(p, id);
+	/* O_EXCL: an id whose ID.msg is there already gets a fresh one. */
+	out = queue_create(p->d, id, true, err, sizeof err);
 	if (out == -1) {
-		log_warn("%s: cannot create queue/%s", name, msgname);
+		log_warnx("%s: not queued yet: %s", name, err);
 		return 0;
 	}
+	queue_name(msgname, id, QUEUE_MSG);
 	cr = copy_body(c, df, id, out, &size, &s, why, sizeof why);
 	if (close(out) == -1 && cr == COPY_OK) {
 		snprintf(why, sizeof why, "close %s: %s", msgname, strerror(errno));
@@ -586,9 +555,9 @@ static int stage(struct pickup *p, const struct conf *c, struct batch *b, const 
 	m->drop.uid = (uint64_t)df->st.st_uid;
 	m->drop.size = (uint64_t)df->st.st_size;
 	m->size = size;
-	if (qmsg_stage(p->d->queue, m, err, sizeof err) == -1) {
+	/* Staged only: step 2 makes the batch durable (queue_enqueue). */
+	if (queue_enqueue(p->d, m, false, err, sizeof err) == -1) {
 		log_warnx("%s: not queued yet: %s", name, err);
-		unqueue(p, id);
 		qmsg_free(m);
 		return 0;
 	}
@@ -614,7 +583,7 @@ static void commit(struct pickup *p, struct batch *b)
 		for (i = 0; i < b->n; i++) {
 			log_warnx("%s: not queued yet: %s", b->it[i].name, err);
 			if (b->it[i].fresh)
-				unqueue(p, b->it[i].m.id);
+				queue_discard(p->d->queue, b->it[i].m.id);
 			qmsg_free(&b->it[i].m);
 		}
 		b->n = 0;
@@ -826,6 +795,8 @@ noreturn void pickup_run(struct pickup *p, const struct conf *c, int sock, unsig
 	memcpy(b->q, "Q\n", 2);
 	memcpy(b->w, "W\n", 2);
 	b->qlen = b->wlen = 2;
+	/* Whole seconds: a stray must be from an earlier second (clear_stray). */
+	p->run_started = time(NULL);
 	if (p->sweep)
 		tmp_sweep(p->d->spool, time(NULL));
 	for (;;) {

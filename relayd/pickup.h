@@ -15,15 +15,6 @@
 #include "conf.h"
 #include "queue.h"
 
-/* The spool directories relayd works in, opened once at start-up. */
-struct spool_dirs {
-	int spool, newdir, queue, failed, quarantine;
-};
-
-/* Open every directory of the spool (O_DIRECTORY). 0 or -1 with err. */
-int pickup_dirs_open(const char *spool, struct spool_dirs *d, char *err, size_t errlen);
-void pickup_dirs_close(struct spool_dirs *d);
-
 /* Move dir/name into quarantine/ (a fresh name if taken) and log why. */
 void pickup_quarantine_file(const struct spool_dirs *d, int dir, const char *name, const char *why);
 

@@ -9,12 +9,12 @@
  *   hold, release, retry
  *            one qmsg_commit (atomic replace of ID.env).
  *   requeue  write queue/ID.env, move ID.msg failed/ → queue/, unlink
- *            failed/ID.env, each step fsynced. A crash after the first step
- *            leaves queue/ID.env without its message while failed/ still has
- *            both: start-up "finishes the move into failed/", so the message
- *            stays failed (the operator requeues again). After the second,
- *            queue/ holds the message and failed/ a stale ID.env, which
- *            mailq and ALL ignore while queue/ has the id.
+ *            failed/ID.env, each step fsynced, then "OK". A crash after the
+ *            first step leaves queue/ID.env without its message while
+ *            failed/ still has both: start-up finishes the requeue
+ *            (queue_recover.c). After the second, queue/ holds the message
+ *            and failed/ a stale ID.env, which mailq and ALL ignore while
+ *            queue/ has the id, and which start-up removes.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -75,27 +75,18 @@ const char *qadmin_op_done(enum qadmin_op op)
 	return ops[op].done;
 }
 
-static bool has(int dir, const char *id, const char *suffix)
-{
-	char name[32];
-	struct stat st;
-
-	snprintf(name, sizeof name, "%s%s", id, suffix);
-	return fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
-}
-
 /* Unlink ID.env then ID.msg in dir. */
 static enum qadmin_result remove_files(int dir, const char *id, char *err, size_t errlen)
 {
-	char name[32];
+	char name[QUEUE_NAME_SIZE];
 
-	snprintf(name, sizeof name, "%s.env", id);
+	queue_name(name, id, QUEUE_ENV);
 	if (unlinkat(dir, name, 0) == -1 && errno != ENOENT) {
 		snprintf(err, errlen, "unlink %s: %s", name, strerror(errno));
 		return QA_REFUSED;
 	}
 	fsync(dir);
-	snprintf(name, sizeof name, "%s.msg", id);
+	queue_name(name, id, QUEUE_MSG);
 	if (unlinkat(dir, name, 0) == -1 && errno != ENOENT) {
 		snprintf(err, errlen, "unlink %s: %s", name, strerror(errno));
 		return QA_REFUSED;
@@ -142,7 +133,7 @@ static enum qadmin_result edit(const struct spool_dirs *d, enum qadmin_op op, co
 static enum qadmin_result requeue(const struct spool_dirs *d, const char *id,
     struct qadmin_after *after, char *err, size_t errlen)
 {
-	char name[32], why[512];
+	char name[QUEUE_NAME_SIZE], why[512];
 	struct qmsg m;
 	size_t i;
 
@@ -150,7 +141,7 @@ static enum qadmin_result requeue(const struct spool_dirs *d, const char *id,
 		snprintf(err, errlen, "cannot read its state file: %s", why);
 		return QA_REFUSED;
 	}
-	if (!has(d->failed, id, ".msg")) {
+	if (!queue_has(d->failed, id, QUEUE_MSG)) {
 		snprintf(err, errlen, "failed/%s.msg is missing", id);
 		qmsg_free(&m);
 		return QA_REFUSED;
@@ -164,7 +155,22 @@ static enum qadmin_result requeue(const struct spool_dirs *d, const char *id,
 	m.last_attempt = 0;
 	m.held = false;
 	m.warned = false;
-	snprintf(name, sizeof name, "%s.msg", id);
+	/* A fresh queue_lifetime from now, as Postfix's postsuper -r gives a
+	 * requeued message a new arrival time: with the old one, a message
+	 * older than queue_lifetime would expire, and bounce, at once. */
+	m.arrival = time_wall();
+	queue_name(name, id, QUEUE_MSG);
+	/*
+	 * The order makes a crash at any point either leave the message in
+	 * failed/ or finish the requeue (queue_recover.c), never lose it:
+	 * 1. queue/ID.env committed (fsync), failed/ID.env and ID.msg still there;
+	 * 2. failed/ID.msg renamed into queue/, both directories fsynced;
+	 * 3. failed/ID.env unlinked, fsynced; only then "OK".
+	 * After 1 or 2, start-up sees queue/ID.env with ID.env still in
+	 * failed/ too and finishes the requeue (queue_finish removes a stale
+	 * failed/ID.env before it moves a message there, so only a requeue
+	 * leaves both).
+	 */
 	if (qmsg_commit(d->queue, &m, why, sizeof why) == -1) {
 		snprintf(err, errlen, "%s", why);
 		qmsg_free(&m);
@@ -173,18 +179,25 @@ static enum qadmin_result requeue(const struct spool_dirs *d, const char *id,
 	if (renameat(d->failed, name, d->queue, name) == -1) {
 		snprintf(err, errlen, "move %s into queue/: %s", name, strerror(errno));
 		/* Take back the state file: the message stays in failed/. */
-		snprintf(name, sizeof name, "%s.env", id);
+		queue_name(name, id, QUEUE_ENV);
 		unlinkat(d->queue, name, 0);
 		fsync(d->queue);
 		qmsg_free(&m);
 		return QA_REFUSED;
 	}
-	fsync(d->queue);
-	fsync(d->failed);
-	snprintf(name, sizeof name, "%s.env", id);
+	if (fsync(d->queue) == -1 || fsync(d->failed) == -1) {
+		snprintf(err, errlen, "fsync: %s", strerror(errno));
+		qmsg_free(&m);
+		return QA_REFUSED;
+	}
+	queue_name(name, id, QUEUE_ENV);
 	if (unlinkat(d->failed, name, 0) == -1 && errno != ENOENT)
 		log_warn("%s: cannot remove failed/%s", id, name);
-	fsync(d->failed);
+	if (fsync(d->failed) == -1) {
+		snprintf(err, errlen, "fsync failed/: %s", strerror(errno));
+		qmsg_free(&m);
+		return QA_REFUSED;
+	}
 	after->queued = true;
 	after->arrival = m.arrival;
 	after->next = 0;
@@ -202,11 +215,12 @@ enum qadmin_result qadmin_apply(const struct spool_dirs *d, enum qadmin_op op, c
 	err[0] = '\0';
 	if (!queue_id_valid(id))
 		return QA_MISSING;
-	inq = has(d->queue, id, ".env");
-	inf = !inq && has(d->failed, id, ".env");
+	inq = queue_has(d->queue, id, QUEUE_ENV);
+	inf = !inq && queue_has(d->failed, id, QUEUE_ENV);
 	if (!inq && !inf) {
 		/* A stray message file (a crash mid-delete) counts as found. */
-		if (op != QA_DELETE || (!has(d->queue, id, ".msg") && !has(d->failed, id, ".msg")))
+		if (op != QA_DELETE || (!queue_has(d->queue, id, QUEUE_MSG) &&
+		    !queue_has(d->failed, id, QUEUE_MSG)))
 			return QA_MISSING;
 	}
 	switch (op) {
@@ -235,60 +249,59 @@ enum qadmin_result qadmin_apply(const struct spool_dirs *d, enum qadmin_op op, c
 	return r;
 }
 
-static void add_dir(int dir, char (**ids)[17], size_t *n, size_t *cap)
+struct id_list {
+	char (*ids)[QUEUE_ID_SIZE];
+	size_t n, cap;
+};
+
+static int add_one(void *ctx, const char *id, enum queue_part part)
 {
-	struct dirent *de;
-	size_t i;
-	DIR *dp;
-	int fd;
+	struct id_list *l = ctx;
 
-	fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (dp = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		return;
+	if (part != QUEUE_ENV)
+		return 0;
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 64;
+		l->ids = xreallocarray(l->ids, l->cap, sizeof(*l->ids));
 	}
-	while ((de = readdir(dp)) != NULL) {
-		char id[17];
-
-		if (strlen(de->d_name) != 16 + 4 || strcmp(de->d_name + 16, ".env") != 0)
-			continue;
-		memcpy(id, de->d_name, 16);
-		id[16] = '\0';
-		if (!queue_id_valid(id))
-			continue;
-		for (i = 0; i < *n && strcmp((*ids)[i], id) != 0; i++)
-			;
-		if (i < *n)
-			continue;
-		if (*n == *cap) {
-			*cap = *cap ? *cap * 2 : 64;
-			*ids = xreallocarray(*ids, *cap, sizeof(**ids));
-		}
-		memcpy((*ids)[(*n)++], id, 17);
-	}
-	closedir(dp);
+	memcpy(l->ids[l->n++], id, QUEUE_ID_SIZE);
+	return 0;
 }
 
-size_t qadmin_all(const struct spool_dirs *d, enum qadmin_op op, char (**ids)[17])
+static int by_id(const void *a, const void *b)
 {
-	size_t n = 0, cap = 0, i, k;
+	return strcmp(a, b);
+}
 
-	*ids = NULL;
+/* The ids of every ID.env in dir, added to l. */
+static void add_dir(int dir, struct id_list *l)
+{
+	queue_each(dir, add_one, l);
+}
+
+size_t qadmin_all(const struct spool_dirs *d, enum qadmin_op op, char (**ids)[QUEUE_ID_SIZE])
+{
+	struct id_list l = { 0 };
+	size_t i, k;
+
 	if (op != QA_REQUEUE)
-		add_dir(d->queue, ids, &n, &cap);
-	if (op == QA_DELETE || op == QA_REQUEUE) {
-		add_dir(d->failed, ids, &n, &cap);
-		if (op == QA_REQUEUE) {
-			/* Skip a stale failed/ID.env whose message is back in queue/. */
-			for (i = k = 0; i < n; i++) {
-				if (!has(d->queue, (*ids)[i], ".env"))
-					memcpy((*ids)[k++], (*ids)[i], 17);
-			}
-			n = k;
-		}
+		add_dir(d->queue, &l);
+	if (op == QA_DELETE || op == QA_REQUEUE)
+		add_dir(d->failed, &l);
+	/* Sorted and each id once (one in both queue/ and failed/ is a crash
+	 * mid-move): a sort, not a search per id, for 100 000 messages. */
+	if (l.n > 1)
+		qsort(l.ids, l.n, sizeof(*l.ids), by_id);
+	for (i = k = 0; i < l.n; i++) {
+		if (k > 0 && strcmp(l.ids[k - 1], l.ids[i]) == 0)
+			continue;
+		/* Skip a stale failed/ID.env whose message is back in queue/. */
+		if (op == QA_REQUEUE && queue_has(d->queue, l.ids[i], QUEUE_ENV))
+			continue;
+		memcpy(l.ids[k++], l.ids[i], QUEUE_ID_SIZE);
 	}
-	return n;
+	*ids = l.ids;
+	return k;
 }
 
 /* ---- the client: relayd --OP ---- */
@@ -353,7 +366,7 @@ static bool reply_line(enum qadmin_op op, const char *line, struct tally *t)
  * *nbusy_cap). 0, or a sysexits code with err (EX_UNAVAILABLE: relayd is
  * not running). */
 static int ask_once(const struct conf *c, enum qadmin_op op, const char *id, struct tally *t,
-    char (*busy)[17], size_t *nbusy, size_t busycap, char *err, size_t errlen)
+    char (*busy)[QUEUE_ID_SIZE], size_t *nbusy, size_t busycap, char *err, size_t errlen)
 {
 	char cmd[64], *line, *nl;
 	struct buf b;
@@ -374,7 +387,7 @@ static int ask_once(const struct conf *c, enum qadmin_op op, const char *id, str
 		if (nl != NULL)
 			*nl++ = '\0';
 		if (reply_line(op, line, t) && *nbusy < busycap)
-			strlcpy(busy[(*nbusy)++], line + 5, 17);
+			strlcpy(busy[(*nbusy)++], line + 5, QUEUE_ID_SIZE);
 	}
 	buf_free(&b);
 	return rc;
@@ -386,7 +399,7 @@ static int ask_daemon(const struct conf *c, enum qadmin_op op, const char *id, s
     char *err, size_t errlen)
 {
 	double give_up = time_monotonic() + BUSY_WAIT_SECONDS;
-	char busy[64][17], again[64][17];
+	char busy[64][QUEUE_ID_SIZE], again[64][QUEUE_ID_SIZE];
 	size_t nbusy = 0, nagain, i;
 	int rc;
 
@@ -469,7 +482,7 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 		close(lockfd);
 		return r == 1 ? EX_TEMPFAIL : EX_OSERR;
 	}
-	if (pickup_dirs_open(c->spool, &d, err, sizeof err) == -1) {
+	if (queue_dirs_open(c->spool, &d, err, sizeof err) == -1) {
 		r = errno;
 		fprintf(stderr, "relayd: %s: %s\n", ops[op].flag, err);
 		close(lockfd);
@@ -479,7 +492,7 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 	queue_index_drop(d.queue);
 	for (i = 0; i < nids; i++) {
 		if (strcmp(ids[i], "ALL") == 0) {
-			char (*all)[17];
+			char (*all)[QUEUE_ID_SIZE];
 			size_t n = qadmin_all(&d, op, &all);
 
 			for (k = 0; k < n; k++)
@@ -489,7 +502,7 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 			direct_one(&d, op, ids[i], t);
 		}
 	}
-	pickup_dirs_close(&d);
+	queue_dirs_close(&d);
 	close(lockfd);
 	return 0;
 }

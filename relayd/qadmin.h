@@ -18,7 +18,7 @@
 #include <time.h>
 
 #include "conf.h"
-#include "pickup.h"
+#include "queue.h"
 
 enum qadmin_op { QA_DELETE, QA_HOLD, QA_RELEASE, QA_RETRY, QA_REQUEUE };
 
@@ -47,7 +47,7 @@ enum qadmin_result qadmin_apply(const struct spool_dirs *d, enum qadmin_op op, c
 
 /* The ids ALL stands for: queue/ (and failed/ for delete; only failed/ for
  * requeue). *ids is malloc'd, 17 bytes per id. */
-size_t qadmin_all(const struct spool_dirs *d, enum qadmin_op op, char (**ids)[17]);
+size_t qadmin_all(const struct spool_dirs *d, enum qadmin_op op, char (**ids)[QUEUE_ID_SIZE]);
 
 /*
  * relayd --OP ID...: check the caller (root or the relay user, else

@@ -35,12 +35,12 @@ time_t queue_backoff(time_t retry_min, time_t retry_max, unsigned tries, uint32_
 	return d < 1 ? 1 : (time_t)d;
 }
 
-/* Move ID.SUFFIX from qdir into faileddir; 0 or -1 (errno). */
-static int move_one(int qdir, int faileddir, const char *id, const char *suffix)
+/* Move part of ID from qdir into faileddir; 0 or -1 (errno). */
+static int move_one(int qdir, int faileddir, const char *id, enum queue_part part)
 {
-	char name[32];
+	char name[QUEUE_NAME_SIZE];
 
-	snprintf(name, sizeof name, "%s%s", id, suffix);
+	queue_name(name, id, part);
 	return renameat(qdir, name, faileddir, name);
 }
 
@@ -48,12 +48,12 @@ static int move_one(int qdir, int faileddir, const char *id, const char *suffix)
  * second. */
 static int remove_files(int qdir, const char *id, bool sync, char *err, size_t errlen)
 {
-	char name[32];
+	char name[QUEUE_NAME_SIZE];
 
 	/* The state file goes first, so that a crash in between leaves an
 	 * orphan ID.msg (removed at start-up), never a state file without its
 	 * message. */
-	snprintf(name, sizeof name, "%s.env", id);
+	queue_name(name, id, QUEUE_ENV);
 	if (unlinkat(qdir, name, 0) == -1 && errno != ENOENT) {
 		snprintf(err, errlen, "unlink %s: %s", name, strerror(errno));
 		return -1;
@@ -63,7 +63,7 @@ static int remove_files(int qdir, const char *id, bool sync, char *err, size_t e
 		snprintf(err, errlen, "fsync queue directory: %s", strerror(errno));
 		return -1;
 	}
-	snprintf(name, sizeof name, "%s.msg", id);
+	queue_name(name, id, QUEUE_MSG);
 	if (unlinkat(qdir, name, 0) == -1 && errno != ENOENT) {
 		snprintf(err, errlen, "unlink %s: %s", name, strerror(errno));
 		return -1;
@@ -94,9 +94,22 @@ int queue_finish(int qdir, int faileddir, const struct qmsg *m, char *err, size_
 	/* Some failed, no failed/ given: the parent decides (bounce_queue.h). */
 	if (faileddir == -1)
 		return 0;
+	/* A stale failed/ID.env (a requeue cut short after it moved the
+	 * message back) goes first: queue/ID.env with both files in failed/
+	 * then only ever means "a requeue to finish" (queue_recover.c). */
+	if (queue_has(faileddir, m->id, QUEUE_ENV)) {
+		char name[QUEUE_NAME_SIZE];
+
+		if (unlinkat(faileddir, queue_name(name, m->id, QUEUE_ENV), 0) == -1 ||
+		    fsync(faileddir) == -1) {
+			snprintf(err, errlen, "remove a stale failed/%s: %s", name,
+			    strerror(errno));
+			return -1;
+		}
+	}
 	/* Some failed: the message first, then its state, each rename made
 	 * durable before the next, so start-up can always finish the move. */
-	if (move_one(qdir, faileddir, m->id, ".msg") == -1 && errno != ENOENT) {
+	if (move_one(qdir, faileddir, m->id, QUEUE_MSG) == -1 && errno != ENOENT) {
 		snprintf(err, errlen, "move %s.msg into failed/: %s", m->id, strerror(errno));
 		return -1;
 	}
@@ -104,7 +117,7 @@ int queue_finish(int qdir, int faileddir, const struct qmsg *m, char *err, size_
 		snprintf(err, errlen, "fsync: %s", strerror(errno));
 		return -1;
 	}
-	if (move_one(qdir, faileddir, m->id, ".env") == -1) {
+	if (move_one(qdir, faileddir, m->id, QUEUE_ENV) == -1) {
 		snprintf(err, errlen, "move %s.env into failed/: %s", m->id, strerror(errno));
 		return -1;
 	}
@@ -139,22 +152,30 @@ void queue_expire(struct qmsg *m, double now)
 	}
 }
 
+int queue_expire_loaded(int qdir, int faileddir, struct qmsg *m, double now,
+    unsigned *nbounced, char *err, size_t errlen)
+{
+	size_t before = qmsg_failed(m);
+	int r;
+
+	queue_expire(m, now);
+	*nbounced = (unsigned)(qmsg_failed(m) - before);
+	r = qmsg_commit(qdir, m, err, errlen);
+	if (r == 0)
+		r = queue_finish(qdir, faileddir, m, err, errlen) == -1 ? -1 : 0;
+	return r;
+}
+
 int queue_expire_id(int qdir, int faileddir, const char *id, double now, unsigned *nbounced,
     char *err, size_t errlen)
 {
 	struct qmsg m;
-	size_t before;
 	int r;
 
 	*nbounced = 0;
 	if (qmsg_load(qdir, id, &m, err, errlen) == -1)
 		return -1;
-	before = qmsg_failed(&m);
-	queue_expire(&m, now);
-	*nbounced = (unsigned)(qmsg_failed(&m) - before);
-	r = qmsg_commit(qdir, &m, err, errlen);
-	if (r == 0)
-		r = queue_finish(qdir, faileddir, &m, err, errlen) == -1 ? -1 : 0;
+	r = queue_expire_loaded(qdir, faileddir, &m, now, nbounced, err, errlen);
 	qmsg_free(&m);
 	return r;
 }

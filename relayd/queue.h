@@ -13,6 +13,36 @@
 #include <time.h>
 
 #include "spool_qmsg.h"
+#include "spool_queue.h"
+
+/* The spool directories relayd works in, opened once at start-up. */
+struct spool_dirs {
+	int spool, newdir, queue, failed, quarantine;
+};
+
+/* Open every directory of the spool (O_DIRECTORY). 0 or -1 with err. */
+int queue_dirs_open(const char *spool, struct spool_dirs *d, char *err, size_t errlen);
+void queue_dirs_close(struct spool_dirs *d);
+
+/*
+ * Creation (queue_enqueue.c): a new ID.msg, O_CREAT|O_EXCL, 0600, read-write.
+ * With keep_id, id as given is tried first (pick-up keeps the drop file's
+ * name); otherwise, or when that id is taken, fresh ids (queue_id_new). An id
+ * whose ID.env exists in queue/ or failed/ is never used. fd with id set,
+ * or -1 with err.
+ */
+int queue_create(const struct spool_dirs *d, char id[QUEUE_ID_SIZE], bool keep_id, char *err,
+    size_t errlen);
+/*
+ * Enqueue m, whose ID.msg queue_create made and the caller wrote (and, with
+ * sync, fsynced): its ID.env committed (sync: qmsg_commit, durable now) or
+ * staged (qmsg_stage: the caller makes its whole batch durable before it
+ * relies on it). On failure nothing of m is left. 0 or -1 with err.
+ */
+int queue_enqueue(const struct spool_dirs *d, const struct qmsg *m, bool sync, char *err,
+    size_t errlen);
+/* Take back an entry nobody was told of: ID.env (and .env.tmp), then ID.msg. */
+void queue_discard(int qdir, const char *id);
 
 /*
  * Backoff after `tries` attempts: retry_min * 2^(tries-1), capped at
@@ -45,7 +75,11 @@ int queue_remove_unsynced(int qdir, const char *id, char *err, size_t errlen);
  * commits and finishes.
  */
 void queue_expire(struct qmsg *m, double now);
-/* Load ID, expire it, commit and finish it. 0 or -1 with err. */
+/* Expire the loaded m, commit and finish it (nbounced: recipients that
+ * failed now). 0 or -1 with err. */
+int queue_expire_loaded(int qdir, int faileddir, struct qmsg *m, double now,
+    unsigned *nbounced, char *err, size_t errlen);
+/* Load ID, then queue_expire_loaded. 0 or -1 with err. */
 int queue_expire_id(int qdir, int faileddir, const char *id, double now, unsigned *nbounced,
     char *err, size_t errlen);
 

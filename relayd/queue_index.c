@@ -74,7 +74,7 @@ static size_t parse(char *text, size_t len, bool report, queue_index_cb cb, void
 	if (len < strlen(INDEX_MAGIC) || memcmp(text, INDEX_MAGIC, strlen(INDEX_MAGIC)) != 0)
 		return 0;
 	for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
-		char id[17];
+		char id[QUEUE_ID_SIZE];
 		double arrival;
 		long long next;
 

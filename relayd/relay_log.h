@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "queue.h"
+#include "spool_qmsg.h"
 
 /* The pick-up line. */
 void relay_log_pickup(const struct qmsg *m);

@@ -18,7 +18,7 @@
 #define NOT_IN_HEAP SIZE_MAX
 
 struct entry {
-	char id[17];
+	char id[QUEUE_ID_SIZE];
 	double arrival;
 	time_t next;
 	bool busy;
@@ -299,7 +299,7 @@ void sched_release(struct sched *s, const char *id)
 		idle(s, ei);
 }
 
-static void mark_taken(struct sched *s, size_t ei, char id[17])
+static void mark_taken(struct sched *s, size_t ei, char id[QUEUE_ID_SIZE])
 {
 	struct entry *e = &s->e[ei];
 
@@ -307,7 +307,7 @@ static void mark_taken(struct sched *s, size_t ei, char id[17])
 	e->busy = true;
 	e->handed = true;
 	s->nbusy++;
-	strlcpy(id, e->id, 17);
+	strlcpy(id, e->id, QUEUE_ID_SIZE);
 }
 
 /* With --once, drop handed-out entries from the top of each heap. */
@@ -325,7 +325,7 @@ static void prune(struct sched *s, bool once)
 	}
 }
 
-bool sched_take(struct sched *s, time_t now, bool once, char id[17])
+bool sched_take(struct sched *s, time_t now, bool once, char id[QUEUE_ID_SIZE])
 {
 	struct owner *best = NULL;
 	size_t i;
@@ -350,7 +350,7 @@ bool sched_take(struct sched *s, time_t now, bool once, char id[17])
 }
 
 size_t sched_take_expired(struct sched *s, time_t now, bool once, double expired_before,
-    char (*ids)[17], size_t max)
+    char (*ids)[QUEUE_ID_SIZE], size_t max)
 {
 	size_t i, n = 0;
 

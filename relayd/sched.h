@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "spool_queue.h"
 
 struct sched;
 
@@ -36,14 +37,14 @@ bool sched_has(const struct sched *s, const char *id);
  * this run) with the earliest next time: marked busy, its id copied to id.
  * false if there is none. O(log n).
  */
-bool sched_take(struct sched *s, time_t now, bool once, char id[17]);
+bool sched_take(struct sched *s, time_t now, bool once, char id[QUEUE_ID_SIZE]);
 /*
  * Up to max due messages that arrived before expired_before, marked busy,
  * their ids in ids. One pass over the index (O(n)): the caller runs it
  * about once a second, not per message.
  */
 size_t sched_take_expired(struct sched *s, time_t now, bool once, double expired_before,
-    char (*ids)[17], size_t max);
+    char (*ids)[QUEUE_ID_SIZE], size_t max);
 /* Earliest next attempt of an idle message (0 if none). */
 time_t sched_next_due(struct sched *s, bool once);
 /* Retry everything now (FLUSH, SIGUSR1): every next = 0, hold-downs lifted. */

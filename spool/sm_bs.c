@@ -365,7 +365,7 @@ static int cmd_data(struct bs *s, const char *args)
 {
 	struct submit_req req;
 	enum data_result dr;
-	char id[17] = "", err[CONF_ERR_MAX] = "";
+	char id[QUEUE_ID_SIZE] = "", err[CONF_ERR_MAX] = "";
 	uint64_t cap = 0;
 	int fd, rc;
 

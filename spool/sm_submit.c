@@ -294,7 +294,8 @@ static void make_msgid(const struct submit_req *r, const char *id, char *out, si
 
 /* Everything after the envelope is known. */
 static int queue(const struct submit_req *r, struct msg_in *in, struct msg_headers *h,
-    const struct envelope *env, const struct sender *s, char id[17], char *err, size_t errlen)
+    const struct envelope *env, const struct sender *s, char id[QUEUE_ID_SIZE], char *err,
+    size_t errlen)
 {
 	const struct conf *c = r->conf;
 	uint64_t limit = c->max_message_size, hdr_bytes;
@@ -338,13 +339,14 @@ static int queue(const struct submit_req *r, struct msg_in *in, struct msg_heade
 		drop_abort(d);
 		return rc;
 	}
-	strlcpy(id, drop_id(d), 17);
+	strlcpy(id, drop_id(d), QUEUE_ID_SIZE);
 	if ((rc = drop_commit(d, err, errlen)) == 0 && r->queued != NULL)
 		r->queued(r->queued_ctx, id, env);
 	return rc;
 }
 
-int submit_message(const struct submit_req *r, int fd, char id[17], char *err, size_t errlen)
+int submit_message(const struct submit_req *r, int fd, char id[QUEUE_ID_SIZE], char *err,
+    size_t errlen)
 {
 	const struct conf *c = r->conf;
 	struct envelope env;

@@ -47,7 +47,8 @@ struct submit_req {
  * with its queue id in id; otherwise a sysexits code (never EX_TEMPFAIL) with
  * one line in err naming the cause, and nothing left in the spool.
  */
-int submit_message(const struct submit_req *r, int fd, char id[17], char *err, size_t errlen);
+int submit_message(const struct submit_req *r, int fd, char id[QUEUE_ID_SIZE], char *err,
+    size_t errlen);
 
 /*
  * How one recipient argument (an address list) is rewritten for the envelope:

@@ -24,7 +24,7 @@ struct drop {
 	int fd;
 	int tmpdir;		/* O_PATH descriptors: no read permission needed */
 	int newdir;
-	char id[17];
+	char id[QUEUE_ID_SIZE];
 	char *spool;
 	char *buf;		/* DROP_BUFSIZE bytes of pending output */
 	size_t buflen;
@@ -304,7 +304,7 @@ static int sync_rename(struct drop *d)
  * (very unlikely) clash pick a fresh id for the published name. */
 static int publish(struct drop *d)
 {
-	char id[17];
+	char id[QUEUE_ID_SIZE];
 	int tries;
 
 	for (tries = 0; tries < DROP_CREATE_TRIES; tries++) {

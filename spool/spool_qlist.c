@@ -32,6 +32,7 @@
 
 #include "spool_qlist.h"
 #include "spool_qmsg.h"
+#include "spool_queue.h"
 #include "spool.h"
 #include "util_utf8.h"
 
@@ -97,50 +98,55 @@ static struct entry *push(struct list *l, const struct qmsg *m)
 	return e;
 }
 
+struct scan_ctx {
+	int dir;
+	bool failed;
+	const struct qlist_opts *o;
+	struct list *l;
+};
+
+/* One queue file: an ID.env that o lets the caller see is loaded. */
+static int scan_one(void *arg, const char *id, enum queue_part part)
+{
+	struct scan_ctx *sc = arg;
+	const struct qlist_opts *o = sc->o;
+	struct list *l = sc->l;
+	char why[256];
+	struct qmsg m;
+	uid_t uid;
+
+	if (part != QUEUE_ENV || (sc->failed && have_id(l, id)))
+		return 0;
+	if (!o->all && o->owners != NULL && qlist_owners_get(o->owners, id, &uid) &&
+	    uid != o->uid)
+		return 0;	/* someone else's: not even parsed */
+	if (qmsg_load(sc->dir, id, &m, why, sizeof why) == -1)
+		return 0;
+	if (o->owners != NULL)
+		qlist_owners_put(o->owners, id, m.uid);
+	if (!o->all && m.uid != o->uid) {
+		qmsg_free(&m);
+		return 0;
+	}
+	push(l, &m)->failed = sc->failed;
+	l->e[l->n - 1].busy = !sc->failed && o->busy != NULL && o->busy(o->ctx, id);
+	return 0;
+}
+
 /* Load every ID.env of dir that o lets the caller see. */
 static int scan(int dir, bool failed, const struct qlist_opts *o, struct list *l, char *err,
     size_t errlen)
 {
-	char id[17], why[256];
-	struct dirent *de;
-	struct qmsg m;
-	uid_t uid;
-	DIR *d;
-	int fd;
+	struct scan_ctx sc = { .dir = dir, .failed = failed, .o = o, .l = l };
 
-	fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (d = fdopendir(fd)) == NULL) {
+	if (queue_each(dir, scan_one, &sc) == -1) {
 		int e = errno;
 
-		if (fd != -1)
-			close(fd);
 		snprintf(err, errlen, "cannot read %s/: %s", failed ? "failed" : "queue",
 		    strerror(e));
 		errno = e;
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (strlen(de->d_name) != 16 + 4 || strcmp(de->d_name + 16, ".env") != 0)
-			continue;
-		memcpy(id, de->d_name, 16);
-		id[16] = '\0';
-		if (!queue_id_valid(id) || (failed && have_id(l, id)))
-			continue;
-		if (!o->all && o->owners != NULL && qlist_owners_get(o->owners, id, &uid) &&
-		    uid != o->uid)
-			continue;	/* someone else's: not even parsed */
-		if (qmsg_load(dir, id, &m, why, sizeof why) == -1)
-			continue;
-		if (o->owners != NULL)
-			qlist_owners_put(o->owners, id, m.uid);
-		if (!o->all && m.uid != o->uid) {
-			qmsg_free(&m);
-			continue;
-		}
-		push(l, &m)->failed = failed;
-		l->e[l->n - 1].busy = !failed && o->busy != NULL && o->busy(o->ctx, id);
-	}
-	closedir(d);
 	return 0;
 }
 
@@ -249,7 +255,7 @@ static void reply_text(const struct qrcpt *r, char *out, size_t outlen)
 		    text[0] ? " " : "", text);
 }
 
-static const char *queue_name(const struct entry *e)
+static const char *entry_queue(const struct entry *e)
 {
 	if (e->maildrop)
 		return "maildrop";
@@ -381,7 +387,7 @@ static int json_entry(const struct entry *e, struct buf *out)
 	size_t i;
 
 	if (buf_appendf(out, "{\"queue_name\":\"%s\",\"queue_id\":\"%s\",\"arrival_time\":%lld,"
-		"\"message_size\":%llu,\"forced_expire\":false,\"sender\":", queue_name(e), m->id,
+		"\"message_size\":%llu,\"forced_expire\":false,\"sender\":", entry_queue(e), m->id,
 		(long long)m->arrival, (unsigned long long)m->size) == -1 ||
 	    qlist_json_append_str(out, m->env.sender) == -1)
 		return -1;

@@ -8,7 +8,7 @@
 #include "util.h"
 
 struct slot {
-	char id[17];	/* "" = empty */
+	char id[QUEUE_ID_SIZE];	/* "" = empty */
 	uid_t uid;
 };
 

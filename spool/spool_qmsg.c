@@ -510,15 +510,13 @@ int qmsg_parse(struct qmsg *m, const char *id, const char *text, size_t len, cha
 
 int qmsg_load(int qdir, const char *id, struct qmsg *m, char *err, size_t errlen)
 {
-	char name[32];
-	struct buf b;
+	char name[QUEUE_NAME_SIZE], *text;
 	struct stat st;
-	char chunk[8192];
 	ssize_t n;
 	int fd, r, saved;
 
 	qmsg_init(m);
-	snprintf(name, sizeof name, "%s.env", id);
+	queue_name(name, id, QUEUE_ENV);
 	fd = openat(qdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
 		saved = errno;
@@ -532,24 +530,21 @@ int qmsg_load(int qdir, const char *id, struct qmsg *m, char *err, size_t errlen
 		errno = EINVAL;
 		return -1;
 	}
-	buf_init(&b, QUEUE_STATE_MAX);
-	while ((n = io_read_full(fd, chunk, sizeof chunk)) > 0) {
-		if (buf_append(&b, chunk, (size_t)n) == -1) {
-			n = -1;
-			errno = EFBIG;
-			break;
-		}
-	}
+	/* One read of the size fstat gave: a state file is replaced whole
+	 * (rename), never written in place, so nothing follows; start-up and
+	 * mailq read 100 000 of these, a syscall each counts. */
+	text = xmalloc((size_t)st.st_size + 1);
+	n = io_read_full(fd, text, (size_t)st.st_size);
 	saved = errno;
 	close(fd);
 	if (n == -1) {
 		snprintf(err, errlen, "read %s: %s", name, strerror(saved));
-		buf_free(&b);
+		free(text);
 		errno = saved;
 		return -1;
 	}
-	r = qmsg_parse(m, id, b.data != NULL ? b.data : "", b.len, err, errlen);
-	buf_free(&b);
+	r = qmsg_parse(m, id, text, (size_t)n, err, errlen);
+	free(text);
 	errno = EINVAL;
 	return r;
 }
@@ -573,14 +568,14 @@ static int keep_owner(int qdir, const char *name, int fd)
  * leave both to the caller's batch sync (qmsg_stage). */
 static int write_state(int qdir, const struct qmsg *m, bool sync, char *err, size_t errlen)
 {
-	char tmp[40], name[32];
+	char tmp[QUEUE_NAME_SIZE], name[QUEUE_NAME_SIZE];
 	struct stat st;
 	struct buf b;
 	bool created;
 	int fd;
 
-	snprintf(tmp, sizeof tmp, "%s.env.tmp", m->id);
-	snprintf(name, sizeof name, "%s.env", m->id);
+	queue_name(tmp, m->id, QUEUE_ENV_TMP);
+	queue_name(name, m->id, QUEUE_ENV);
 	buf_init(&b, QUEUE_STATE_MAX);
 	if (qmsg_format(m, &b) == -1) {
 		snprintf(err, errlen, "%s: state too large", name);

@@ -42,7 +42,7 @@ struct qdrop {			/* identity of the drop file this came from */
 };
 
 struct qmsg {
-	char id[17];
+	char id[QUEUE_ID_SIZE];
 	struct envelope env;
 	struct qrcpt *rcpts;	/* env.nrcpts entries */
 	uid_t uid;		/* submitter, from the drop file's owner */

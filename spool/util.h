@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "spool_queue.h"
+
 #define NR_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Allocation that never returns NULL: on failure the process exits with
@@ -57,11 +59,7 @@ int io_fsync_dir(const char *path);
 /* Fill out with n random bytes from the kernel (getrandom). */
 void random_bytes(void *out, size_t n);
 
-/* A new queue identifier: 16 upper-case hex digits, the first 8 the
- * submission time in seconds so that ids sort by arrival. out >= 17 bytes. */
-void queue_id_new(char out[17]);
-/* True if s is a well-formed queue identifier as made by queue_id_new. */
-bool queue_id_valid(const char *s);
+/* Queue ids (queue_id_new, queue_id_valid, QUEUE_ID_SIZE): spool_queue.h. */
 
 /* RFC 5322 date of t in local time ("Sun, 22 Nov 2026 12:00:00 +0000").
  * out >= 64 bytes. */

@@ -3,9 +3,10 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "spool_queue.h"
 #include "util.h"
 
-void queue_id_new(char out[17])
+void queue_id_new(char out[QUEUE_ID_SIZE])
 {
 	static const char hex[] = "0123456789ABCDEF";
 	unsigned char rnd[4];
@@ -19,16 +20,16 @@ void queue_id_new(char out[17])
 		out[8 + 2 * i] = hex[rnd[i] >> 4];
 		out[9 + 2 * i] = hex[rnd[i] & 0xf];
 	}
-	out[16] = '\0';
+	out[QUEUE_ID_LEN] = '\0';
 }
 
 bool queue_id_valid(const char *s)
 {
 	size_t i;
 
-	for (i = 0; i < 16; i++) {
+	for (i = 0; i < QUEUE_ID_LEN; i++) {
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'F')))
 			return false;
 	}
-	return s[16] == '\0';
+	return s[QUEUE_ID_LEN] == '\0';
 }
