@@ -1,11 +1,10 @@
 #!/usr/bin/python3
-"""bench/replicate.py SRC DST N --names hex16|nullmailer|postfix
+"""bench/replicate.py SRC DST N --names hex16|nullmailer
 
 Fill the queue directory DST with N files copied round-robin from the files
 in SRC (which the real submission program wrote: ./sendmail drop files, or
 nullmailer queue files), each under a fresh name of the kind that program
-uses (16 upper-case hex digits, nullmailer's TIME.NUMBER, or a Postfix
-maildrop queue id: 11 upper-case hex digits), with the
+uses (16 upper-case hex digits, or nullmailer's TIME.NUMBER), with the
 source's owner, group and mode. The content is byte-identical, so every copy
 is as valid as its source. Files are written in DST/../.replicate first and
 renamed in, then everything is synced once. Prints the number written.
@@ -25,7 +24,7 @@ def main():
     ap.add_argument("src")
     ap.add_argument("dst")
     ap.add_argument("n", type=int)
-    ap.add_argument("--names", choices=("hex16", "nullmailer", "postfix"), required=True)
+    ap.add_argument("--names", choices=("hex16", "nullmailer"), required=True)
     a = ap.parse_args()
 
     srcs = sorted(os.path.join(a.src, f) for f in os.listdir(a.src))
@@ -46,8 +45,6 @@ def main():
         while True:
             if a.names == "hex16":
                 name = secrets.token_hex(8).upper()
-            elif a.names == "postfix":
-                name = secrets.token_hex(6).upper()[:11]
             else:
                 name = "%d.%d" % (base + i, 100000 + i)
             if name not in taken:
