@@ -114,6 +114,7 @@ drain_nullrelay() {
 	settle "$kind" "$m0" "$s0"
 	R_LEFT=$(($(count_files "$s/incoming/new") + $(find "$s/queue" -name '*.msg' 2>/dev/null | wc -l)))
 	[ "$rc" = 0 ] || note "$tag: relayd --once exited $rc: $(grep -v 'status=sent' "$D/$tag.log" | tail -n 3 | tr '\n' ' ')"
+	[ "$R_LEFT" = 0 ] || note "$tag: $R_LEFT messages left in the spool"
 	rm -rf "$s"
 }
 

@@ -60,15 +60,21 @@ How to read it (fixed caveats):
     queue dir, like nullrelay. Its sendmail runs as root (setuid mail nullmailer-queue).
   - Drain queue: SEED messages made by each program's own submission path, copied byte
     for byte under fresh names to N (bench/replicate.py) and synced once.
-  - relayd --once first picks every drop file up (checks, copies into queue/, fsyncs,
-    unlinks), then sends: "in all" includes that, "sending" is after it. nullmailer's
-    queue needs no pick-up, so "relayd sending / nullmailer" is the like-for-like
-    network-side ratio and "in all / nullmailer" the end-to-end one.
-  - nullmailer-send makes one connection and runs one smtp process per message; it is
-    stopped after NM_DRAIN_TIMEOUT seconds and rated on what it sent by then.
+  - relayd --once first picks every drop file up (checks, moves into queue/, fsyncs in
+    batches), then sends: its drain rate includes that. The peers' queues need no
+    pick-up (dma's spool, nullmailer's queue/, Postfix's deferred/), so nullrelay's
+    "of which sending" row is the like-for-like network-side figure.
+  - dma forks one process and one connection per message, nullmailer-send one smtp
+    process per message over one connection each; Postfix runs at its default
+    concurrency (20 smtp per destination) with connection caching (plain) and a new
+    connection per message over TLS (smtp_tls_connection_reuse = no by default).
   - The TLS drain uses bench/tls_sink.py (Python asyncio, STARTTLS, AUTH PLAIN/LOGIN,
-    refuses MAIL before both), the plain one Postfix's smtp-sink (C): the TLS/plain
-    ratio mixes relayd's TLS cost with the sinks' difference.
+    refuses MAIL before both), the plain one Postfix's smtp-sink (C): a TLS figure is
+    bounded by the Python sink, the same one for every program. nullrelay verifies the
+    chain and name (tls_ca_file), nullmailer too (--x509cafile); dma and Postfix
+    (smtp_tls_security_level = encrypt) encrypt without verifying.
+  - Latency: the programs take turns message by message, each submission waited for
+    at the sink before the next; the peers' submissions include their unshare+mount.
   - Peak RSS by /usr/bin/time -f %M covers the process and every child it reaped
     (nullmailer: sendmail -> nullmailer-inject -> nullmailer-queue).
 CAVEATS
