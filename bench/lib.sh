@@ -264,6 +264,9 @@ pf_setup() {
 	scache    unix  -       -       n       -       1       scache
 	postlog   unix-dgram n  -       n       -       1       postlogd
 	MASTER
+	# Postfix re-reads, after a pause, a table changed in the last second or
+	# so (a half-written file); a bench config is complete when written.
+	touch -d '-1 minute' "$d/etc/postfix/main.cf" "$d/etc/postfix/master.cf" || return 1
 	chown root:root "$s" && chmod 755 "$s" || return 1
 	for q in active bounce corrupt defer deferred flush hold incoming private saved trace; do
 		mkdir -p "$s/$q" && chown "$PF_OWNER:root" "$s/$q" && chmod 700 "$s/$q" || return 1
