@@ -15,7 +15,7 @@
 # Connections are counted by the sinks (smtp-sink -c "sess=", tls_sink.py
 # "sess="). relayd is bounded by DRAIN_TIMEOUT (240) seconds; the peers,
 # whose rates are steady (a process or a connection per message; Postfix's
-# qmgr at its default concurrency), by PEER_BOUND (15): a peer still going
+# qmgr at its default concurrency), by PEER_BOUND (12): a peer still going
 # then is stopped and rated on what it delivered by then. The rate per round
 # is messages the sink counted / seconds; the table has the median over the
 # rounds, the spread, and the paired ratios.
@@ -29,7 +29,7 @@
 SEED=${SEED:-200}
 DRAIN_ROUNDS=${DRAIN_ROUNDS:-3}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-240}
-PEER_BOUND=${PEER_BOUND:-15}
+PEER_BOUND=${PEER_BOUND:-12}
 N_DRAIN_TLS=${N_DRAIN_TLS:-3000}
 D=$W/drain
 mkdir -p "$D" && chmod 755 "$D"
