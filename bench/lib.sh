@@ -16,6 +16,10 @@
 #   wait_until SECONDS CMD...     poll CMD every 20 ms until true
 #   free_port                     an unused TCP port on 127.0.0.1
 #   stop_pid PID                  SIGTERM, then SIGKILL after 5 s; reaps it
+#   stats V...                    "MEDIAN MIN MAX N" of the values ("-" ignored)
+#   peer_fig FIG PEER UNIT V...   one figure of one program over the rounds
+#                                 ($W/peers.tsv, the side-by-side table)
+#   pf_setup/pf_start/pf_stop     a private Postfix (see below)
 
 set -u
 : "${W:?bench scripts are run by bench/run}"
@@ -29,7 +33,7 @@ RELAY_USER=${RELAY_USER:-nullrelay}
 # Where downloaded peers (nullmailer, postfix's smtp-sink) are kept, outside git.
 PEERS=${PEERS:-/var/cache/nullrelay-bench}
 # Sizes, overridable for a quick run (bench/run --quick).
-N_SUBMIT=${N_SUBMIT:-1000}
+N_SUBMIT=${N_SUBMIT:-500}
 N_DRAIN=${N_DRAIN:-10000}
 
 result() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" >> "$W/results.tsv"; }
@@ -177,3 +181,112 @@ vm() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status" 2>/dev/null; }
 mb() { awk -v k="$1" 'BEGIN { if (k == "" || k == "-") print "-"; else printf "%.1f\n", k / 1024 }'; }
 # is_empty DIR: nothing in DIR (stops at the first name: cheap on big dirs).
 is_empty() { [ -z "$(find "$1" -mindepth 1 -maxdepth 1 -print -quit 2>/dev/null)" ]; }
+
+# stats V...: median, min, max and count of the numeric values ("-" and
+# empty ones are skipped); "- - - 0" when there is none.
+stats() {
+	printf '%s\n' "$@" | awk '$1 != "-" && $1 != "" { v[n++] = $1 + 0 }
+		END {
+			if (n == 0) { print "- - - 0"; exit }
+			for (i = 1; i < n; i++) for (j = i; j > 0 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+			m = n % 2 ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2
+			printf "%s %s %s %d\n", m, v[0], v[n - 1], n
+		}'
+}
+# peer_fig FIG PEER UNIT V...: record FIG (a row of the side-by-side table)
+# for PEER (nullrelay, nullmailer, dma, postfix, floor...) as the median of
+# the per-round values V (round i of every program taken in the same pass),
+# with their spread and the raw values (report.sh pairs them by round for
+# the ratios). FIG's label and which way is better come from peer_row.
+peer_fig() {
+	local fig=$1 peer=$2 unit=$3; shift 3
+	local raw
+	raw=$(printf '%s,' "$@"); raw=${raw%,}
+	printf '%s\t%s\t%s\t%s\t%s\n' "$fig" "$peer" "$unit" "$(stats "$@" | tr ' ' '\t')" "${raw:--}" >> "$W/peers.tsv"
+}
+# peer_row FIG hi|lo LABEL: declare a row of the side-by-side table; hi: a
+# larger value is better (rates), lo: a smaller one is (times, memory).
+peer_row() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$W/peer_rows.tsv"; }
+# med V...: the median alone.
+med() { stats "$@" | awk '{ print $1 }'; }
+
+# A private Postfix, unpacked by peers.sh into PF_TREE, run by bench/pf-ns.sh
+# (which overlays PF_TREE/usr on /usr and DIR/etc on /etc in a private mount
+# namespace, so Postfix's compiled-in paths and RUNPATH resolve). Its daemons
+# run as PF_OWNER with PF_GROUP as setgid_group: the same throwaway accounts
+# as tests/lib/postfix.sh, made by peers.sh.
+PF_OWNER=${PF_OWNER:-nrpostfix}
+PF_GROUP=${PF_GROUP:-nrpostdrop}
+# pf_setup DIR PORT [MAIN.CF LINES...]: DIR/etc/postfix/{main,master}.cf for
+# a null client relaying everything to [127.0.0.1]:PORT, with its queue in
+# DIR/spool and its log in DIR/maillog, the queue directories as Postfix's
+# post-install makes them; no listener (master_service_disable = inet).
+pf_setup() {
+	local d s q port=${2:-9}
+	mkdir -p "$1" && d=$(cd "$1" && pwd) || return 1
+	shift; [ $# -gt 0 ] && shift
+	s=$d/spool
+	mkdir -p "$d/etc/postfix" "$d/data" "$s" || return 1
+	cp "$PF_TREE/usr/share/postfix/dynamicmaps.cf" "$PF_TREE/etc/postfix/postfix-files" "$d/etc/postfix/" || return 1
+	{
+		printf '%s\n' "compatibility_level = 3.6" "queue_directory = $s" "data_directory = $d/data" \
+			"mail_owner = $PF_OWNER" "setgid_group = $PF_GROUP" "myhostname = bench.example.org" \
+			"mydomain = example.org" "myorigin = \$myhostname" "mydestination =" "append_dot_mydomain = no" \
+			"relayhost = [127.0.0.1]:$port" "inet_interfaces = loopback-only" "inet_protocols = ipv4" \
+			"master_service_disable = inet" "maillog_file = $d/maillog" "maillog_file_prefixes = $d" \
+			"alias_maps =" "alias_database =" "local_transport = error:local delivery is disabled" \
+			"smtp_dns_support_level = disabled" "biff = no" "smtputf8_enable = no" "notify_classes ="
+		printf '%s\n' "$@"
+	} > "$d/etc/postfix/main.cf"
+	# Debian's master.cf less the listener and the pipe transports, nothing
+	# chrooted (the scratch queue has no etc/ of its own).
+	cat > "$d/etc/postfix/master.cf" <<-'MASTER'
+	pickup    unix  n       -       n       60      1       pickup
+	cleanup   unix  n       -       n       -       0       cleanup
+	qmgr      unix  n       -       n       300     1       qmgr
+	tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+	rewrite   unix  -       -       n       -       -       trivial-rewrite
+	bounce    unix  -       -       n       -       0       bounce
+	defer     unix  -       -       n       -       0       bounce
+	trace     unix  -       -       n       -       0       bounce
+	verify    unix  -       -       n       -       1       verify
+	flush     unix  n       -       n       1000?   0       flush
+	proxymap  unix  -       -       n       -       -       proxymap
+	proxywrite unix -       -       n       -       1       proxymap
+	smtp      unix  -       -       n       -       -       smtp
+	relay     unix  -       -       n       -       -       smtp
+	showq     unix  n       -       n       -       -       showq
+	error     unix  -       -       n       -       -       error
+	retry     unix  -       -       n       -       -       error
+	discard   unix  -       -       n       -       -       discard
+	local     unix  -       n       n       -       -       local
+	anvil     unix  -       -       n       -       1       anvil
+	scache    unix  -       -       n       -       1       scache
+	postlog   unix-dgram n  -       n       -       1       postlogd
+	MASTER
+	# Postfix re-reads, after a pause, a table changed in the last second or
+	# so (a half-written file); a bench config is complete when written.
+	touch -d '-1 minute' "$d/etc/postfix/main.cf" "$d/etc/postfix/master.cf" || return 1
+	chown root:root "$s" && chmod 755 "$s" || return 1
+	for q in active bounce corrupt defer deferred flush hold incoming private saved trace; do
+		mkdir -p "$s/$q" && chown "$PF_OWNER:root" "$s/$q" && chmod 700 "$s/$q" || return 1
+	done
+	mkdir -p "$s/maildrop" "$s/public" "$s/pid" &&
+	chown "$PF_OWNER:$PF_GROUP" "$s/maildrop" "$s/public" && chmod 730 "$s/maildrop" && chmod 710 "$s/public" &&
+	chown "$PF_OWNER" "$d/data" && chmod 700 "$d/data"
+}
+# pf_start DIR: Postfix's master -d (foreground) for DIR, bounded to 900 s;
+# waits until qmgr and pickup listen. Sets PF_MPID (stop it with pf_stop).
+# setsid: master leads its own process group, which it signals when it stops.
+pf_start() {
+	PF_TREE=$PF_TREE timeout 900 setsid "$BENCH/pf-ns.sh" "$1" /usr/lib/postfix/sbin/master -d >> "$1/master.out" 2>&1 &
+	PF_MPID=$!
+	wait_until 10 eval "[ -S '$1/spool/public/qmgr' ] && [ -S '$1/spool/public/pickup' ]" ||
+		{ note "postfix master did not start: $(tail -n 2 "$1/maillog" "$1/master.out" 2>/dev/null | tr '\n' ' ')"; return 1; }
+}
+# pf_stop: stop that master (SIGTERM: it stops its daemons) and wait for it.
+pf_stop() { stop_pid "${PF_MPID:-}"; PF_MPID=; }
+# pf_cmd DIR CMD...: run a Postfix command (sendmail, postqueue...) for DIR.
+pf_cmd() { local d=$1; shift; PF_TREE=$PF_TREE "$BENCH/pf-ns.sh" "$d" "$@"; }
+# pf_count DIR: queue files left in DIR's queue (incoming, active, deferred).
+pf_count() { find "$1/spool/incoming" "$1/spool/active" "$1/spool/deferred" -type f 2>/dev/null | wc -l; }

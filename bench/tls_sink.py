@@ -48,8 +48,15 @@ def main():
     ctx.load_cert_chain(a.cert, a.key)
     stats = Stats(a.stats)
     stats.write()
-    good_plain = base64.b64encode(
-        b"\0" + a.user.encode() + b"\0" + a.password.encode())
+
+    def plain_ok(resp):
+        # RFC 4616: [authzid] NUL authcid NUL passwd; an authzid equal to the
+        # user (nullmailer sends one) is the same identity.
+        try:
+            z, u, p = base64.b64decode(resp, validate=True).split(b"\0")
+        except ValueError:
+            return False
+        return z in (b"", u) and u == a.user.encode() and p == a.password.encode()
 
     async def session(reader, writer):
         tls = authed = False
@@ -88,7 +95,7 @@ def main():
                         if resp is None:
                             await reply("334 ")
                             resp = (await reader.readline()).strip()
-                        ok = resp == good_plain
+                        ok = plain_ok(resp)
                     elif mech == b"LOGIN":
                         await reply("334 VXNlcm5hbWU6")
                         u = base64.b64decode((await reader.readline()).strip())
