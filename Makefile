@@ -80,7 +80,7 @@ endif
 O2_BIN = $(dir $(RELAYD_BIN))nullrelay-oauth2
 LIBEXECDIR ?= $(PREFIX)/lib/nullrelay
 
-.PHONY: all check units sanitize install clean deps bench fuzz fuzz-long demo deb
+.PHONY: all check checksrc units sanitize install clean deps bench fuzz fuzz-long demo deb
 all: $(SENDMAIL_BIN) $(RELAYD_BIN) $(O2_BIN)
 
 $(BUILD)/%.o: %.c
@@ -125,9 +125,15 @@ deps:
 
 check: deps
 	$(MAKE) all units
+	BUILD=$(BUILD) scripts/checksrc
 	tests/run --build $(BUILD) --sendmail $(SENDMAIL_BIN) --relayd $(RELAYD_BIN)
 
 units: $(UNIT_BINS) $(TOOL_BINS)
+
+# The house rules: room prefixes, one name per file, function prefixes that
+# match their file, no include or call cycles (scripts/checksrc).
+checksrc: all
+	BUILD=$(BUILD) scripts/checksrc
 
 sanitize: deps
 	$(MAKE) BUILD=build-san SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" check

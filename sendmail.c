@@ -1,7 +1,7 @@
 /*
  * sendmail, mailq, newaliases: the front end (SPEC §3). Thin on purpose:
- * options -> configuration -> one mode. The work is in spool/ (submit.c,
- * message.c, mailq_client.c, bs.c), where the unit tests reach it.
+ * options -> configuration -> one mode. The work is in spool/ (sm_submit.c,
+ * msg_headers.c, ctl_mailq.c, sm_bs.c), where the unit tests reach it.
  *
  * Every non-zero exit prints exactly one line "PROG: cause" on stderr, and
  * EX_TEMPFAIL (75) is never used (SPEC §3).
@@ -15,11 +15,11 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "bs.h"
+#include "sm_bs.h"
 #include "conf.h"
-#include "mailq_client.h"
-#include "options.h"
-#include "submit.h"
+#include "ctl_mailq.h"
+#include "sm_options.h"
+#include "sm_submit.h"
 #include "util.h"
 
 static const char *progname = "sendmail";
@@ -151,7 +151,7 @@ static int verify(const struct sm_opts *o, const struct conf *c)
 
 		if (rc == EX_CONFIG) {
 			/* The aliases file, not the address: say so, as delivery would. */
-			addrlist_free(&l);
+			addr_list_free(&l);
 			fflush(stdout);
 			return die(EX_CONFIG, err);
 		}
@@ -167,7 +167,7 @@ static int verify(const struct sm_opts *o, const struct conf *c)
 			    l.v[k].display != NULL ? l.v[k].display : spec, spec);
 			free(spec);
 		}
-		addrlist_free(&l);
+		addr_list_free(&l);
 	}
 	if (fflush(stdout) != 0)
 		return die(EX_IOERR, "write error on standard output");

@@ -24,7 +24,7 @@
 #include "log.h"
 #include "net.h"
 #include "oauth2_client.h"
-#include "secret.h"
+#include "conf_secret.h"
 #include "util.h"
 
 char *auth_b64_encode(const void *p, size_t n)
@@ -182,7 +182,7 @@ static char *read_password_file(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	buf = xmalloc(AUTH_SECRET_MAX + 1);
-	n = read_full(fd, buf, AUTH_SECRET_MAX);
+	n = io_read_full(fd, buf, AUTH_SECRET_MAX);
 	close(fd);
 	if (n < 0) {
 		snprintf(err, errlen, "auth_password_file %s: %s", path, strerror(errno));

@@ -49,7 +49,7 @@ static int out_write(struct out *o, const void *p, size_t n)
 
 int bounce_emit_fd(void *ctx, const void *p, size_t n)
 {
-	return write_all(*(const int *)ctx, p, n);
+	return io_write_all(*(const int *)ctx, p, n);
 }
 
 /*
@@ -90,7 +90,7 @@ static size_t utf8_len(const unsigned char *s, size_t n, unsigned long *cp)
 	return len;
 }
 
-/* (envelope.h has the one definition of "needs SMTPUTF8".) */
+/* (spool_envelope.h has the one definition of "needs SMTPUTF8".) */
 static bool is_ascii(const char *s)
 {
 	return !envelope_addr_utf8(s);
@@ -227,7 +227,7 @@ static int field_date(struct buf *b, const char *name, time_t t)
 {
 	char d[64];
 
-	rfc5322_date(t, d, sizeof(d));
+	time_rfc5322_date(t, d, sizeof(d));
 	return buf_appendf(b, "%s: %s\n", name, d);
 }
 
@@ -351,7 +351,7 @@ static int human_part(struct buf *b, const struct bounce_info *bi, bool hdrs_onl
 		if (bi->will_retry_until != 0) {
 			char d[64];
 
-			rfc5322_date(bi->will_retry_until, d, sizeof(d));
+			time_rfc5322_date(bi->will_retry_until, d, sizeof(d));
 			if (buf_appendf(b, "The mail system will keep trying until %s.\n", d) == -1)
 				return -1;
 		}
@@ -489,7 +489,7 @@ static int scan_original(int fd, off_t off, uint64_t len, const char *boundary,
 		if (got == -1 && errno == EINTR)
 			continue;
 		if (got <= 0) {
-			format_err(err, errlen, "cannot read the original message: %s",
+			err_format(err, errlen, "cannot read the original message: %s",
 			    got == 0 ? "shorter than its recorded length" : strerror(errno));
 			free(chunk);
 			return -1;
@@ -543,13 +543,13 @@ static int copy_original(struct out *o, int fd, off_t off, uint64_t n, char *err
 		if (got == -1 && errno == EINTR)
 			continue;
 		if (got <= 0) {
-			format_err(err, errlen, "cannot read the original message: %s",
+			err_format(err, errlen, "cannot read the original message: %s",
 			    got == 0 ? "shorter than its recorded length" : strerror(errno));
 			free(chunk);
 			return -1;
 		}
 		if (out_write(o, chunk, (size_t)got) == -1) {
-			format_err(err, errlen, "output failed%s%s", errno ? ": " : "",
+			err_format(err, errlen, "output failed%s%s", errno ? ": " : "",
 			    errno ? strerror(errno) : "");
 			free(chunk);
 			return -1;
@@ -577,18 +577,18 @@ static int check_args(const struct bounce_info *b, int fd, char *err, size_t err
 	size_t i;
 
 	if (b->hostname == NULL || b->hostname[0] == '\0')
-		return format_err(err, errlen, "bounce: no hostname"), -1;
+		return err_format(err, errlen, "bounce: no hostname"), -1;
 	if (b->queue_id == NULL || b->queue_id[0] == '\0')
-		return format_err(err, errlen, "bounce: no queue id"), -1;
+		return err_format(err, errlen, "bounce: no queue id"), -1;
 	if (b->to == NULL || b->to[0] == '\0')
-		return format_err(err, errlen, "bounce: no recipient (null sender)"), -1;
+		return err_format(err, errlen, "bounce: no recipient (null sender)"), -1;
 	if (b->nrcpts == 0 || b->rcpts == NULL)
-		return format_err(err, errlen, "bounce: no recipients to report"), -1;
+		return err_format(err, errlen, "bounce: no recipients to report"), -1;
 	for (i = 0; i < b->nrcpts; i++)
 		if (b->rcpts[i].final_rcpt == NULL || b->rcpts[i].final_rcpt[0] == '\0')
-			return format_err(err, errlen, "bounce: recipient %zu has no address", i + 1), -1;
+			return err_format(err, errlen, "bounce: recipient %zu has no address", i + 1), -1;
 	if (fd < 0)
-		return format_err(err, errlen, "bounce: no original message"), -1;
+		return err_format(err, errlen, "bounce: no original message"), -1;
 	return 0;
 }
 
@@ -598,7 +598,7 @@ static int top_header(struct buf *h, const struct bounce_info *bi, const char *q
 {
 	char rnd[33], date[64];
 
-	rfc5322_date(bi->now, date, sizeof(date));
+	time_rfc5322_date(bi->now, date, sizeof(date));
 	hexrand(rnd, 8);
 	if (buf_appendf(h, "Date: %s\n", date) == -1 ||
 	    buf_appends(h, "From: Mail Delivery System <MAILER-DAEMON@") == -1 ||
@@ -648,7 +648,7 @@ int bounce_write(const struct bounce_info *b, int orig_fd, off_t off, uint64_t l
 	/* 128 random bits make a collision absurd; check anyway, it is free. */
 	for (tries = 0;; tries++) {
 		if (tries == 8) {
-			format_err(err, errlen, "bounce: cannot find a MIME boundary absent from the message");
+			err_format(err, errlen, "bounce: cannot find a MIME boundary absent from the message");
 			return -1;
 		}
 		hexrand(rnd, 16);
@@ -682,13 +682,13 @@ int bounce_write(const struct bounce_info *b, int orig_fd, off_t off, uint64_t l
 	    "message/rfc822") == -1 ||
 	    (part8 && buf_appends(&h, "Content-Transfer-Encoding: 8bit\n") == -1) ||
 	    buf_appends(&h, "\n") == -1) {
-		format_err(err, errlen, "bounce: report too large");
+		err_format(err, errlen, "bounce: report too large");
 		buf_free(&h);
 		return -1;
 	}
 	errno = 0;
 	if (out_write(&o, h.data, h.len) == -1) {
-		format_err(err, errlen, "output failed%s%s", errno ? ": " : "",
+		err_format(err, errlen, "output failed%s%s", errno ? ": " : "",
 		    errno ? strerror(errno) : "");
 		buf_free(&h);
 		return -1;
@@ -704,7 +704,7 @@ int bounce_write(const struct bounce_info *b, int orig_fd, off_t off, uint64_t l
 	 */
 	buf_init(&h, 256);
 	if (buf_appendf(&h, "\n--%s--\n", boundary) == -1 || out_write(&o, h.data, h.len) == -1) {
-		format_err(err, errlen, "output failed%s%s", errno ? ": " : "",
+		err_format(err, errlen, "output failed%s%s", errno ? ": " : "",
 		    errno ? strerror(errno) : "");
 		buf_free(&h);
 		return -1;

@@ -33,7 +33,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "envelope.h"
+#include "spool_envelope.h"
 
 /* Above this many bytes the original is returned as headers only. */
 #define BOUNCE_FULL_MAX 65536
@@ -91,7 +91,7 @@ typedef int (*bounce_emit_fn)(void *ctx, const void *p, size_t n);
 int bounce_write(const struct bounce_info *b, int orig_fd, off_t off, uint64_t len,
     bounce_emit_fn emit, void *ctx, struct bounce_result *res, char *err, size_t errlen);
 
-/* A sink for bounce_write: ctx points to an int fd (write_all). */
+/* A sink for bounce_write: ctx points to an int fd (io_write_all). */
 int bounce_emit_fd(void *ctx, const void *p, size_t n);
 
 #endif

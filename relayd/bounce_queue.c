@@ -31,7 +31,7 @@ static const char *const kind_word[] = {
 	[BOUNCE_DELAYED] = "delay",
 };
 
-bool bq_sender_is_local(const struct conf *c, const struct envelope *env)
+bool bounce_queue_sender_is_local(const struct conf *c, const struct envelope *env)
 {
 	const char *at;
 
@@ -48,7 +48,7 @@ bool bq_sender_is_local(const struct conf *c, const struct envelope *env)
 	    (c->hostname != NULL && strcasecmp(at + 1, c->hostname) == 0);
 }
 
-/* Same mailbox: exact local part, domain in any case (as envelope.c). */
+/* Same mailbox: exact local part, domain in any case (as spool_envelope.c). */
 static bool same_addr(const char *a, const char *b)
 {
 	const char *at = strrchr(a, '@'), *bt = strrchr(b, '@');
@@ -61,7 +61,7 @@ static bool same_addr(const char *a, const char *b)
 
 static enum route route_for(const struct conf *c, const struct qmsg *m)
 {
-	if (!bq_sender_is_local(c, &m->env))
+	if (!bounce_queue_sender_is_local(c, &m->env))
 		return ROUTE_SENDER;
 	switch (c->bounce_local) {
 	case BOUNCE_LOCAL_MBOX:
@@ -266,11 +266,11 @@ static int mbox_report(const struct conf *c, const struct spool_dirs *d, const s
 }
 
 /* Into failed/, visible to mailq; o says whether that worked. */
-static void keep(const struct spool_dirs *d, const struct qmsg *m, struct bq_outcome *o)
+static void keep(const struct spool_dirs *d, const struct qmsg *m, struct bounce_queue_outcome *o)
 {
 	char err[BQ_ERRLEN];
 
-	if (qmsg_finish(d->queue, d->failed, m, err, sizeof err) == 1) {
+	if (queue_finish(d->queue, d->failed, m, err, sizeof err) == 1) {
 		o->act = BQ_LEFT;
 		return;
 	}
@@ -280,11 +280,11 @@ static void keep(const struct spool_dirs *d, const struct qmsg *m, struct bq_out
 
 /* The report is out: the original leaves the queue. */
 static void remove_original(const struct spool_dirs *d, const struct qmsg *m,
-    struct bq_outcome *o)
+    struct bounce_queue_outcome *o)
 {
 	char err[BQ_ERRLEN];
 
-	if (qmsg_remove(d->queue, m->id, err, sizeof err) == -1)
+	if (queue_remove(d->queue, m->id, err, sizeof err) == -1)
 		/* Out of the index all the same: trying again could only make
 		 * more reports; start-up reviews it once more. */
 		log_warnx("%s: bounced, but cannot leave the queue: %s (left in queue/ until "
@@ -294,7 +294,7 @@ static void remove_original(const struct spool_dirs *d, const struct qmsg *m,
 
 /* A bounce (null sender) that failed: once to admin_addr, else failed/. */
 static void settle_null_sender(const struct conf *c, const struct spool_dirs *d, struct qmsg *m,
-    double now, struct bq_outcome *o)
+    double now, struct bounce_queue_outcome *o)
 {
 	char err[BQ_ERRLEN];
 	struct env_rcpt *r;
@@ -344,7 +344,7 @@ static void settle_null_sender(const struct conf *c, const struct spool_dirs *d,
 
 /* Nothing left to deliver, some recipients failed. */
 static void settle_failed(const struct conf *c, const struct spool_dirs *d, struct qmsg *m,
-    double now, struct bq_outcome *o)
+    double now, struct bounce_queue_outcome *o)
 {
 	char err[BQ_ERRLEN], path[PATH_MAX];
 	const char *rcpt = m->env.sender, *orcpt = NULL;
@@ -396,7 +396,7 @@ static void settle_failed(const struct conf *c, const struct spool_dirs *d, stru
 
 /* Still undelivered: one delay warning once delay_warning has passed. */
 static void delay_check(const struct conf *c, const struct spool_dirs *d, struct qmsg *m,
-    double now, struct bq_outcome *o)
+    double now, struct bounce_queue_outcome *o)
 {
 	char err[BQ_ERRLEN], path[PATH_MAX];
 	const char *rcpt = m->env.sender, *orcpt = NULL;
@@ -447,8 +447,8 @@ static void delay_check(const struct conf *c, const struct spool_dirs *d, struct
 		    m->id, err);
 }
 
-void bq_review(const struct conf *c, const struct spool_dirs *d, const char *id, double now,
-    struct bq_outcome *o)
+void bounce_queue_review(const struct conf *c, const struct spool_dirs *d, const char *id, double now,
+    struct bounce_queue_outcome *o)
 {
 	char err[BQ_ERRLEN];
 	struct qmsg m;
@@ -467,7 +467,7 @@ void bq_review(const struct conf *c, const struct spool_dirs *d, const char *id,
 	if (qmsg_remaining(&m) > 0) {
 		delay_check(c, d, &m, now, o);
 	} else if (qmsg_failed(&m) == 0) {
-		if (qmsg_finish(d->queue, d->failed, &m, err, sizeof err) == -1) {
+		if (queue_finish(d->queue, d->failed, &m, err, sizeof err) == -1) {
 			log_warnx("%s: %s", id, err);
 			o->act = BQ_RETRY;
 		} else {

@@ -36,15 +36,15 @@
 #include "pickup.h"
 #include "queue.h"
 
-enum bq_action {
+enum bounce_queue_action {
 	BQ_STAYS,	/* still queued, schedule unchanged */
 	BQ_DUE_NOW,	/* still queued, re-addressed: attempt it now */
 	BQ_LEFT,	/* no longer in queue/ (sent, bounced, kept in failed/) */
 	BQ_RETRY,	/* nothing could be done now (I/O error): review later */
 };
 
-struct bq_outcome {
-	enum bq_action act;
+struct bounce_queue_outcome {
+	enum bounce_queue_action act;
 	double arrival;		/* BQ_DUE_NOW: the message's (new) arrival */
 	char newid[17];		/* a report queued as a new entry, "" = none */
 	double new_arrival;
@@ -55,10 +55,10 @@ struct bq_outcome {
  * committed, no worker holding it): finish it, bounce it, re-address it,
  * or send its delay warning, as described above. now is the wall clock.
  */
-void bq_review(const struct conf *c, const struct spool_dirs *d, const char *id, double now,
-    struct bq_outcome *o);
+void bounce_queue_review(const struct conf *c, const struct spool_dirs *d, const char *id, double now,
+    struct bounce_queue_outcome *o);
 
 /* True if sender counts as local for bounce_local (see above). Pure. */
-bool bq_sender_is_local(const struct conf *c, const struct envelope *env);
+bool bounce_queue_sender_is_local(const struct conf *c, const struct envelope *env);
 
 #endif

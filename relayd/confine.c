@@ -190,7 +190,7 @@ static bool landlock(const struct conf *c, const char *conf_path, int *abi_out)
 	ll_allow(&l, "/lib/x86_64-linux-gnu", FS_EXEC);
 	ll_allow(&l, "/lib/aarch64-linux-gnu", FS_EXEC);
 	if (syscall(SYS_landlock_restrict_self, l.fd, 0) == -1)
-		fatalx(EX_OSERR, "confinement: landlock_restrict_self: %s", strerror(errno));
+		log_fatalx(EX_OSERR, "confinement: landlock_restrict_self: %s", strerror(errno));
 	close(l.fd);
 	return true;
 }
@@ -286,7 +286,7 @@ void confine_self(const struct conf *c, const char *conf_path)
 	int abi = -1;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		fatalx(EX_OSERR, "confinement: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		log_fatalx(EX_OSERR, "confinement: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
 	if (c->auth_password_command != NULL || c->auth_token_command != NULL) {
 		ll = false;
 		abi = 99;

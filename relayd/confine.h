@@ -10,7 +10,7 @@
 #include "conf.h"
 
 /* PR_SET_NO_NEW_PRIVS, then Landlock (filesystem), then a seccomp filter;
- * each missing from the kernel is logged once and skipped. Exits (fatalx)
+ * each missing from the kernel is logged once and skipped. Exits (log_fatalx)
  * only when the kernel offered a layer and applying it failed half-way. */
 void confine_self(const struct conf *c, const char *conf_path);
 

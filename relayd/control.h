@@ -4,7 +4,7 @@
  * command per line, one reply per command:
  *
  *   FLUSH            → "OK\n"   (sendmail -q: retry everything now)
- *   LIST, LIST JSON  → the mailq listing (qlist.h); an ordinary user sees
+ *   LIST, LIST JSON  → the mailq listing (spool_qlist.h); an ordinary user sees
  *                      only the messages they submitted (SPEC §5.2), root
  *                      and the relay user see all
  *   DELETE|HOLD|RELEASE|RETRY|REQUEUE ID|ALL

@@ -28,14 +28,14 @@
 #include "health.h"
 #include "listen.h"
 #include "log.h"
-#include "mailq_client.h"
+#include "ctl_mailq.h"
 #include "metrics.h"
 #include "netwatch.h"
 #include "picker.h"
 #include "pickup.h"
 #include "qadmin.h"
 #include "quarantine.h"
-#include "qlist.h"
+#include "spool_qlist.h"
 #include "idmap.h"
 #include "queue.h"
 #include "queue_index.h"
@@ -68,7 +68,7 @@ struct daemon {
 	struct control *ctl;
 	int sfd;
 	int lockfd;		/* SPOOL/relayd.lock, held; workers inherit it */
-	struct qlist_owners *owners;	/* submitters learnt by LIST (qlist_owner.h) */
+	struct qlist_owners *owners;	/* submitters learnt by LIST (spool_qlist_owner.h) */
 	sigset_t oldmask;
 	struct worker w[MAX_WORKERS];
 	size_t nw;
@@ -104,7 +104,7 @@ static void health_now(struct daemon *dm, struct health_queue *q, struct health_
 {
 	q->messages = sched_count(dm->s);
 	q->oldest_arrival = sched_oldest(dm->s);
-	health_judge(&dm->health, q, dm->c->retry_max, now_wall(), v);
+	health_judge(&dm->health, q, dm->c->retry_max, time_wall(), v);
 }
 
 static void on_health(void *ctx, bool json, struct buf *out)
@@ -114,7 +114,7 @@ static void on_health(void *ctx, bool json, struct buf *out)
 	struct health_queue q;
 
 	health_now(dm, &q, &v);
-	if (health_format(&dm->health, &q, &v, now_wall(), json, out) != 0)
+	if (health_format(&dm->health, &q, &v, time_wall(), json, out) != 0)
 		buf_appends(out, "ERR reply too long\n");
 }
 
@@ -150,7 +150,7 @@ static void close_parent_fds(void *arg)
 static int on_flush(void *ctx, uid_t peer, char *err, size_t errlen)
 {
 	struct daemon *dm = ctx;
-	double now = now_monotonic();
+	double now = time_monotonic();
 	double gap = dm->c->retry_min > 0 ? (double)dm->c->retry_min : 60;
 
 	if (peer != 0 && (long)peer != dm->o->relay_uid) {
@@ -251,9 +251,9 @@ static void on_admin(void *ctx, uid_t peer, enum qadmin_op op, const char *id, s
  */
 static void review(struct daemon *dm, const char *id)
 {
-	struct bq_outcome o;
+	struct bounce_queue_outcome o;
 
-	bq_review(dm->c, &dm->d, id, now_wall(), &o);
+	bounce_queue_review(dm->c, &dm->d, id, time_wall(), &o);
 	if (o.newid[0] != '\0')
 		sched_add(dm->s, o.newid, o.new_arrival, 0);
 	switch (o.act) {
@@ -292,9 +292,9 @@ static void recover_one(struct daemon *dm, const char *id)
 	snprintf(msg, sizeof msg, "%s.msg", id);
 	if (qmsg_load(dm->d.queue, id, &m, err, sizeof err) == -1) {
 		/* Never delete what we cannot read: keep both for the admin. */
-		quarantine_file(&dm->d, dm->d.queue, env, err);
+		pickup_quarantine_file(&dm->d, dm->d.queue, env, err);
 		if (exists_at(dm->d.queue, msg))
-			quarantine_file(&dm->d, dm->d.queue, msg, "its state file did not parse");
+			pickup_quarantine_file(&dm->d, dm->d.queue, msg, "its state file did not parse");
 		return;
 	}
 	if (!exists_at(dm->d.queue, msg)) {
@@ -306,7 +306,7 @@ static void recover_one(struct daemon *dm, const char *id)
 				log_info("%s: finished moving into failed/", id);
 			}
 		} else {
-			quarantine_file(&dm->d, dm->d.queue, env, "its message file is missing");
+			pickup_quarantine_file(&dm->d, dm->d.queue, env, "its message file is missing");
 		}
 		qmsg_free(&m);
 		return;
@@ -373,7 +373,7 @@ static void recover_queue(struct daemon *dm)
 
 	fd = openat(dm->d.queue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || (dir = fdopendir(fd)) == NULL)
-		fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
+		log_fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
 	while ((de = readdir(dir)) != NULL) {
 		len = strlen(de->d_name);
 		if (len == 16 + 8 && strcmp(de->d_name + 16, ".env.tmp") == 0) {
@@ -396,7 +396,7 @@ static void recover_queue(struct daemon *dm)
 	/* The rest the slow way, ids collected first: recover_one moves files. */
 	fd = openat(dm->d.queue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || (dir = fdopendir(fd)) == NULL)
-		fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
+		log_fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
 	while ((de = readdir(dir)) != NULL) {
 		len = strlen(de->d_name);
 		if (len != 16 + 4)
@@ -478,7 +478,7 @@ static bool spawn(struct daemon *dm, const char *id)
 		signal(SIGUSR1, SIG_IGN);
 		signal(SIGCHLD, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &dm->oldmask, NULL);
-		worker_main(dm->c, &dm->d, sv[1], id, sched_host_until(dm->s),
+		deliver_main(dm->c, &dm->d, sv[1], id, sched_host_until(dm->s),
 		    dm->c->nsmarthosts);
 	}
 	close(sv[1]);
@@ -496,7 +496,7 @@ static bool rate_ok(struct daemon *dm)
 {
 	double wake = 0;
 
-	if (sched_rate_ok(dm->s, dm->c, now_monotonic(), &wake))
+	if (sched_rate_ok(dm->s, dm->c, time_monotonic(), &wake))
 		return true;
 	dm->rate_wake = wake;
 	return false;
@@ -506,7 +506,7 @@ static bool take(struct daemon *dm, char id[17])
 {
 	if (!rate_ok(dm) || !sched_take(dm->s, time(NULL), dm->o->once, id))
 		return false;
-	sched_rate_note(dm->s, dm->c, now_monotonic());
+	sched_rate_note(dm->s, dm->c, time_monotonic());
 	return true;
 }
 
@@ -529,7 +529,7 @@ static void dispatch(struct daemon *dm)
 			tell(w, msg);
 			w->st = W_BUSY;
 			strlcpy(w->id, id, sizeof w->id);
-		} else if (dm->stopping || now_monotonic() >= w->idle_until ||
+		} else if (dm->stopping || time_monotonic() >= w->idle_until ||
 		    (dm->o->once && !picker_running(dm->k))) {
 			/* --once keeps a connection only while pick-up may
 			 * still bring more. */
@@ -558,7 +558,7 @@ static void worker_event(struct daemon *dm, struct worker *w, const struct worke
 		break;
 	case WEV_DOWN:
 		sched_host_down(dm->s, ev->host, dm->c, time(NULL));
-		health_host_down(&dm->health, ev->host, ev->auth, ev->reason, now_wall());
+		health_host_down(&dm->health, ev->host, ev->auth, ev->reason, time_wall());
 		dm->metrics_dirty = true;
 		break;
 	case WEV_DONE:
@@ -580,7 +580,7 @@ static void worker_event(struct daemon *dm, struct worker *w, const struct worke
 			dm->m.deferred += ev->deferred;
 			dm->m.bounced += ev->bounced;
 			if (ev->sent > 0) {
-				dm->m.last_success = now_wall();
+				dm->m.last_success = time_wall();
 				health_delivered(&dm->health, dm->m.last_success);
 			}
 		}
@@ -588,7 +588,7 @@ static void worker_event(struct daemon *dm, struct worker *w, const struct worke
 		w->id[0] = '\0';
 		if (ev->more) {
 			w->st = W_IDLE;
-			w->idle_until = now_monotonic() + WORKER_IDLE_SECONDS;
+			w->idle_until = time_monotonic() + WORKER_IDLE_SECONDS;
 		} else {
 			w->st = W_QUITTING;
 		}
@@ -609,7 +609,7 @@ static bool worker_read(struct daemon *dm, struct worker *w)
 			return errno == EAGAIN || errno == EINTR;
 		if (n == 0)
 			return false;
-		if (worker_event_parse(msg, (size_t)n, &ev) == -1) {
+		if (deliver_event_parse(msg, (size_t)n, &ev) == -1) {
 			log_warnx("worker %ld: malformed report", (long)w->pid);
 			continue;
 		}
@@ -678,14 +678,14 @@ static void expire_due(struct daemon *dm)
 	size_t n, i;
 	unsigned nb;
 
-	if (dm->c->queue_lifetime <= 0 || now_monotonic() < dm->expire_at)
+	if (dm->c->queue_lifetime <= 0 || time_monotonic() < dm->expire_at)
 		return;
-	dm->expire_at = now_monotonic() + 1.0;
+	dm->expire_at = time_monotonic() + 1.0;
 	do {
 		n = sched_take_expired(dm->s, time(NULL), dm->o->once,
-		    now_wall() - (double)dm->c->queue_lifetime, ids, NR_ARRAY_LEN(ids));
+		    time_wall() - (double)dm->c->queue_lifetime, ids, NR_ARRAY_LEN(ids));
 		for (i = 0; i < n; i++) {
-			if (qmsg_expire_id(dm->d.queue, -1, ids[i], now_wall(), &nb, err,
+			if (queue_expire_id(dm->d.queue, -1, ids[i], time_wall(), &nb, err,
 			    sizeof err) == -1) {
 				log_warnx("%s: cannot expire: %s", ids[i], err);
 				sched_update(dm->s, ids[i], time(NULL) + dm->c->retry_max);
@@ -720,7 +720,7 @@ static void reload(struct daemon *dm)
 	conf_free(dm->c);
 	*dm->c = nc;
 	sched_hosts_reset(dm->s);
-	health_reset(&dm->health, dm->c, now_wall());
+	health_reset(&dm->health, dm->c, time_wall());
 	listen_reload(dm->lst);
 	dm->metrics_dirty = true;
 	log_info("configuration reloaded from %s", dm->c->path);
@@ -764,12 +764,12 @@ static void write_metrics(struct daemon *dm)
 	size_t i;
 
 	/* Once a minute even when nothing happened: ages and health move. */
-	if (dm->c->metrics_file == NULL || now_monotonic() - dm->metrics_at < 1.0 ||
-	    (!dm->metrics_dirty && now_monotonic() - dm->metrics_at < 60.0))
+	if (dm->c->metrics_file == NULL || time_monotonic() - dm->metrics_at < 1.0 ||
+	    (!dm->metrics_dirty && time_monotonic() - dm->metrics_at < 60.0))
 		return;
 	dm->m.queue_messages = sched_count(dm->s);
 	oldest = sched_oldest(dm->s);
-	dm->m.oldest_age = oldest > 0 ? now_wall() - oldest : 0;
+	dm->m.oldest_age = oldest > 0 ? time_wall() - oldest : 0;
 	dm->m.nhosts = dm->c->nsmarthosts;
 	for (i = 0; i < dm->c->nsmarthosts; i++) {
 		snprintf(dm->m.hosts[i], sizeof dm->m.hosts[i], "%s:%u",
@@ -789,7 +789,7 @@ static void write_metrics(struct daemon *dm)
 	if (metrics_write(dm->c->metrics_file, &dm->m) == -1)
 		log_warn("cannot write %s", dm->c->metrics_file);
 	dm->metrics_dirty = false;
-	dm->metrics_at = now_monotonic();
+	dm->metrics_at = time_monotonic();
 }
 
 /* Is there a worker to give a message to, or room to start one? */
@@ -809,7 +809,7 @@ static bool can_dispatch(const struct daemon *dm)
 /* Milliseconds until something is due (capped: clients time out too). */
 static int poll_timeout(struct daemon *dm)
 {
-	double now = now_monotonic(), t = now + 5.0, due;
+	double now = time_monotonic(), t = now + 5.0, due;
 	time_t wall = time(NULL), next, wake;
 	size_t i;
 
@@ -849,7 +849,7 @@ static void net_changed(struct daemon *dm)
 {
 	char why[256];
 
-	if (!netwatch_take(dm->net, now_monotonic(), why, sizeof why) || dm->stopping)
+	if (!netwatch_take(dm->net, time_monotonic(), why, sizeof why) || dm->stopping)
 		return;
 	if (sched_count(dm->s) == 0) {
 		log_debug("network change: %s; nothing queued", why);
@@ -868,7 +868,7 @@ static bool once_finished(struct daemon *dm)
 		return false;
 	next = sched_next_due(dm->s, true);
 	/* Something due and untried, but rate-limited: wait for the window. */
-	if (next != 0 && next <= now && dm->rate_wake > now_monotonic() &&
+	if (next != 0 && next <= now && dm->rate_wake > time_monotonic() &&
 	    sched_host_available(dm->s, dm->c->nsmarthosts, now))
 		return false;
 	return true;
@@ -900,13 +900,13 @@ static void loop(struct daemon *dm)
 		}
 		if (dm->stopping)
 			picker_stop(dm->k);
-		else if (!picker_running(dm->k) && pickup_due(dm->p) <= now_monotonic() &&
+		else if (!picker_running(dm->k) && pickup_due(dm->p) <= time_monotonic() &&
 		    (!dm->o->once || picker_runs(dm->k) == 0))
 			picker_start(dm->k, dm->c, dm->o->once);
 		/* The bound on refused drop files (quarantine.h). */
-		if (!dm->stopping && !dm->o->once && now_monotonic() >= dm->trim_at) {
+		if (!dm->stopping && !dm->o->once && time_monotonic() >= dm->trim_at) {
 			quarantine_trim(dm->d.quarantine);
-			dm->trim_at = now_monotonic() + 5;
+			dm->trim_at = time_monotonic() + 5;
 		}
 		if (!dm->stopping)
 			expire_due(dm);
@@ -960,7 +960,7 @@ static void loop(struct daemon *dm)
 			picker_scan(dm->k);
 		}
 		if (pfd[3].revents != 0)
-			netwatch_read(dm->net, now_monotonic());
+			netwatch_read(dm->net, time_monotonic());
 		if (pfd[4].revents != 0) {
 			listen_read(dm->lst, &dm->m.listen);
 			dm->metrics_dirty = true;
@@ -988,7 +988,7 @@ static void close_for_listener(void *arg)
 		close(picker_fd(dm->k));
 	control_forget(dm->ctl);
 	netwatch_forget(dm->net);
-	spool_dirs_close(&dm->d);
+	pickup_dirs_close(&dm->d);
 }
 
 /* Wait up to ms for a signal; true once SIGTERM or SIGINT came. */
@@ -1029,7 +1029,7 @@ static int lock_spool(struct daemon *dm)
 
 	dm->lockfd = spool_lock_open(dm->c->spool, err, sizeof err);
 	if (dm->lockfd == -1)
-		fatalx(errno == EACCES ? EX_NOPERM : EX_OSFILE, "spool lock: %s", err);
+		log_fatalx(errno == EACCES ? EX_NOPERM : EX_OSFILE, "spool lock: %s", err);
 	while ((r = spool_lock_try(&dm->lockfd, dm->c->spool)) == 1) {
 		if (dm->o->once && ask_flush(dm))
 			return 1;
@@ -1040,7 +1040,7 @@ static int lock_spool(struct daemon *dm)
 			return 1;
 	}
 	if (r == -1)
-		fatalx(EX_OSERR, "flock %s/%s: %s", dm->c->spool, SPOOL_LOCK, strerror(errno));
+		log_fatalx(EX_OSERR, "flock %s/%s: %s", dm->c->spool, SPOOL_LOCK, strerror(errno));
 	if (said)
 		log_info("the other relayd on %s is gone: starting", dm->c->spool);
 	return 0;
@@ -1066,7 +1066,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	sigaddset(&mask, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &mask, &dm->oldmask) == -1 ||
 	    (dm->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		fatalx(EX_OSERR, "signalfd: %s", strerror(errno));
+		log_fatalx(EX_OSERR, "signalfd: %s", strerror(errno));
 	if (lock_spool(dm) == 1) {
 		if (dm->stopping)
 			log_info("stopped before the spool was free");
@@ -1075,10 +1075,10 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 		free(dm);
 		return 0;
 	}
-	if (spool_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
-		fatalx(EX_OSFILE, "spool: %s", err);
+	if (pickup_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
+		log_fatalx(EX_OSFILE, "spool: %s", err);
 	dm->s = sched_new();
-	health_reset(&dm->health, c, now_wall());
+	health_reset(&dm->health, c, time_wall());
 	dm->owners = qlist_owners_new();
 	dm->p = pickup_new(&dm->d, c->spool);
 	dm->k = picker_new(dm->p, on_queued, close_parent_fds, dm);
@@ -1114,7 +1114,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	pickup_free(dm->p);
 	sched_free(dm->s);
 	qlist_owners_free(dm->owners);
-	spool_dirs_close(&dm->d);
+	pickup_dirs_close(&dm->d);
 	close(dm->sfd);
 	log_info("stopped");
 	/* Last: workers we no longer wait for would still hold it. */

@@ -50,7 +50,7 @@ static int parse_uns(const char *s, unsigned long long max, unsigned long long *
 	return errno != 0 || *end != '\0' || *out > max ? -1 : 0;
 }
 
-int worker_event_parse(const char *msg, size_t len, struct worker_event *ev)
+int deliver_event_parse(const char *msg, size_t len, struct worker_event *ev)
 {
 	char buf[WMSG_MAX + 1], *w[9], *p;
 	unsigned long long v[9];
@@ -258,12 +258,12 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 		log_warnx("%s: cannot load the state file: %s", id, err);
 		return -1;
 	}
-	if (w->c->queue_lifetime > 0 && now_wall() - m.arrival > (double)w->c->queue_lifetime) {
+	if (w->c->queue_lifetime > 0 && time_wall() - m.arrival > (double)w->c->queue_lifetime) {
 		unsigned nb;
 
 		qmsg_free(&m);
 		/* Committed as failed; the parent bounces it (bounce_queue.h). */
-		if (qmsg_expire_id(w->d->queue, -1, id, now_wall(), &nb, err, sizeof err) == -1) {
+		if (queue_expire_id(w->d->queue, -1, id, time_wall(), &nb, err, sizeof err) == -1) {
 			log_warnx("%s: %s", id, err);
 			return -1;
 		}
@@ -296,13 +296,13 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 	if (fd != -1)
 		close(fd);
 
-	now = now_wall();
+	now = time_wall();
 	m.tries++;
 	m.last_attempt = (time_t)now;
 	for (i = 0; i < m.env.nrcpts; i++) {
 		if (before[i] != RCPT_PENDING && before[i] != RCPT_DEFERRED)
 			continue;
-		rlog_rcpt(&m, i, now);
+		relay_log_rcpt(&m, i, now);
 		o->sent += m.rcpts[i].state == RCPT_SENT;
 		o->deferred += m.rcpts[i].state == RCPT_DEFERRED;
 		o->bounced += m.rcpts[i].state == RCPT_FAILED;
@@ -318,7 +318,7 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 	if (qmsg_remaining(&m) == 0 && qmsg_failed(&m) == 0) {
 		/* All sent: the unlink is the commit; its directory sync is
 		 * batched (sync_removals). */
-		if (qmsg_remove_unsynced(w->d->queue, id, err, sizeof err) == -1) {
+		if (queue_remove_unsynced(w->d->queue, id, err, sizeof err) == -1) {
 			log_warnx("%s: %s", id, err);
 			o->next = (time_t)now + w->c->retry_min;
 		} else {
@@ -334,7 +334,7 @@ static int attempt(struct wctx *w, const char *id, struct outcome *o)
 		o->next = (time_t)now + w->c->retry_min;
 	} else {
 		/* Failed recipients: it stays for the parent to bounce. */
-		r = qmsg_finish(w->d->queue, -1, &m, err, sizeof err);
+		r = queue_finish(w->d->queue, -1, &m, err, sizeof err);
 		if (r == -1)
 			log_warnx("%s: %s", id, err);
 		o->final = r == 1;
@@ -350,13 +350,13 @@ out:
  * them, and before the worker exits. */
 static void sync_removals(struct wctx *w, bool now)
 {
-	if (w->unsynced == 0 || (!now && now_monotonic() - w->synced_at < 1.0))
+	if (w->unsynced == 0 || (!now && time_monotonic() - w->synced_at < 1.0))
 		return;
 	if (fsync(w->d->queue) == -1)
 		log_warn("fsync queue directory (a delivered message may be sent again after a "
 		    "power loss)");
 	w->unsynced = 0;
-	w->synced_at = now_monotonic();
+	w->synced_at = time_monotonic();
 }
 
 /* Wait for MSG or QUIT. Returns true with id filled for MSG. */
@@ -380,10 +380,10 @@ static bool ask(struct wctx *w, char id[17])
 	}
 }
 
-noreturn void worker_main(const struct conf *c, const struct spool_dirs *d, int sock,
+noreturn void deliver_main(const struct conf *c, const struct spool_dirs *d, int sock,
     const char *first_id, const time_t *host_until, size_t nhosts)
 {
-	struct wctx w = { .c = c, .d = d, .sock = sock, .synced_at = now_monotonic() };
+	struct wctx w = { .c = c, .d = d, .sock = sock, .synced_at = time_monotonic() };
 	struct outcome o;
 	char id[17];
 	bool more;

@@ -47,7 +47,7 @@ struct worker_event {
 };
 
 /* Parse one worker datagram. 0 or -1 if malformed. */
-int worker_event_parse(const char *msg, size_t len, struct worker_event *ev);
+int deliver_event_parse(const char *msg, size_t len, struct worker_event *ev);
 
 /*
  * The worker process: connect (smarthosts in order, skipping those whose
@@ -55,7 +55,7 @@ int worker_event_parse(const char *msg, size_t len, struct worker_event *ev);
  * parent hands them out. Never returns. SIGTERM is ignored here: the parent
  * says QUIT after the current transaction.
  */
-noreturn void worker_main(const struct conf *c, const struct spool_dirs *d, int sock,
+noreturn void deliver_main(const struct conf *c, const struct spool_dirs *d, int sock,
     const char *first_id, const time_t *host_until, size_t nhosts);
 
 #endif

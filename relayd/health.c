@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "health.h"
-#include "mailq_client.h"
-#include "qlist.h"
+#include "ctl_mailq.h"
+#include "spool_qlist.h"
 #include "spool.h"
 
 #define OAUTH2_PREFIX "oauth2:"
@@ -180,7 +180,7 @@ static int json_hosts(const struct health *h, struct buf *out)
 
 		r = buf_appendf(out, "%s{\"smarthost\":", i > 0 ? "," : "");
 		if (r == 0)
-			r = json_append_str(out, h->names[i]);
+			r = qlist_json_append_str(out, h->names[i]);
 		if (r == 0)
 			r = buf_appendf(out, ",\"state\":\"%s\",\"auth_failing\":%s", st[x->state],
 			    x->state == HH_DOWN && x->auth ? "true" : "false");
@@ -189,7 +189,7 @@ static int json_hosts(const struct health *h, struct buf *out)
 			if (r == 0)
 				r = buf_appends(out, ",\"last_error\":");
 			if (r == 0)
-				r = json_append_str(out, x->reason);
+				r = qlist_json_append_str(out, x->reason);
 		}
 		if (r == 0)
 			r = buf_appends(out, "}");
@@ -207,7 +207,7 @@ int health_format(const struct health *h, const struct health_queue *q,
 	r = buf_appendf(out, "{\"healthy\":%s,\"status\":\"%s\",\"reason\":",
 	    health_ok(v) ? "true" : "false", status_names[v->status]);
 	if (r == 0)
-		r = json_append_str(out, v->line);
+		r = qlist_json_append_str(out, v->line);
 	if (r == 0)
 		r = buf_appendf(out, ",\"running\":%s", v->status == HS_NOT_RUNNING ? "false" : "true");
 	if (r == 0 && h != NULL && q != NULL) {

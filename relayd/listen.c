@@ -186,7 +186,7 @@ static void session_child(struct master *m, int fd, const char *ip, bool loopbac
 	x.loopback = loopback;
 	x.events = m->evfd;
 	x.stop = &session_stop;
-	lsmtp_serve(&x, fd);
+	listen_smtp_serve(&x, fd);
 	_exit(0);
 }
 
@@ -308,14 +308,14 @@ static noreturn void master_main(const struct conf *c, const struct listen_socks
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sigdelset(&mask, SIGUSR1);
 	if ((m->sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		fatalx(EX_OSERR, "listen: signalfd: %s", strerror(errno));
+		log_fatalx(EX_OSERR, "listen: signalfd: %s", strerror(errno));
 	if (c->listen_auth_file != NULL &&
 	    (m->users = listen_users_load(c->listen_auth_file, err, sizeof err)) == NULL)
-		fatalx(EX_CONFIG, "listen: %s; not accepting SMTP until it is fixed", err);
+		log_fatalx(EX_CONFIG, "listen: %s; not accepting SMTP until it is fixed", err);
 	if (c->listen_tls_cert != NULL &&
 	    (m->tls = tls_server_new(c->listen_tls_cert, c->listen_tls_key, err,
 		sizeof err)) == NULL)
-		fatalx(EX_CONFIG, "listen: %s; not accepting SMTP until it is fixed", err);
+		log_fatalx(EX_CONFIG, "listen: %s; not accepting SMTP until it is fixed", err);
 	if (m->users != NULL && m->tls == NULL && !loopback_only(c))
 		log_warnx("listen: listen_auth_file is set without listen_tls_cert: clients "
 		    "outside loopback can never authenticate (AUTH is offered to them only "
@@ -390,7 +390,7 @@ struct listener *listen_start(const struct conf *c, struct listen_socks *socks,
 	l->arg = arg;
 	l->evfd = -1;
 	if (!spawn(l, c))
-		l->restart_at = now_monotonic() + LISTEN_RESTART_PAUSE;
+		l->restart_at = time_monotonic() + LISTEN_RESTART_PAUSE;
 	return l;
 }
 
@@ -432,17 +432,17 @@ bool listen_reaped(struct listener *l, pid_t pid, int status)
 	log_warnx("listen: the listener process ended (%s %d); starting it again in %.0fs",
 	    WIFSIGNALED(status) ? "signal" : "exit",
 	    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), LISTEN_RESTART_PAUSE);
-	l->restart_at = now_monotonic() + LISTEN_RESTART_PAUSE;
+	l->restart_at = time_monotonic() + LISTEN_RESTART_PAUSE;
 	return true;
 }
 
 void listen_tick(struct listener *l, const struct conf *c)
 {
-	if (l == NULL || l->pid != 0 || l->stopping || now_monotonic() < l->restart_at)
+	if (l == NULL || l->pid != 0 || l->stopping || time_monotonic() < l->restart_at)
 		return;
 	l->restart_at = 0;
 	if (!spawn(l, c))
-		l->restart_at = now_monotonic() + LISTEN_RESTART_PAUSE;
+		l->restart_at = time_monotonic() + LISTEN_RESTART_PAUSE;
 }
 
 void listen_reload(struct listener *l)

@@ -30,7 +30,7 @@ struct lconn {
 	char err[256];
 };
 
-struct lconn *lconn_new(int fd, volatile sig_atomic_t *stop)
+struct lconn *conn_new(int fd, volatile sig_atomic_t *stop)
 {
 	struct lconn *c = xcalloc(1, sizeof(*c));
 	int fl = fcntl(fd, F_GETFL);
@@ -42,7 +42,7 @@ struct lconn *lconn_new(int fd, volatile sig_atomic_t *stop)
 	return c;
 }
 
-void lconn_free(struct lconn *c)
+void conn_free(struct lconn *c)
 {
 	if (c == NULL)
 		return;
@@ -51,17 +51,17 @@ void lconn_free(struct lconn *c)
 	free(c);
 }
 
-void lconn_hold_stop(struct lconn *c, bool hold)
+void conn_hold_stop(struct lconn *c, bool hold)
 {
 	c->stop_held = hold;
 }
 
-const char *lconn_error(const struct lconn *c)
+const char *conn_error(const struct lconn *c)
 {
 	return c->err[0] != '\0' ? c->err : "connection error";
 }
 
-bool lconn_is_tls(const struct lconn *c)
+bool conn_is_tls(const struct lconn *c)
 {
 	return c->tls != NULL;
 }
@@ -126,7 +126,7 @@ static enum lc_status write_raw(struct lconn *c, const char *p, size_t n, int64_
 	return LC_OK;
 }
 
-enum lc_status lconn_flush(struct lconn *c, int64_t deadline)
+enum lc_status conn_flush(struct lconn *c, int64_t deadline)
 {
 	enum lc_status st;
 
@@ -137,7 +137,7 @@ enum lc_status lconn_flush(struct lconn *c, int64_t deadline)
 	return st;
 }
 
-void lconn_reply(struct lconn *c, const char *fmt, ...)
+void conn_reply(struct lconn *c, const char *fmt, ...)
 {
 	char line[LC_REPLY_MAX];
 	va_list ap;
@@ -154,7 +154,7 @@ void lconn_reply(struct lconn *c, const char *fmt, ...)
 	line[n++] = '\r';
 	line[n++] = '\n';
 	if (c->wlen + (size_t)n > sizeof(c->wbuf))
-		(void)lconn_flush(c, net_deadline(30));
+		(void)conn_flush(c, net_deadline(30));
 	memcpy(c->wbuf + c->wlen, line, (size_t)n);
 	c->wlen += (size_t)n;
 }
@@ -173,7 +173,7 @@ static enum lc_status fill(struct lconn *c, int64_t deadline)
 	if (c->len == sizeof(c->rbuf))
 		return LC_LONG;
 	/* Replies the client waits for go out before we wait for it. */
-	if ((st = lconn_flush(c, deadline)) != LC_OK)
+	if ((st = conn_flush(c, deadline)) != LC_OK)
 		return st;
 	for (;;) {
 		if (c->tls == NULL || tls_pending(c->tls) == 0) {
@@ -204,7 +204,7 @@ static enum lc_status fill(struct lconn *c, int64_t deadline)
 	}
 }
 
-enum lc_status lconn_need(struct lconn *c, size_t k, int64_t deadline)
+enum lc_status conn_need(struct lconn *c, size_t k, int64_t deadline)
 {
 	while (c->len - c->off < k) {
 		enum lc_status st = fill(c, deadline);
@@ -215,18 +215,18 @@ enum lc_status lconn_need(struct lconn *c, size_t k, int64_t deadline)
 	return LC_OK;
 }
 
-const char *lconn_peek(const struct lconn *c, size_t *avail)
+const char *conn_peek(const struct lconn *c, size_t *avail)
 {
 	*avail = c->len - c->off;
 	return c->rbuf + c->off;
 }
 
-void lconn_consume(struct lconn *c, size_t n)
+void conn_consume(struct lconn *c, size_t n)
 {
 	c->off += n;
 }
 
-size_t lconn_discard(struct lconn *c)
+size_t conn_discard(struct lconn *c)
 {
 	size_t n = c->len - c->off;
 
@@ -234,7 +234,7 @@ size_t lconn_discard(struct lconn *c)
 	return n;
 }
 
-enum lc_status lconn_read_line(struct lconn *c, char *line, size_t cap, size_t *len,
+enum lc_status conn_read_line(struct lconn *c, char *line, size_t cap, size_t *len,
     int64_t deadline)
 {
 	size_t n = 0;
@@ -273,11 +273,11 @@ enum lc_status lconn_read_line(struct lconn *c, char *line, size_t cap, size_t *
 	return LC_OK;
 }
 
-int lconn_start_tls(struct lconn *c, struct tls_server *srv, int64_t deadline, char *err,
+int conn_start_tls(struct lconn *c, struct tls_server *srv, int64_t deadline, char *err,
     size_t errlen)
 {
-	if (lconn_flush(c, deadline) != LC_OK) {
-		snprintf(err, errlen, "%s", lconn_error(c));
+	if (conn_flush(c, deadline) != LC_OK) {
+		snprintf(err, errlen, "%s", conn_error(c));
 		return -1;
 	}
 	c->tls = tls_accept(srv, c->fd, deadline, err, errlen);

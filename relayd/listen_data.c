@@ -25,7 +25,7 @@ struct sink {
 
 static void sink_flush(struct sink *s)
 {
-	if (s->len > 0 && s->res == LD_OK && write_all(s->fd, s->buf, s->len) == -1) {
+	if (s->len > 0 && s->res == LD_OK && io_write_all(s->fd, s->buf, s->len) == -1) {
 		s->werr = errno;
 		s->res = LD_WRITE_FAILED;
 	}
@@ -45,7 +45,7 @@ static void sink_put(struct sink *s, const char *p, size_t n)
 	if (s->len + n > sizeof(s->buf))
 		sink_flush(s);
 	if (n >= sizeof(s->buf)) {
-		if (s->res == LD_OK && write_all(s->fd, p, n) == -1) {
+		if (s->res == LD_OK && io_write_all(s->fd, p, n) == -1) {
 			s->werr = errno;
 			s->res = LD_WRITE_FAILED;
 		}
@@ -62,7 +62,7 @@ static int64_t wait_until(time_t block_secs, int64_t session_end)
 	return d < session_end ? d : session_end;
 }
 
-enum ld_result ldata_copy(struct lconn *c, int fd, uint64_t cap, time_t block_secs,
+enum ld_result data_copy(struct lconn *c, int fd, uint64_t cap, time_t block_secs,
     int64_t session_end, enum lc_status *st, int *werr)
 {
 	struct sink *s = xcalloc(1, sizeof(*s));
@@ -79,27 +79,27 @@ enum ld_result ldata_copy(struct lconn *c, int fd, uint64_t cap, time_t block_se
 		const char *p, *nl;
 		size_t avail, take;
 
-		if ((*st = lconn_need(c, 1, wait_until(block_secs, session_end))) != LC_OK)
+		if ((*st = conn_need(c, 1, wait_until(block_secs, session_end))) != LC_OK)
 			break;
-		p = lconn_peek(c, &avail);
+		p = conn_peek(c, &avail);
 		if (bol && p[0] == '.') {
 			/* Decide on the whole dot line: wait for up to 3 bytes,
 			 * no more (the client waits for our reply after ".\r\n"). */
-			if ((*st = lconn_need(c, 2, wait_until(block_secs, session_end))) != LC_OK)
+			if ((*st = conn_need(c, 2, wait_until(block_secs, session_end))) != LC_OK)
 				break;
-			p = lconn_peek(c, &avail);
+			p = conn_peek(c, &avail);
 			if (p[1] == '\r') {
-				if ((*st = lconn_need(c, 3, wait_until(block_secs, session_end))) !=
+				if ((*st = conn_need(c, 3, wait_until(block_secs, session_end))) !=
 				    LC_OK)
 					break;
-				p = lconn_peek(c, &avail);
+				p = conn_peek(c, &avail);
 			}
 			if (p[1] == '\r' && p[2] == '\n' && after_crlf) {
-				lconn_consume(c, 3);	/* CRLF . CRLF: the end */
+				conn_consume(c, 3);	/* CRLF . CRLF: the end */
 				break;
 			}
 			if (p[1] != '\n' && !(p[1] == '\r' && p[2] == '\n'))
-				lconn_consume(c, 1);	/* unstuff ".." and ".x" */
+				conn_consume(c, 1);	/* unstuff ".." and ".x" */
 			/* else a lone "." that is not the end: keep it as text */
 			bol = false;
 			prev_cr = false;
@@ -115,7 +115,7 @@ enum ld_result ldata_copy(struct lconn *c, int fd, uint64_t cap, time_t block_se
 		}
 		prev_cr = p[take - 1] == '\r';
 		sink_put(s, p, take);
-		lconn_consume(c, take);
+		conn_consume(c, take);
 	}
 	sink_flush(s);
 	res = *st != LC_OK ? LD_CONN : s->res;
@@ -124,7 +124,7 @@ enum ld_result ldata_copy(struct lconn *c, int fd, uint64_t cap, time_t block_se
 	return res;
 }
 
-int ldata_tempfile(const char *dir)
+int data_tempfile(const char *dir)
 {
 	char path[PATH_MAX];
 	int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);

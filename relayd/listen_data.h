@@ -29,10 +29,10 @@ enum ld_result {
  * Copy to fd. cap: most bytes kept (0 = none); each wait for the client is
  * bounded by block_secs and by session_end (a net_deadline value).
  */
-enum ld_result ldata_copy(struct lconn *c, int fd, uint64_t cap, time_t block_secs,
+enum ld_result data_copy(struct lconn *c, int fd, uint64_t cap, time_t block_secs,
     int64_t session_end, enum lc_status *st, int *werr);
 
 /* An unlinked temporary file in dir (O_TMPFILE, else mkstemp + unlink). */
-int ldata_tempfile(const char *dir);
+int data_tempfile(const char *dir);
 
 #endif

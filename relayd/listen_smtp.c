@@ -22,9 +22,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "address.h"
+#include "addr.h"
 #include "auth.h"
-#include "envelope.h"
+#include "spool_envelope.h"
 #include "listen_auth.h"
 #include "listen_conn.h"
 #include "listen_data.h"
@@ -32,7 +32,7 @@
 #include "log.h"
 #include "net.h"
 #include "smtp_parse.h"
-#include "submit.h"
+#include "sm_submit.h"
 #include "util.h"
 
 /* RFC 5321 §4.5.3.1.4: 512 octets with CRLF; AUTH responses may be longer
@@ -113,9 +113,9 @@ static void error_reply(struct ls *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	lconn_reply(s->conn, "%s", line);
+	conn_reply(s->conn, "%s", line);
 	if (++s->errors >= LS_MAX_ERRORS) {
-		lconn_reply(s->conn, "421 4.7.0 %s Error: too many errors", host(s));
+		conn_reply(s->conn, "421 4.7.0 %s Error: too many errors", host(s));
 		log_warnx("listen: too many errors from %s[%s], disconnecting", s->helo,
 		    s->x->ip);
 		s->st = LS_DONE;
@@ -125,13 +125,13 @@ static void error_reply(struct ls *s, const char *fmt, ...)
 static bool auth_offered(const struct ls *s)
 {
 	return s->x->users != NULL && s->user == NULL &&
-	    (lconn_is_tls(s->conn) || s->x->loopback);
+	    (conn_is_tls(s->conn) || s->x->loopback);
 }
 
 /* "ESMTP", "ESMTPS", "ESMTPA" or "ESMTPSA" (RFC 3848). */
 static const char *proto(const struct ls *s)
 {
-	bool tls = lconn_is_tls(s->conn), a = s->user != NULL;
+	bool tls = conn_is_tls(s->conn), a = s->user != NULL;
 
 	return tls && a ? "ESMTPSA" : tls ? "ESMTPS" : a ? "ESMTPA" : "ESMTP";
 }
@@ -155,22 +155,22 @@ static void cmd_ehlo(struct ls *s, const char *args, bool extended)
 	reset_transaction(s);
 	s->st = LS_READY;
 	if (!extended) {
-		lconn_reply(s->conn, "250 %s", host(s));
+		conn_reply(s->conn, "250 %s", host(s));
 		return;
 	}
-	lconn_reply(s->conn, "250-%s", host(s));
-	lconn_reply(s->conn, "250-PIPELINING");
+	conn_reply(s->conn, "250-%s", host(s));
+	conn_reply(s->conn, "250-PIPELINING");
 	if (s->c->max_message_size > 0)
-		lconn_reply(s->conn, "250-SIZE %" PRIu64, s->c->max_message_size);
+		conn_reply(s->conn, "250-SIZE %" PRIu64, s->c->max_message_size);
 	else
-		lconn_reply(s->conn, "250-SIZE");
-	lconn_reply(s->conn, "250-8BITMIME");
-	lconn_reply(s->conn, "250-SMTPUTF8");
-	if (s->x->tls != NULL && !lconn_is_tls(s->conn))
-		lconn_reply(s->conn, "250-STARTTLS");
+		conn_reply(s->conn, "250-SIZE");
+	conn_reply(s->conn, "250-8BITMIME");
+	conn_reply(s->conn, "250-SMTPUTF8");
+	if (s->x->tls != NULL && !conn_is_tls(s->conn))
+		conn_reply(s->conn, "250-STARTTLS");
 	if (auth_offered(s))
-		lconn_reply(s->conn, "250-AUTH PLAIN LOGIN");
-	lconn_reply(s->conn, "250 ENHANCEDSTATUSCODES");
+		conn_reply(s->conn, "250-AUTH PLAIN LOGIN");
+	conn_reply(s->conn, "250 ENHANCEDSTATUSCODES");
 }
 
 static void cmd_starttls(struct ls *s, const char *args)
@@ -178,7 +178,7 @@ static void cmd_starttls(struct ls *s, const char *args)
 	char err[256];
 	size_t junk;
 
-	if (s->x->tls == NULL || lconn_is_tls(s->conn)) {
+	if (s->x->tls == NULL || conn_is_tls(s->conn)) {
 		error_reply(s, "502 5.5.1 Error: command not implemented");
 		return;
 	}
@@ -186,13 +186,13 @@ static void cmd_starttls(struct ls *s, const char *args)
 		error_reply(s, "501 5.5.4 Syntax: STARTTLS");
 		return;
 	}
-	lconn_reply(s->conn, "220 2.0.0 Ready to start TLS");
+	conn_reply(s->conn, "220 2.0.0 Ready to start TLS");
 	/* Commands pipelined behind STARTTLS were sent in clear and must not
 	 * run as if they came over TLS (CVE-2011-0411). */
-	if ((junk = lconn_discard(s->conn)) > 0)
+	if ((junk = conn_discard(s->conn)) > 0)
 		log_warnx("listen: %s[%s] sent %zu bytes after STARTTLS before the handshake; "
 		    "discarded", s->helo, s->x->ip, junk);
-	if (lconn_start_tls(s->conn, s->x->tls, cmd_deadline(s), err, sizeof err) != 0) {
+	if (conn_start_tls(s->conn, s->x->tls, cmd_deadline(s), err, sizeof err) != 0) {
 		log_warnx("listen: STARTTLS with %s[%s] failed: %s", s->helo, s->x->ip, err);
 		s->st = LS_DONE;
 		return;
@@ -210,8 +210,8 @@ static char *auth_line(struct ls *s, const char *prompt)
 	size_t n = 0;
 	enum lc_status st;
 
-	lconn_reply(s->conn, "334 %s", prompt);
-	st = lconn_read_line(s->conn, line, sizeof line, &n, cmd_deadline(s));
+	conn_reply(s->conn, "334 %s", prompt);
+	st = conn_read_line(s->conn, line, sizeof line, &n, cmd_deadline(s));
 	if (st == LC_LONG) {
 		error_reply(s, "500 5.5.6 Error: authentication line too long");
 		return NULL;
@@ -236,7 +236,7 @@ static void auth_result(struct ls *s, char *user, char *pass, const char *mech)
 		auth_free(pass);
 		log_info("listen: %s[%s] authenticated as %s (%s)", s->helo, s->x->ip,
 		    log_safe(s->user, shown, sizeof shown), mech);
-		lconn_reply(s->conn, "235 2.7.0 Authentication successful");
+		conn_reply(s->conn, "235 2.7.0 Authentication successful");
 		return;
 	}
 	log_warnx("listen: authentication failed for %s[%s] (%s, user %s)", s->helo, s->x->ip,
@@ -244,10 +244,10 @@ static void auth_result(struct ls *s, char *user, char *pass, const char *mech)
 	free(user);
 	auth_free(pass);
 	/* Slow down guessing: the client waits a second for each failure. */
-	(void)lconn_flush(s->conn, cmd_deadline(s));
+	(void)conn_flush(s->conn, cmd_deadline(s));
 	sleep(1);
 	if (++s->auth_failures >= LS_MAX_AUTH_FAILURES) {
-		lconn_reply(s->conn, "421 4.7.0 %s Error: too many failed authentications",
+		conn_reply(s->conn, "421 4.7.0 %s Error: too many failed authentications",
 		    host(s));
 		s->st = LS_DONE;
 		return;
@@ -335,7 +335,7 @@ static const char *mail_refusal(const struct ls *s)
 	if (s->st != LS_READY)
 		return "503 5.5.1 Error: nested MAIL command";
 	if (s->x->users != NULL && s->user == NULL)
-		return !lconn_is_tls(s->conn) && !s->x->loopback && s->x->tls != NULL ?
+		return !conn_is_tls(s->conn) && !s->x->loopback && s->x->tls != NULL ?
 		    "530 5.7.0 Must issue a STARTTLS command first" :
 		    "530 5.7.0 Authentication required";
 	return NULL;
@@ -380,7 +380,7 @@ static void cmd_mail(struct ls *s, const char *args)
 	s->sender = path;
 	s->body = mp.body;
 	s->st = LS_MAIL;
-	lconn_reply(s->conn, "250 2.1.0 Ok");
+	conn_reply(s->conn, "250 2.1.0 Ok");
 }
 
 static void cmd_rcpt(struct ls *s, const char *args)
@@ -422,7 +422,7 @@ static void cmd_rcpt(struct ls *s, const char *args)
 		    "<%s>", s->helo, s->x->ip, s->c->listen_max_rcpts,
 		    log_safe(path, shown, sizeof shown));
 		free(path);
-		lconn_reply(s->conn, "452 4.5.3 Error: too many recipients (at most %u per "
+		conn_reply(s->conn, "452 4.5.3 Error: too many recipients (at most %u per "
 		    "message)", s->c->listen_max_rcpts);
 		return;
 	}
@@ -431,7 +431,7 @@ static void cmd_rcpt(struct ls *s, const char *args)
 		snprintf(err, sizeof err, "exactly one address per RCPT command");
 		rc = EX_DATAERR;
 	}
-	addrlist_free(&l);
+	addr_list_free(&l);
 	if (rc != 0) {
 		free(path);
 		smtp_clean_text(err);
@@ -444,7 +444,7 @@ static void cmd_rcpt(struct ls *s, const char *args)
 	}
 	s->rcpts[s->nrcpts++] = path;
 	s->st = LS_RCPT;
-	lconn_reply(s->conn, "250 2.1.5 Ok");
+	conn_reply(s->conn, "250 2.1.5 Ok");
 }
 
 static void submit_reply(struct ls *s, int rc, const char *id, char *err)
@@ -461,17 +461,17 @@ static void submit_reply(struct ls *s, int rc, const char *id, char *err)
 		else
 			log_info("%s: client=%s[%s], proto=%s", id, s->helo, s->x->ip, proto(s));
 		event(s, "A");
-		lconn_reply(s->conn, "250 2.0.0 Ok: queued as %s", id);
+		conn_reply(s->conn, "250 2.0.0 Ok: queued as %s", id);
 		return;
 	case EX_NOPERM:
-		lconn_reply(s->conn, "552 5.3.4 %s", err);
+		conn_reply(s->conn, "552 5.3.4 %s", err);
 		break;
 	case EX_DATAERR:
 	case EX_USAGE:
-		lconn_reply(s->conn, "554 5.6.0 %s", err);
+		conn_reply(s->conn, "554 5.6.0 %s", err);
 		break;
 	default:
-		lconn_reply(s->conn, "451 4.3.0 %s", err[0] != '\0' ? err :
+		conn_reply(s->conn, "451 4.3.0 %s", err[0] != '\0' ? err :
 		    "Error: queue file write error");
 		break;
 	}
@@ -496,28 +496,28 @@ static void cmd_data(struct ls *s, const char *args)
 		    "MAIL");
 		return;
 	}
-	if ((fd = ldata_tempfile(s->c->spool)) == -1) {
-		lconn_reply(s->conn, "451 4.3.0 Error: cannot create a temporary file: %s",
+	if ((fd = data_tempfile(s->c->spool)) == -1) {
+		conn_reply(s->conn, "451 4.3.0 Error: cannot create a temporary file: %s",
 		    strerror(errno));
 		reset_transaction(s);
 		return;
 	}
-	lconn_reply(s->conn, "354 End data with <CR><LF>.<CR><LF>");
+	conn_reply(s->conn, "354 End data with <CR><LF>.<CR><LF>");
 	/* The exact limit is submit_message's, on the stored form; this cap
 	 * only stops a runaway client from filling the disk (CRLF text is at
 	 * most twice its stored size). */
 	if (s->c->max_message_size > 0)
 		cap = s->c->max_message_size * 2 + 65536;
-	lconn_hold_stop(s->conn, true);
-	dr = ldata_copy(s->conn, fd, cap, s->c->timeout_data_block, s->session_end, &cst, &werr);
-	lconn_hold_stop(s->conn, false);
+	conn_hold_stop(s->conn, true);
+	dr = data_copy(s->conn, fd, cap, s->c->timeout_data_block, s->session_end, &cst, &werr);
+	conn_hold_stop(s->conn, false);
 	if (dr == LD_CONN) {
 		close(fd);
 		log_warnx("listen: %s[%s] %s inside DATA: nothing queued", s->helo, s->x->ip,
 		    cst == LC_EOF ? "disconnected" : cst == LC_TIMEOUT ? "timed out" :
-		    cst == LC_STOP ? "was stopped" : lconn_error(s->conn));
+		    cst == LC_STOP ? "was stopped" : conn_error(s->conn));
 		if (cst == LC_TIMEOUT)
-			lconn_reply(s->conn, "421 4.4.2 %s Error: timeout exceeded", host(s));
+			conn_reply(s->conn, "421 4.4.2 %s Error: timeout exceeded", host(s));
 		s->st = LS_DONE;
 		return;
 	}
@@ -581,17 +581,17 @@ static void dispatch(struct ls *s, const char *line)
 		cmd_data(s, args);
 	else if (strcasecmp(verb, "RSET") == 0) {
 		reset_transaction(s);
-		lconn_reply(s->conn, "250 2.0.0 Ok");
+		conn_reply(s->conn, "250 2.0.0 Ok");
 	} else if (strcasecmp(verb, "NOOP") == 0)
-		lconn_reply(s->conn, "250 2.0.0 Ok");
+		conn_reply(s->conn, "250 2.0.0 Ok");
 	else if (strcasecmp(verb, "QUIT") == 0) {
-		lconn_reply(s->conn, "221 2.0.0 Bye");
+		conn_reply(s->conn, "221 2.0.0 Bye");
 		s->st = LS_DONE;
 	} else if (strcasecmp(verb, "VRFY") == 0)
-		lconn_reply(s->conn, "252 2.5.2 Cannot VRFY user, but will accept message and "
+		conn_reply(s->conn, "252 2.5.2 Cannot VRFY user, but will accept message and "
 		    "attempt delivery");
 	else if (strcasecmp(verb, "HELP") == 0)
-		lconn_reply(s->conn, "214 2.0.0 Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA "
+		conn_reply(s->conn, "214 2.0.0 Commands: HELO EHLO STARTTLS AUTH MAIL RCPT DATA "
 		    "RSET NOOP QUIT VRFY HELP");
 	else if (strcasecmp(verb, "EXPN") == 0 || strcasecmp(verb, "BDAT") == 0 ||
 	    strcasecmp(verb, "ETRN") == 0 || strcasecmp(verb, "TURN") == 0)
@@ -600,21 +600,21 @@ static void dispatch(struct ls *s, const char *line)
 		error_reply(s, "500 5.5.2 Error: command not recognized");
 }
 
-void lsmtp_serve(const struct lsmtp_ctx *x, int fd)
+void listen_smtp_serve(const struct lsmtp_ctx *x, int fd)
 {
 	struct ls *s = xcalloc(1, sizeof(*s));
 	char line[LS_LINE_MAX + 1];
 
 	s->x = x;
 	s->c = x->c;
-	s->conn = lconn_new(fd, x->stop);
+	s->conn = conn_new(fd, x->stop);
 	s->st = LS_GREETED;
 	s->session_end = net_deadline(LS_SESSION_SECONDS);
 	strlcpy(s->helo, "unknown", sizeof s->helo);
-	lconn_reply(s->conn, "220 %s ESMTP nullrelay", host(s));
+	conn_reply(s->conn, "220 %s ESMTP nullrelay", host(s));
 	while (s->st != LS_DONE) {
 		size_t n = 0;
-		enum lc_status st = lconn_read_line(s->conn, line, sizeof line, &n, cmd_deadline(s));
+		enum lc_status st = conn_read_line(s->conn, line, sizeof line, &n, cmd_deadline(s));
 
 		if (st == LC_LONG) {
 			error_reply(s, "500 5.5.2 Error: line too long");
@@ -622,12 +622,12 @@ void lsmtp_serve(const struct lsmtp_ctx *x, int fd)
 		}
 		if (st != LC_OK) {
 			if (st == LC_TIMEOUT)
-				lconn_reply(s->conn, "421 4.4.2 %s Error: timeout exceeded", host(s));
+				conn_reply(s->conn, "421 4.4.2 %s Error: timeout exceeded", host(s));
 			else if (st == LC_STOP)
-				lconn_reply(s->conn, "421 4.3.2 %s Service shutting down", host(s));
+				conn_reply(s->conn, "421 4.3.2 %s Service shutting down", host(s));
 			if (st == LC_TIMEOUT || st == LC_ERROR)
 				log_warnx("listen: %s from %s[%s] in state %s",
-				    st == LC_TIMEOUT ? "timeout" : lconn_error(s->conn), s->helo,
+				    st == LC_TIMEOUT ? "timeout" : conn_error(s->conn), s->helo,
 				    x->ip, state_name[s->st]);
 			break;
 		}
@@ -638,14 +638,14 @@ void lsmtp_serve(const struct lsmtp_ctx *x, int fd)
 		dispatch(s, line);
 		if (x->stop != NULL && *x->stop && s->st != LS_DONE && s->st != LS_MAIL &&
 		    s->st != LS_RCPT) {
-			lconn_reply(s->conn, "421 4.3.2 %s Service shutting down", host(s));
+			conn_reply(s->conn, "421 4.3.2 %s Service shutting down", host(s));
 			s->st = LS_DONE;
 		}
 	}
-	(void)lconn_flush(s->conn, net_deadline(5));
+	(void)conn_flush(s->conn, net_deadline(5));
 	log_info("listen: disconnect from %s[%s]", s->helo, x->ip);
 	reset_transaction(s);
 	free(s->user);
-	lconn_free(s->conn);
+	conn_free(s->conn);
 	free(s);
 }

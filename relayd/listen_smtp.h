@@ -27,6 +27,6 @@ struct lsmtp_ctx {
 };
 
 /* Serve the client on fd (closed before returning). */
-void lsmtp_serve(const struct lsmtp_ctx *x, int fd);
+void listen_smtp_serve(const struct lsmtp_ctx *x, int fd);
 
 #endif

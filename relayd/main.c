@@ -25,7 +25,7 @@
 #include "listen.h"
 #include "log.h"
 #include "oauth2_client.h"
-#include "privdrop.h"
+#include "priv_drop.h"
 #include "qadmin.h"
 #include "spool.h"
 
@@ -48,9 +48,9 @@ static void no_core_dumps(void)
 	struct rlimit rl = { 0, 0 };
 
 	if (setrlimit(RLIMIT_CORE, &rl) == -1)
-		fatalx(EX_OSERR, "setrlimit RLIMIT_CORE: %s", strerror(errno));
+		log_fatalx(EX_OSERR, "setrlimit RLIMIT_CORE: %s", strerror(errno));
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
-		fatalx(EX_OSERR, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
+		log_fatalx(EX_OSERR, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -211,7 +211,7 @@ int main(int argc, char **argv)
 	if (o2login) {
 		/* The token file must belong to the relay user: sign in as it. */
 		if (spool_setup(c.spool, uid, gid, err, sizeof err) == -1)
-			fatalx(EX_CANTCREAT, "spool: %s", err);
+			log_fatalx(EX_CANTCREAT, "spool: %s", err);
 		if (geteuid() == 0) {
 			priv_drop(uid, gid, false);
 			no_core_dumps();
@@ -229,10 +229,10 @@ int main(int argc, char **argv)
 	}
 
 	if (spool_setup(c.spool, uid, gid, err, sizeof err) == -1)
-		fatalx(EX_CANTCREAT, "spool: %s", err);
+		log_fatalx(EX_CANTCREAT, "spool: %s", err);
 	/* Before dropping root: the listener may want port 25. */
 	if (!o.once && listen_open(&c, &o.listen, err, sizeof err) == -1)
-		fatalx(EX_OSERR, "%s", err);
+		log_fatalx(EX_OSERR, "%s", err);
 	if (geteuid() == 0) {
 		priv_drop(uid, gid, true);
 		/* A change of credentials resets "dumpable" to the

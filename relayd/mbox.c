@@ -26,7 +26,7 @@
 #define CHUNK 65536
 #define POLL_MS 100
 
-/* The output side: a buffer in front of write_all on the mbox. */
+/* The output side: a buffer in front of io_write_all on the mbox. */
 struct wbuf {
 	int fd;
 	size_t len;
@@ -70,12 +70,12 @@ static int dotlock_take(const char *lock, double deadline, char *err, size_t err
 			int n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 
 			/* The content is informative only: a failed write does not matter. */
-			(void)write_all(fd, pid, (size_t)n);
+			(void)io_write_all(fd, pid, (size_t)n);
 			close(fd);
 			return 0;
 		}
 		if (errno != EEXIST) {
-			format_err(err, errlen, "cannot create the dot-lock %s: %s", lock, strerror(errno));
+			err_format(err, errlen, "cannot create the dot-lock %s: %s", lock, strerror(errno));
 			return -1;
 		}
 		/* A lock nobody touched for MBOX_STALE_LOCK seconds: its holder died. */
@@ -83,8 +83,8 @@ static int dotlock_take(const char *lock, double deadline, char *err, size_t err
 			if (unlink(lock) == 0 || errno == ENOENT)
 				continue;
 		}
-		if (now_monotonic() >= deadline) {
-			format_err(err, errlen, "mailbox is locked (%s exists)", lock);
+		if (time_monotonic() >= deadline) {
+			err_format(err, errlen, "mailbox is locked (%s exists)", lock);
 			return -1;
 		}
 		sleep_ms(POLL_MS);
@@ -103,11 +103,11 @@ static int fcntl_take(int fd, const char *path, double deadline, char *err, size
 		if (fcntl(fd, F_SETLK, &fl) == 0)
 			return 0;
 		if (errno != EAGAIN && errno != EACCES && errno != EINTR) {
-			format_err(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+			err_format(err, errlen, "cannot lock %s: %s", path, strerror(errno));
 			return -1;
 		}
-		if (now_monotonic() >= deadline) {
-			format_err(err, errlen, "mailbox is locked (fcntl lock on %s held)", path);
+		if (time_monotonic() >= deadline) {
+			err_format(err, errlen, "mailbox is locked (fcntl lock on %s held)", path);
 			return -1;
 		}
 		sleep_ms(POLL_MS);
@@ -139,7 +139,7 @@ static int check_owner(const char *path, const struct stat *st, uid_t owner, cha
 		return 0;
 	if (getpwuid_r(owner, &pwbuf, pwmem, sizeof(pwmem), &pw) != 0)
 		pw = NULL;
-	format_err(err, errlen, "mailbox %s is owned by uid %lu, not by %s (uid %lu): not delivering",
+	err_format(err, errlen, "mailbox %s is owned by uid %lu, not by %s (uid %lu): not delivering",
 	    path, (unsigned long)st->st_uid, pw != NULL ? pw->pw_name : "the user",
 	    (unsigned long)owner);
 	return -1;
@@ -155,25 +155,25 @@ static int open_mbox(const char *path, uid_t owner, struct stat *st, char *err,
 
 	if (fd == -1) {
 		if (errno == ENOENT)
-			format_err(err, errlen, "no mailbox %s", path);
+			err_format(err, errlen, "no mailbox %s", path);
 		else if (errno == ELOOP)
-			format_err(err, errlen, "mailbox %s is a symbolic link: refused", path);
+			err_format(err, errlen, "mailbox %s is a symbolic link: refused", path);
 		else
-			format_err(err, errlen, "cannot open mailbox %s: %s", path, strerror(errno));
+			err_format(err, errlen, "cannot open mailbox %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, st) == -1) {
-		format_err(err, errlen, "cannot stat mailbox %s: %s", path, strerror(errno));
+		err_format(err, errlen, "cannot stat mailbox %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st->st_mode)) {
-		format_err(err, errlen, "mailbox %s is not a regular file: refused", path);
+		err_format(err, errlen, "mailbox %s is not a regular file: refused", path);
 		close(fd);
 		return -1;
 	}
 	if (st->st_nlink != 1) {
-		format_err(err, errlen, "mailbox %s has %ju links: refused", path,
+		err_format(err, errlen, "mailbox %s has %ju links: refused", path,
 		    (uintmax_t)st->st_nlink);
 		close(fd);
 		return -1;
@@ -189,7 +189,7 @@ static int wb_flush(struct wbuf *w)
 {
 	if (w->len == 0)
 		return 0;
-	if (write_all(w->fd, w->data, w->len) == -1)
+	if (io_write_all(w->fd, w->data, w->len) == -1)
 		return -1;
 	w->len = 0;
 	return 0;
@@ -243,7 +243,7 @@ static int copy_quoted(struct wbuf *w, int fd, off_t off, uint64_t len, int *las
 		if (got == -1 && errno == EINTR)
 			continue;
 		if (got <= 0) {
-			format_err(err, errlen, "cannot read the message: %s",
+			err_format(err, errlen, "cannot read the message: %s",
 			    got == 0 ? "shorter than its recorded length" : strerror(errno));
 			goto fail;
 		}
@@ -284,7 +284,7 @@ static int copy_quoted(struct wbuf *w, int fd, off_t off, uint64_t len, int *las
 		unsigned char c;
 
 		if (pread(fd, &c, 1, off + (off_t)len - 1) != 1) {
-			format_err(err, errlen, "cannot read the message: %s", strerror(errno));
+			err_format(err, errlen, "cannot read the message: %s", strerror(errno));
 			goto fail;
 		}
 		*last = c;
@@ -292,7 +292,7 @@ static int copy_quoted(struct wbuf *w, int fd, off_t off, uint64_t len, int *las
 	free(chunk);
 	return 0;
 wfail:
-	format_err(err, errlen, "cannot write the mailbox: %s", strerror(errno));
+	err_format(err, errlen, "cannot write the mailbox: %s", strerror(errno));
 fail:
 	free(chunk);
 	return -1;
@@ -347,13 +347,13 @@ static int append(int fd, off_t size, const char *sender, time_t t, int msg_fd, 
 	    wb_flush(w) == -1)
 		goto wfail;
 	if (fsync(fd) == -1) {
-		format_err(err, errlen, "cannot fsync mailbox %s: %s", path, strerror(errno));
+		err_format(err, errlen, "cannot fsync mailbox %s: %s", path, strerror(errno));
 		goto out;
 	}
 	r = 0;
 	goto out;
 wfail:
-	format_err(err, errlen, "cannot write mailbox %s: %s", path, strerror(errno));
+	err_format(err, errlen, "cannot write mailbox %s: %s", path, strerror(errno));
 out:
 	free(w);
 	return r;
@@ -368,28 +368,28 @@ int mbox_deliver_wait(const char *path, uid_t expected_owner, const char *envelo
 	int fd, r = -1;
 
 	if (path == NULL || path[0] == '\0' || envelope_sender == NULL || msg_fd < 0) {
-		format_err(err, errlen, "mbox: bad arguments");
+		err_format(err, errlen, "mbox: bad arguments");
 		return -1;
 	}
 	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", path) >= sizeof(lock)) {
-		format_err(err, errlen, "mailbox path too long: %s", path);
+		err_format(err, errlen, "mailbox path too long: %s", path);
 		return -1;
 	}
 	if ((fd = open_mbox(path, expected_owner, &st, err, errlen)) == -1)
 		return -1;
-	if (dotlock_take(lock, now_monotonic() + wait_ms / 1000.0, err, errlen) == -1) {
+	if (dotlock_take(lock, time_monotonic() + wait_ms / 1000.0, err, errlen) == -1) {
 		close(fd);
 		return -1;
 	}
-	if (fcntl_take(fd, path, now_monotonic() + wait_ms / 1000.0, err, errlen) == -1)
+	if (fcntl_take(fd, path, time_monotonic() + wait_ms / 1000.0, err, errlen) == -1)
 		goto out;
 	/* Still the file we opened, and still ours to append to? */
 	if (lstat(path, &now) == -1 || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
-		format_err(err, errlen, "mailbox %s was replaced while we waited for the lock", path);
+		err_format(err, errlen, "mailbox %s was replaced while we waited for the lock", path);
 		goto unlock;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
-		format_err(err, errlen, "mailbox %s changed while we waited for the lock", path);
+		err_format(err, errlen, "mailbox %s changed while we waited for the lock", path);
 		goto unlock;
 	}
 	if (check_owner(path, &st, expected_owner, err, errlen) == -1)

@@ -133,7 +133,7 @@ int metrics_write(const char *path, const struct metrics *m)
 		/* No fsync: the file is rewritten often and nothing depends on it
 		 * surviving a power loss. Readable by the scraper (mkstemp made
 		 * it 0600). */
-		bool ok = fchmod(fd, 0644) == 0 && write_all(fd, b.data, b.len) == 0;
+		bool ok = fchmod(fd, 0644) == 0 && io_write_all(fd, b.data, b.len) == 0;
 
 		if (close(fd) == -1)
 			ok = false;

@@ -91,7 +91,7 @@ struct pickup {
 	struct idmap *wmap;	/* id → index in w */
 };
 
-int spool_dirs_open(const char *spool, struct spool_dirs *d, char *err, size_t errlen)
+int pickup_dirs_open(const char *spool, struct spool_dirs *d, char *err, size_t errlen)
 {
 	static const struct {
 		const char *rel;
@@ -115,7 +115,7 @@ int spool_dirs_open(const char *spool, struct spool_dirs *d, char *err, size_t e
 
 		if (fd == -1) {
 			snprintf(err, errlen, "%s/%s: %s", spool, dirs[i].rel, strerror(errno));
-			spool_dirs_close(d);
+			pickup_dirs_close(d);
 			return -1;
 		}
 		*(int *)(void *)((char *)d + dirs[i].off) = fd;
@@ -123,7 +123,7 @@ int spool_dirs_open(const char *spool, struct spool_dirs *d, char *err, size_t e
 	return 0;
 }
 
-void spool_dirs_close(struct spool_dirs *d)
+void pickup_dirs_close(struct spool_dirs *d)
 {
 	int *fds[] = { &d->spool, &d->newdir, &d->queue, &d->failed, &d->quarantine };
 	size_t i;
@@ -135,7 +135,7 @@ void spool_dirs_close(struct spool_dirs *d)
 	}
 }
 
-void quarantine_file(const struct spool_dirs *d, int dir, const char *name, const char *why)
+void pickup_quarantine_file(const struct spool_dirs *d, int dir, const char *name, const char *why)
 {
 	char dst[128], shown[SHOWN_MAX], shown_dst[LOG_SAFE_SIZE(sizeof dst)];
 	unsigned char rnd[4];
@@ -236,7 +236,7 @@ void pickup_started(struct pickup *p, const struct conf *c, bool once)
 	/* --once scans once; otherwise the periodic rescan covers anything
 	 * inotify missed. */
 	p->due = once ? 1e300 :
-	    now_monotonic() + (double)(c->rescan_interval > 0 ? c->rescan_interval : 60);
+	    time_monotonic() + (double)(c->rescan_interval > 0 ? c->rescan_interval : 60);
 	p->sweep = now >= p->next_sweep;
 	if (p->sweep)
 		p->next_sweep = now + 3600;
@@ -244,8 +244,8 @@ void pickup_started(struct pickup *p, const struct conf *c, bool once)
 
 void pickup_retry_soon(struct pickup *p)
 {
-	if (p->due > now_monotonic() + PICKUP_NOT_YET_DELAY)
-		p->due = now_monotonic() + PICKUP_NOT_YET_DELAY;
+	if (p->due > time_monotonic() + PICKUP_NOT_YET_DELAY)
+		p->due = time_monotonic() + PICKUP_NOT_YET_DELAY;
 }
 
 void pickup_not_yet(struct pickup *p, const char *id, uint64_t dev, uint64_t ino, unsigned gen)
@@ -260,7 +260,7 @@ void pickup_not_yet(struct pickup *p, const char *id, uint64_t dev, uint64_t ino
 			/* Another file under the same name: its own clock. */
 			w->dev = dev;
 			w->ino = ino;
-			w->first = now_monotonic();
+			w->first = time_monotonic();
 		}
 		w->gen = gen;
 		return;
@@ -273,7 +273,7 @@ void pickup_not_yet(struct pickup *p, const char *id, uint64_t dev, uint64_t ino
 	strlcpy(w->id, id, sizeof w->id);
 	w->dev = dev;
 	w->ino = ino;
-	w->first = now_monotonic();
+	w->first = time_monotonic();
 	w->gen = gen;
 	idmap_put(p->wmap, id, p->nw++);
 }
@@ -302,7 +302,7 @@ static double waited(const struct pickup *p, const char *name, const struct stat
 	if (!idmap_get(p->wmap, name, &i) || p->w[i].dev != (uint64_t)st->st_dev ||
 	    p->w[i].ino != (uint64_t)st->st_ino)
 		return 0;
-	return now_monotonic() - p->w[i].first;
+	return time_monotonic() - p->w[i].first;
 }
 
 /* Body checks while copying. */
@@ -347,7 +347,7 @@ static enum copy_result copy_body(const struct conf *c, const struct drop_file *
 	off_t off = df->body_off;
 	int n;
 
-	rfc5322_date(time(NULL), date, sizeof date);
+	time_rfc5322_date(time(NULL), date, sizeof date);
 	if (df->env.client_ip != NULL)
 		/* Only the listener's own drops keep a client line (trusted_client). */
 		n = snprintf(hdr, sizeof hdr, "Received: from %s ([%s]) by %s (nullrelay) with %s "
@@ -360,7 +360,7 @@ static enum copy_result copy_body(const struct conf *c, const struct drop_file *
 		snprintf(why, whylen, "Received: header too long");
 		return COPY_IOERR;
 	}
-	if (write_all(out, hdr, (size_t)n) == -1) {
+	if (io_write_all(out, hdr, (size_t)n) == -1) {
 		snprintf(why, whylen, "write %s.msg: %s", id, strerror(errno));
 		return COPY_IOERR;
 	}
@@ -381,7 +381,7 @@ static enum copy_result copy_body(const struct conf *c, const struct drop_file *
 			snprintf(why, whylen, "%s", s->bad);
 			return COPY_HOSTILE;
 		}
-		if (write_all(out, chunk, (size_t)r) == -1) {
+		if (io_write_all(out, chunk, (size_t)r) == -1) {
 			snprintf(why, whylen, "write %s.msg: %s", id, strerror(errno));
 			return COPY_IOERR;
 		}
@@ -565,7 +565,7 @@ static int stage(struct pickup *p, const struct conf *c, struct batch *b, const 
 	if (cr != COPY_OK) {
 		unlinkat(p->d->queue, msgname, 0);
 		if (cr == COPY_HOSTILE) {
-			quarantine_file(p->d, p->d->newdir, name, why);
+			pickup_quarantine_file(p->d, p->d->newdir, name, why);
 			return -1;
 		}
 		log_warnx("%s: not queued yet: %s", name, why);
@@ -579,7 +579,7 @@ static int stage(struct pickup *p, const struct conf *c, struct batch *b, const 
 	m->env.body_8bit = m->env.body_8bit || s.eightbit;
 	qmsg_init_rcpts(m);
 	m->uid = df->st.st_uid;
-	m->arrival = now_wall();
+	m->arrival = time_wall();
 	m->has_drop = true;
 	m->drop.dev = (uint64_t)df->st.st_dev;
 	m->drop.ino = (uint64_t)df->st.st_ino;
@@ -631,7 +631,7 @@ static void commit(struct pickup *p, struct batch *b)
 		struct qmsg *m = &b->it[i].m;
 
 		if (b->it[i].fresh)
-			rlog_pickup(m);
+			relay_log_pickup(m);
 		else
 			log_info("%s: already queued as %s before a restart; removed the drop file",
 			    b->it[i].name, m->id);
@@ -670,7 +670,7 @@ static void take_one(struct pickup *p, const struct conf *c, struct batch *b, co
 
 			snprintf(longer, sizeof longer, "still incomplete %.0f s after it was "
 			    "first seen: %s", age, why);
-			quarantine_file(p->d, p->d->newdir, name, longer);
+			pickup_quarantine_file(p->d, p->d->newdir, name, longer);
 			break;
 		}
 		log_debug("%s: not picked up yet: %s", shown, why);
@@ -686,7 +686,7 @@ static void take_one(struct pickup *p, const struct conf *c, struct batch *b, co
 			log_warnx("%s: removed from incoming/new: %s", shown, why);
 		break;
 	case DROP_QUARANTINE:
-		quarantine_file(p->d, p->d->newdir, name, why);
+		pickup_quarantine_file(p->d, p->d->newdir, name, why);
 		break;
 	}
 	drop_file_close(&df);

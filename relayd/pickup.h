@@ -21,11 +21,11 @@ struct spool_dirs {
 };
 
 /* Open every directory of the spool (O_DIRECTORY). 0 or -1 with err. */
-int spool_dirs_open(const char *spool, struct spool_dirs *d, char *err, size_t errlen);
-void spool_dirs_close(struct spool_dirs *d);
+int pickup_dirs_open(const char *spool, struct spool_dirs *d, char *err, size_t errlen);
+void pickup_dirs_close(struct spool_dirs *d);
 
 /* Move dir/name into quarantine/ (a fresh name if taken) and log why. */
-void quarantine_file(const struct spool_dirs *d, int dir, const char *name, const char *why);
+void pickup_quarantine_file(const struct spool_dirs *d, int dir, const char *name, const char *why);
 
 struct pickup;
 

@@ -30,8 +30,8 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "mailq_client.h"
-#include "privdrop.h"
+#include "ctl_mailq.h"
+#include "priv_drop.h"
 #include "qadmin.h"
 #include "queue_index.h"
 #include "queue.h"
@@ -384,14 +384,14 @@ static int ask_once(const struct conf *c, enum qadmin_op op, const char *id, str
 static int ask_daemon(const struct conf *c, enum qadmin_op op, const char *id, struct tally *t,
     char *err, size_t errlen)
 {
-	double give_up = now_monotonic() + BUSY_WAIT_SECONDS;
+	double give_up = time_monotonic() + BUSY_WAIT_SECONDS;
 	char busy[64][17], again[64][17];
 	size_t nbusy = 0, nagain, i;
 	int rc;
 
 	rc = ask_once(c, op, id, t, busy, &nbusy, NR_ARRAY_LEN(busy), err, errlen);
 	while (rc == 0 && nbusy > 0) {
-		if (now_monotonic() > give_up) {
+		if (time_monotonic() > give_up) {
 			for (i = 0; i < nbusy; i++)
 				fprintf(stderr, "relayd: %s: still being delivered; try again later\n",
 				    busy[i]);
@@ -468,7 +468,7 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 		close(lockfd);
 		return r == 1 ? EX_TEMPFAIL : EX_OSERR;
 	}
-	if (spool_dirs_open(c->spool, &d, err, sizeof err) == -1) {
+	if (pickup_dirs_open(c->spool, &d, err, sizeof err) == -1) {
 		r = errno;
 		fprintf(stderr, "relayd: %s: %s\n", ops[op].flag, err);
 		close(lockfd);
@@ -488,7 +488,7 @@ static int direct(const struct conf *c, enum qadmin_op op, char **ids, size_t ni
 			direct_one(&d, op, ids[i], t);
 		}
 	}
-	spool_dirs_close(&d);
+	pickup_dirs_close(&d);
 	close(lockfd);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * The queue (queue.h): backoff, leaving the queue, expiry. The state file
- * format and its parser live in spool/qstate.c, where sendmail's mailq can
+ * format and its parser live in spool/spool_qmsg.c, where sendmail's mailq can
  * link them too.
  */
 #include <errno.h>
@@ -72,17 +72,17 @@ static int remove_files(int qdir, const char *id, bool sync, char *err, size_t e
 	return 0;
 }
 
-int qmsg_remove(int qdir, const char *id, char *err, size_t errlen)
+int queue_remove(int qdir, const char *id, char *err, size_t errlen)
 {
 	return remove_files(qdir, id, true, err, errlen);
 }
 
-int qmsg_remove_unsynced(int qdir, const char *id, char *err, size_t errlen)
+int queue_remove_unsynced(int qdir, const char *id, char *err, size_t errlen)
 {
 	return remove_files(qdir, id, false, err, errlen);
 }
 
-int qmsg_finish(int qdir, int faileddir, const struct qmsg *m, char *err, size_t errlen)
+int queue_finish(int qdir, int faileddir, const struct qmsg *m, char *err, size_t errlen)
 {
 	size_t nfailed;
 
@@ -90,7 +90,7 @@ int qmsg_finish(int qdir, int faileddir, const struct qmsg *m, char *err, size_t
 		return 0;
 	nfailed = qmsg_failed(m);
 	if (nfailed == 0)
-		return qmsg_remove(qdir, m->id, err, errlen) == -1 ? -1 : 1;
+		return queue_remove(qdir, m->id, err, errlen) == -1 ? -1 : 1;
 	/* Some failed, no failed/ given: the parent decides (bounce_queue.h). */
 	if (faileddir == -1)
 		return 0;
@@ -117,7 +117,7 @@ int qmsg_finish(int qdir, int faileddir, const struct qmsg *m, char *err, size_t
 	return 1;
 }
 
-void qmsg_expire(struct qmsg *m, double now)
+void queue_expire(struct qmsg *m, double now)
 {
 	size_t i;
 
@@ -135,11 +135,11 @@ void qmsg_expire(struct qmsg *m, double now)
 		} else {
 			qmsg_set_reply(m, i, RCPT_FAILED, 0, "4.4.7", "delivery time expired", NULL);
 		}
-		rlog_rcpt(m, i, now);
+		relay_log_rcpt(m, i, now);
 	}
 }
 
-int qmsg_expire_id(int qdir, int faileddir, const char *id, double now, unsigned *nbounced,
+int queue_expire_id(int qdir, int faileddir, const char *id, double now, unsigned *nbounced,
     char *err, size_t errlen)
 {
 	struct qmsg m;
@@ -150,11 +150,11 @@ int qmsg_expire_id(int qdir, int faileddir, const char *id, double now, unsigned
 	if (qmsg_load(qdir, id, &m, err, errlen) == -1)
 		return -1;
 	before = qmsg_failed(&m);
-	qmsg_expire(&m, now);
+	queue_expire(&m, now);
 	*nbounced = (unsigned)(qmsg_failed(&m) - before);
 	r = qmsg_commit(qdir, &m, err, errlen);
 	if (r == 0)
-		r = qmsg_finish(qdir, faileddir, &m, err, errlen) == -1 ? -1 : 0;
+		r = queue_finish(qdir, faileddir, &m, err, errlen) == -1 ? -1 : 0;
 	qmsg_free(&m);
 	return r;
 }

@@ -122,7 +122,7 @@ size_t queue_index_take(int qdir, queue_index_cb cb, void *ctx)
 		return 0;
 	}
 	text = xmalloc((size_t)st.st_size + 1);
-	r = read_full(fd, text, (size_t)st.st_size);
+	r = io_read_full(fd, text, (size_t)st.st_size);
 	close(fd);
 	/* Gone before anything is scheduled from it: never used twice. */
 	queue_index_drop(qdir);

@@ -6,7 +6,7 @@
 #include "log.h"
 #include "relay_log.h"
 
-void rlog_pickup(const struct qmsg *m)
+void relay_log_pickup(const struct qmsg *m)
 {
 	if (m->env.client_ip != NULL) {
 		/* SPEC §6.1: the listener's client in place of the uid. */
@@ -19,7 +19,7 @@ void rlog_pickup(const struct qmsg *m)
 	    (unsigned long long)m->size, m->env.nrcpts, (unsigned long)m->uid);
 }
 
-void rlog_delay(char *out, size_t outlen, double arrival, double now)
+void relay_log_delay(char *out, size_t outlen, double arrival, double now)
 {
 	double d = now - arrival;
 
@@ -42,7 +42,7 @@ static const char *status_word(enum rcpt_state st)
 	return "deferred";
 }
 
-void rlog_rcpt(const struct qmsg *m, size_t i, double now)
+void relay_log_rcpt(const struct qmsg *m, size_t i, double now)
 {
 	const struct env_rcpt *r = &m->env.rcpts[i];
 	const struct qrcpt *q = &m->rcpts[i];
@@ -52,7 +52,7 @@ void rlog_rcpt(const struct qmsg *m, size_t i, double now)
 
 	/* Postfix adds orig_to= only when the original differs. */
 	orig = r->orcpt != NULL && strcmp(r->orcpt, r->addr) != 0;
-	rlog_delay(delay, sizeof delay, m->arrival, now);
+	relay_log_delay(delay, sizeof delay, m->arrival, now);
 	log_info("%s: to=<%s>%s%s%s, relay=%s, delay=%s, tries=%u, dsn=%s, status=%s (%s)",
 	    m->id, r->addr, orig ? ", orig_to=<" : "", orig ? r->orcpt : "", orig ? ">" : "",
 	    q->relay != NULL ? q->relay : "none", delay, m->tries, dsn,

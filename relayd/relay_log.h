@@ -12,16 +12,16 @@
 #include "queue.h"
 
 /* The pick-up line. */
-void rlog_pickup(const struct qmsg *m);
+void relay_log_pickup(const struct qmsg *m);
 
 /*
  * The line for recipient i after an attempt: status word from its state
  * (sent, deferred, bounced), relay from rcpts[i].relay ("none" if NULL),
  * the reason from its last reply. now is the wall clock.
  */
-void rlog_rcpt(const struct qmsg *m, size_t i, double now);
+void relay_log_rcpt(const struct qmsg *m, size_t i, double now);
 
 /* Format "delay" as Postfix does: seconds with one decimal. */
-void rlog_delay(char *out, size_t outlen, double arrival, double now);
+void relay_log_delay(char *out, size_t outlen, double arrival, double now);
 
 #endif

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #include "conf.h"
-#include "envelope.h"
+#include "spool_envelope.h"
 
 /* Temporary versus permanent, visible at every call site (STYLE 4). */
 enum smtp_class {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "conf_impl.h"
-#include "secret.h"
+#include "conf_secret.h"
 #include "util.h"
 
 static unsigned later(unsigned a, unsigned b)
@@ -141,7 +141,7 @@ int conf_check_contradictions(struct conf_ctx *x)
 	return 0;
 }
 
-/* A secret file (secret.h): missing is an error when must_exist, else fine. */
+/* A secret file (conf_secret.h): missing is an error when must_exist, else fine. */
 static int check_secret_file(struct conf_ctx *x, const char *key, const char *path,
     long relay_uid, bool must_exist)
 {

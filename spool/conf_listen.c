@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 
 #include "conf_impl.h"
-#include "envelope.h"
+#include "spool_envelope.h"
 #include "util.h"
 
 const char *conf_val_listen(const char *s, struct listen_addr *out)

@@ -125,7 +125,7 @@ const char *log_safe(const char *in, char *out, size_t outlen)
 	return out;
 }
 
-noreturn void fatalx(int code, const char *fmt, ...)
+noreturn void log_fatalx(int code, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -32,6 +32,6 @@ const char *log_safe(const char *in, char *out, size_t outlen);
 #define LOG_SAFE_SIZE(n) ((n) * 4 + 1)
 
 /* Log and exit(code); only at start-up or for a broken invariant. */
-noreturn void fatalx(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+noreturn void log_fatalx(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

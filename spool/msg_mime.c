@@ -2,7 +2,7 @@
  * When the body cannot travel as it is (a line over 998 octets, a NUL, a bare
  * CR): decide from the top-level MIME fields whether it may be re-encoded as
  * quoted-printable, set the fields that needs, and do the re-encoding as a
- * second pass over what the first pass stored (message.h).
+ * second pass over what the first pass stored (msg.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,8 +12,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "message.h"
-#include "qp.h"
+#include "msg.h"
+#include "msg_qp.h"
 #include "util.h"
 
 #define QP_CHUNK 65536

@@ -1,5 +1,5 @@
 /*
- * Reading the submitted message (message.h): the line reader that turns LF
+ * Reading the submitted message (msg.h): the line reader that turns LF
  * and CRLF into LF, keeps a bare CR as data, adds a missing final newline and
  * applies the lone-dot rule; the header section; the body, streamed.
  *
@@ -14,7 +14,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "message.h"
+#include "msg.h"
 #include "util.h"
 
 #define INBUF_SIZE 65536

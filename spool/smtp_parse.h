@@ -1,6 +1,6 @@
 /*
  * Parsing of what an SMTP client sends, shared by the two servers: sendmail
- * -bs (bs.c) and relayd's listener (listen_smtp.c). Pure functions.
+ * -bs (sm_bs.c) and relayd's listener (listen_smtp.c). Pure functions.
  */
 #ifndef NULLRELAY_SMTP_PARSE_H
 #define NULLRELAY_SMTP_PARSE_H
@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "options.h"
+#include "sm_options.h"
 
 /* Case-insensitive prefix at the start of s: what follows it, or NULL. */
 const char *smtp_after_prefix(const char *s, const char *prefix);

@@ -1,7 +1,7 @@
 /*
  * The spool: the on-disk layout and its two sides, submission (sendmail) and
  * pick-up (relayd). The layout, modes and the life of a message are described
- * at the top of spool.c and in README.md.
+ * at the top of spool_setup.c and in README.md.
  */
 #ifndef NULLRELAY_SPOOL_H
 #define NULLRELAY_SPOOL_H
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "envelope.h"
+#include "spool_envelope.h"
 
 #define SPOOL_DROP_DIR "incoming"
 #define SPOOL_DROP_TMP "incoming/tmp"
@@ -59,7 +59,7 @@ int drop_flush(struct drop *d, char *err, size_t errlen);
 /*
  * Make it durable and visible: flush, write the real length, fsync, rename
  * into incoming/new, then fsync the directory when we may open it (root) or
- * else fsync the file again (see spool.c). 0 or a sysexits code; on failure
+ * else fsync the file again (see spool_setup.c). 0 or a sysexits code; on failure
  * nothing is left in incoming/new. Frees d either way.
  */
 int drop_commit(struct drop *d, char *err, size_t errlen);

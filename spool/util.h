@@ -43,16 +43,16 @@ int buf_appends(struct buf *b, const char *s);
 int buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Format a reason into err (a caller's buffer; NULL or 0 length: ignored). */
-void format_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void err_format(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Write all of p, retrying on EINTR and short writes. 0 or -1 (errno set). */
-int write_all(int fd, const void *p, size_t n);
+int io_write_all(int fd, const void *p, size_t n);
 /* Read up to n bytes, retrying on EINTR and short reads; returns bytes read
  * (less than n only at end of file) or -1. */
-ssize_t read_full(int fd, void *p, size_t n);
+ssize_t io_read_full(int fd, void *p, size_t n);
 
 /* fsync a directory by path. 0 or -1 (errno set). */
-int fsync_dir(const char *path);
+int io_fsync_dir(const char *path);
 
 /* Fill out with n random bytes from the kernel (getrandom). */
 void random_bytes(void *out, size_t n);
@@ -65,10 +65,10 @@ bool queue_id_valid(const char *s);
 
 /* RFC 5322 date of t in local time ("Sun, 22 Nov 2026 12:00:00 +0000").
  * out >= 64 bytes. */
-void rfc5322_date(time_t t, char *out, size_t outlen);
+void time_rfc5322_date(time_t t, char *out, size_t outlen);
 
 /* Monotonic and wall clocks in seconds, as doubles for delay arithmetic. */
-double now_monotonic(void);
-double now_wall(void);
+double time_monotonic(void);
+double time_wall(void);
 
 #endif

@@ -149,7 +149,7 @@ static int take_request(int lfd, const char *state, struct answer *a)
 		rc = 0;
 	else
 		answer_free(a);
-	(void)write_all(fd, rc == 0 ? ok : nope, rc == 0 ? sizeof(ok) - 1 : sizeof(nope) - 1);
+	(void)io_write_all(fd, rc == 0 ? ok : nope, rc == 0 ? sizeof(ok) - 1 : sizeof(nope) - 1);
 	explicit_bzero(req, sizeof(req));
 	close(fd);
 	return rc;

@@ -21,7 +21,7 @@
 
 #include "log.h"
 #include "o2.h"
-#include "secret.h"
+#include "conf_secret.h"
 #include "util.h"
 
 #define SECRET_MAX 4096
@@ -50,7 +50,7 @@ static char *read_client_secret(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "oauth2_client_secret_file %s: %s", path, strerror(errno));
 	else if (secret_file_check("oauth2_client_secret_file", path, &st, geteuid(), err,
 	    errlen) == 0) {
-		n = read_full(fd, buf, SECRET_MAX);
+		n = io_read_full(fd, buf, SECRET_MAX);
 		l = 0;
 		if (n > 0) {
 			char *nl = memchr(buf, '\n', (size_t)n);

@@ -1,7 +1,7 @@
 /*
  * The token file (oauth2_token_file, SPOOL/oauth2.json by default): a JSON
  * object with the refresh token and the cached access token with its expiry,
- * mode 0600, owned by the relay user (secret.h, checked at every read).
+ * mode 0600, owned by the relay user (conf_secret.h, checked at every read).
  * Every worker's helper takes TOKEN_FILE.lock before reading it, so one
  * refresh serves them all; a new file is written to a temp file, fsynced,
  * renamed over the old one and the directory fsynced, before the caller may
@@ -22,7 +22,7 @@
 #include <json-c/json.h>
 
 #include "o2.h"
-#include "secret.h"
+#include "conf_secret.h"
 #include "util.h"
 
 #define STORE_MAX (64 * 1024)
@@ -96,7 +96,7 @@ int o2_store_read(const struct conf *c, struct o2_store *s, char *err, size_t er
 		return -1;
 	}
 	buf = xmalloc(STORE_MAX + 1);
-	n = read_full(fd, buf, STORE_MAX);
+	n = io_read_full(fd, buf, STORE_MAX);
 	close(fd);
 	if (n < 0 || n == STORE_MAX) {
 		snprintf(err, errlen, "oauth2_token_file %s: %s", path,
@@ -144,7 +144,7 @@ int o2_store_write(const struct conf *c, const struct o2_store *s, char *err, si
 		    strerror(errno));
 		goto out;
 	}
-	if (write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 ||
+	if (io_write_all(fd, text, strlen(text)) != 0 || io_write_all(fd, "\n", 1) != 0 ||
 	    fsync(fd) != 0) {
 		snprintf(err, errlen, "oauth2_token_file %s: writing: %s", path, strerror(errno));
 		goto out;
@@ -159,7 +159,7 @@ int o2_store_write(const struct conf *c, const struct o2_store *s, char *err, si
 		snprintf(err, errlen, "oauth2_token_file %s: rename: %s", path, strerror(errno));
 		goto out;
 	}
-	if (fsync_dir(dirname(dircopy)) != 0) {
+	if (io_fsync_dir(dirname(dircopy)) != 0) {
 		snprintf(err, errlen, "oauth2_token_file %s: fsync of its directory: %s", path,
 		    strerror(errno));
 		goto out;

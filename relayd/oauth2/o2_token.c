@@ -37,7 +37,7 @@ static int print_token(const char *tok)
 {
 	size_t n = strlen(tok);
 
-	if (write_all(STDOUT_FILENO, tok, n) != 0 || write_all(STDOUT_FILENO, "\n", 1) != 0)
+	if (io_write_all(STDOUT_FILENO, tok, n) != 0 || io_write_all(STDOUT_FILENO, "\n", 1) != 0)
 		return O2_EXIT_TEMP;
 	return O2_EXIT_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * addrlist_parse and addr_parse_sender on arbitrary bytes (header values and
+ * addr_list_parse and addr_parse_sender on arbitrary bytes (header values and
  * -f arguments come from any local user). Beyond "no crash, no leak, no UB",
  * what comes out must be safe to put in an SMTP command and stable:
  * addr_spec has no CR, LF, NUL, other control byte or unquoted '<' '>', is at
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
+#include "addr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -62,7 +62,7 @@ static void check_addr(const struct addr *a, size_t inlen)
 		broken("qualify_at beyond the input", spec);
 	check_bytes(spec);
 
-	if (addrlist_parse(spec, n, &again, err, sizeof err) != 0) {
+	if (addr_list_parse(spec, n, &again, err, sizeof err) != 0) {
 		fprintf(stderr, "fuzz_address: re-parse failed: %s\n", err);
 		broken("addr_spec does not parse again", spec);
 	}
@@ -75,7 +75,7 @@ static void check_addr(const struct addr *a, size_t inlen)
 	}
 	free(spec2);
 	free(spec);
-	addrlist_free(&again);
+	addr_list_free(&again);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	err[0] = '\0';
-	if (addrlist_parse(s, size, &l, err, sizeof err) == 0) {
+	if (addr_list_parse(s, size, &l, err, sizeof err) == 0) {
 		for (i = 0; i < l.n; i++)
 			check_addr(&l.v[i], size);
 	} else {
@@ -101,7 +101,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (memchr(err, '\0', sizeof err) == NULL || err[0] == '\0')
 			broken("failed parse without a NUL-terminated reason", "");
 	}
-	addrlist_free(&l);
+	addr_list_free(&l);
 	free(s);
 
 	/* The same bytes as a C string, as -f would pass them. */

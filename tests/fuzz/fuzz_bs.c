@@ -1,5 +1,5 @@
 /*
- * The sendmail -bs dialogue (spool/bs.c) on arbitrary client bytes: any
+ * The sendmail -bs dialogue (spool/sm_bs.c) on arbitrary client bytes: any
  * local user drives it. The bytes are the client's whole side (commands
  * and data, pipelined); replies go to /dev/null. Every message it queues
  * goes into a private spool (a temp directory) and must be a complete drop
@@ -15,10 +15,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "bs.h"
+#include "sm_bs.h"
 #include "conf.h"
 #include "spool.h"
-#include "submit.h"
+#include "sm_submit.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);

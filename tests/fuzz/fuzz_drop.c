@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd, fd0;
 
 	fd = openat(dir_fd, NAME, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd == -1 || write_all(fd, data, size) == -1 || close(fd) == -1)
+	if (fd == -1 || io_write_all(fd, data, size) == -1 || close(fd) == -1)
 		broken("cannot write the drop file", strerror(errno));
 	/* The same bytes seen young and old, with and without a size limit,
 	 * reach every verdict: pick one from the length. */

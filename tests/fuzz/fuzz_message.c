@@ -1,8 +1,8 @@
 /*
- * The message at submission (spool/message.h) on arbitrary bytes: what any
+ * The message at submission (spool/msg.h) on arbitrary bytes: what any
  * caller pipes into sendmail. The reader takes a descriptor, not a buffer,
  * so the input goes into a memfd (one per process, truncated each run). One
- * run does what submit.c does: read the header section, collect -t
+ * run does what sm_submit.c does: read the header section, collect -t
  * recipients, apply the fix-ups, write the header, copy the body, and when
  * the body needs it, the quoted-printable pass. What comes out must be what
  * SPEC §4 promises the smarthost: LF lines of at most 998 octets, no NUL, no
@@ -17,7 +17,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "message.h"
+#include "msg.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -183,7 +183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* SPEC §4: every line sent is at most 998 octets. */
 	check_lines(&hdr, "header line over 998 octets after the fix-ups");
 out:
-	addrlist_free(&l);
+	addr_list_free(&l);
 	buf_free(&hdr);
 	buf_free(&body);
 	buf_free(&qp);

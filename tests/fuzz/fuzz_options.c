@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "options.h"
+#include "sm_options.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

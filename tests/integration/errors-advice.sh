@@ -28,7 +28,7 @@ check "secret permissions: gives the command to fix it" \
 	eval 'grep -qF "run: " <<<"$out" && grep -qF "chmod 600 $RD/pw" <<<"$out"'
 
 # 2b. A symlinked password file: relayd -n and relayd's start-up refuse it as
-# delivery would (one rule, spool/secret.c; the link is never followed).
+# delivery would (one rule, spool/conf_secret.c; the link is never followed).
 relay_new secretlink
 secret_file "$RD/real-pw" pw
 ln -s "$RD/real-pw" "$RD/pw"

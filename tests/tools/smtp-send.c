@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "envelope.h"
+#include "spool_envelope.h"
 #include "log.h"
 #include "smtp.h"
 #include "spool.h"

@@ -1,5 +1,5 @@
 /*
- * Unit tests for spool/address.c: RFC 5322 Appendix A, the obsolete forms,
+ * Unit tests for spool/addr_parse.c: RFC 5322 Appendix A, the obsolete forms,
  * what real mail sends (unqualified names, UTF-8, quoted commas), and the
  * inputs that must be refused before they can reach an SMTP command.
  */
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "address.h"
+#include "addr.h"
 #include "check.h"
 
 static struct addrlist L;
@@ -20,9 +20,9 @@ static int parse_len(const char *s, size_t len, int want)
 	int rc;
 
 	ncases++;
-	addrlist_free(&L);
+	addr_list_free(&L);
 	err[0] = '\0';
-	rc = addrlist_parse(s, len, &L, err, sizeof err);
+	rc = addr_list_parse(s, len, &L, err, sizeof err);
 	if (rc != want)
 		fprintf(stderr, "  input \"%s\": rc %d, err \"%s\"\n", s, rc, err);
 	return rc;
@@ -253,14 +253,14 @@ static void test_qualify_in_place(void)
 	memcpy(out + o, in + pos, strlen(in) - pos + 1);
 	CHECK_STR(out, "Admin <root@h.example> (the boss), \"x y\"@h.example, cron@h.example");
 	ncases++;
-	CHECK_INT(addrlist_parse(out, strlen(out), &q, err, sizeof err), 0);
+	CHECK_INT(addr_list_parse(out, strlen(out), &q, err, sizeof err), 0);
 	CHECK_INT(q.n, 3);
 	if (q.n == 3) {
 		CHECK_STR(q.v[0].domain, "h.example");
 		CHECK_STR(q.v[1].local, "\"x y\"");
 		CHECK_STR(q.v[2].domain, "h.example");
 	}
-	addrlist_free(&q);
+	addr_list_free(&q);
 }
 
 static void test_utf8(void)
@@ -366,13 +366,13 @@ static void test_all_or_nothing(void)
 	const char *bad = "c@z, d@w, <bad";
 
 	ncases++;
-	CHECK_INT(addrlist_parse("a@x, b@y", 8, &l, err, sizeof err), 0);
-	CHECK_INT(addrlist_parse(bad, strlen(bad), &l, err, sizeof err), -1);
+	CHECK_INT(addr_list_parse("a@x, b@y", 8, &l, err, sizeof err), 0);
+	CHECK_INT(addr_list_parse(bad, strlen(bad), &l, err, sizeof err), -1);
 	CHECK_INT(l.n, 2);
 	CHECK(strstr(err, "<bad") != NULL);
-	addrlist_free(&l);
-	CHECK_INT(addrlist_parse("<bad", 4, &l, NULL, 0), -1);
-	addrlist_free(&l);
+	addr_list_free(&l);
+	CHECK_INT(addr_list_parse("<bad", 4, &l, NULL, 0), -1);
+	addr_list_free(&l);
 }
 
 static void sender_ok(const char *in, const char *spec, bool want_null)
@@ -453,28 +453,28 @@ static void test_helpers(void)
 	CHECK(!addr_domain_is(&L.v[0], "example.com"));
 	CHECK(!addr_domain_is(&L.v[1], "example.org"));
 
-	addrlist_push_copy(&l, &L.v[0]);
-	addrlist_push_copy(&l, &L.v[1]);
+	addr_list_push_copy(&l, &L.v[0]);
+	addr_list_push_copy(&l, &L.v[1]);
 	CHECK_INT(l.n, 2);
 	CHECK(l.v[0].local != L.v[0].local);
-	CHECK(addrlist_contains(&l, &L.v[0]));
-	CHECK(addrlist_contains(&l, &L.v[1]));
-	CHECK(!addrlist_contains(&l, &L.v[2]));
+	CHECK(addr_list_contains(&l, &L.v[0]));
+	CHECK(addr_list_contains(&l, &L.v[1]));
+	CHECK(!addr_list_contains(&l, &L.v[2]));
 
 	OK("A@example.org, a@example.org, root@x", 3);
-	CHECK(addrlist_contains(&l, &L.v[0]));	/* domain case-insensitive */
-	CHECK(!addrlist_contains(&l, &L.v[1]));	/* local part exact */
-	CHECK(!addrlist_contains(&l, &L.v[2]));	/* root vs root@x */
-	addrlist_free(&L);
+	CHECK(addr_list_contains(&l, &L.v[0]));	/* domain case-insensitive */
+	CHECK(!addr_list_contains(&l, &L.v[1]));	/* local part exact */
+	CHECK(!addr_list_contains(&l, &L.v[2]));	/* root vs root@x */
+	addr_list_free(&L);
 	CHECK_STR(l.v[0].domain, "Example.ORG");	/* a deep copy survives */
 
 	memset(&probe, 0, sizeof probe);
 	probe.local = (char *)"root";
-	CHECK(addrlist_contains(&l, &probe));
-	addrlist_free(&l);
+	CHECK(addr_list_contains(&l, &probe));
+	addr_list_free(&l);
 	CHECK(l.v == NULL && l.n == 0);
 	addr_free(NULL);
-	addrlist_free(NULL);
+	addr_list_free(NULL);
 }
 
 int main(void)
@@ -493,7 +493,7 @@ int main(void)
 	test_all_or_nothing();
 	test_sender();
 	test_helpers();
-	addrlist_free(&L);
+	addr_list_free(&L);
 	printf("test_address: %u inputs parsed\n", ncases);
 	return check_summary("test_address");
 }

@@ -39,7 +39,7 @@ static int msgfile(const char *prefix, const char *msg, size_t msglen)
 	}
 	fd = dup(fileno(f));
 	fclose(f);
-	if (write_all(fd, prefix, strlen(prefix)) == -1 || write_all(fd, msg, msglen) == -1) {
+	if (io_write_all(fd, prefix, strlen(prefix)) == -1 || io_write_all(fd, msg, msglen) == -1) {
 		perror("write");
 		exit(1);
 	}
@@ -272,7 +272,7 @@ static void test_delayed(void)
 	CHECK(has_line(out.data, "Subject: Delayed Mail (still being retried)"));
 	CHECK(has_line(out.data, "Action: delayed"));
 	CHECK(has_line(out.data, "Status: 4.4.1"));
-	rfc5322_date(1795432000, d, sizeof(d));
+	time_rfc5322_date(1795432000, d, sizeof(d));
 	snprintf(line, sizeof(line), "Will-Retry-Until: %s", d);
 	CHECK(has_line(out.data, line));
 	CHECK(res.headers_only);

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the spool's two sides: drop.c (writing a drop file) and
+ * Unit tests for the spool's two sides: spool_drop.c (writing a drop file) and
  * pickup.c (checking one as hostile input), in a scratch spool owned by
  * whoever runs the test.
  */

@@ -1,9 +1,9 @@
-/* Unit tests for spool/envelope.c: the text form and its strict parser. */
+/* Unit tests for spool/spool_envelope.c: the text form and its strict parser. */
 #include <stdio.h>
 #include <string.h>
 
 #include "check.h"
-#include "envelope.h"
+#include "spool_envelope.h"
 
 /* Parse every line of text into e; returns the first non-zero result. */
 static int parse_all(struct envelope *e, const char *text, char *err, size_t errlen)

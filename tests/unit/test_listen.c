@@ -17,7 +17,7 @@
 #include "auth.h"
 #include "check.h"
 #include "conf.h"
-#include "envelope.h"
+#include "spool_envelope.h"
 #include "listen_auth.h"
 #include "listen_conn.h"
 #include "listen_data.h"
@@ -213,17 +213,17 @@ static enum ld_result data_of(const char *in, size_t inlen, char *out, size_t ou
 	if (write(sv[1], in, inlen) < 0)
 		perror("write");
 	shutdown(sv[1], SHUT_WR);
-	fd = ldata_tempfile(dir);
-	c = lconn_new(sv[0], NULL);
-	r = ldata_copy(c, fd, 0, 2, net_deadline(5), &st, &werr);
+	fd = data_tempfile(dir);
+	c = conn_new(sv[0], NULL);
+	r = data_copy(c, fd, 0, 2, net_deadline(5), &st, &werr);
 	lseek(fd, 0, SEEK_SET);
 	n = read(fd, out, outlen - 1);
 	*got = n > 0 ? (size_t)n : 0;
 	out[*got] = '\0';
-	p = lconn_peek(c, &avail);
+	p = conn_peek(c, &avail);
 	snprintf(rest, restlen, "%.*s", (int)avail, p);
 	close(fd);
-	lconn_free(c);
+	conn_free(c);
 	close(sv[1]);
 	return r;
 }
@@ -295,7 +295,7 @@ static void test_session_remote(void)
 		x.ip = "192.0.2.9";
 		x.loopback = false;
 		x.events = -1;
-		lsmtp_serve(&x, sv[0]);
+		listen_smtp_serve(&x, sv[0]);
 		_exit(0);
 	}
 	close(sv[0]);

@@ -27,7 +27,7 @@ static void put_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-	if (fd == -1 || write_all(fd, text, strlen(text)) == -1) {
+	if (fd == -1 || io_write_all(fd, text, strlen(text)) == -1) {
 		perror(path);
 		exit(1);
 	}
@@ -61,7 +61,7 @@ static int msg_fd(const char *msg)
 	path_in(p, sizeof(p), "msg");
 	put_file(p, "PREFIX\n");
 	fd = open(p, O_RDWR | O_APPEND);
-	if (fd == -1 || write_all(fd, msg, strlen(msg)) == -1) {
+	if (fd == -1 || io_write_all(fd, msg, strlen(msg)) == -1) {
 		perror(p);
 		exit(1);
 	}
@@ -273,9 +273,9 @@ static void test_locks(void)
 
 	/* A fresh dot-lock (a live holder): we wait, then give up, leaving it. */
 	put_file(lock, "12345\n");
-	t = now_monotonic();
+	t = time_monotonic();
 	CHECK_INT(deliver(mb, "", "X: y\n\nz\n", 400, err, sizeof(err)), -1);
-	CHECK(now_monotonic() - t >= 0.35);
+	CHECK(time_monotonic() - t >= 0.35);
 	CHECK(strstr(err, "locked") != NULL);
 	CHECK(exists(lock));
 	got = slurp(mb);

@@ -1,4 +1,4 @@
-/* Unit tests of spool/message.h and spool/qp.h: reading, fix-ups, MIME. */
+/* Unit tests of spool/msg.h and spool/msg_qp.h: reading, fix-ups, MIME. */
 #include <sys/mman.h>
 
 #include <stdio.h>
@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "message.h"
-#include "qp.h"
+#include "msg.h"
+#include "msg_qp.h"
 #include "util.h"
 
 static int mem_write(void *ctx, const void *p, size_t n, char *err, size_t errlen)
@@ -26,7 +26,7 @@ static int input_fd(const char *s, size_t n)
 {
 	int fd = memfd_create("input", 0);
 
-	if (fd < 0 || write_all(fd, s, n) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+	if (fd < 0 || io_write_all(fd, s, n) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
 		perror("memfd");
 		exit(2);
 	}
@@ -772,7 +772,7 @@ static void test_rcpts(void)
 		CHECK(l.v[2].domain == NULL);
 		CHECK_STR(l.v[3].local, "d");
 	}
-	addrlist_free(&l);
+	addr_list_free(&l);
 	result_free(&r);
 
 	memset(&l, 0, sizeof(l));
@@ -783,14 +783,14 @@ static void test_rcpts(void)
 		CHECK_STR(l.v[0].local, "r");
 		CHECK_STR(l.v[1].local, "s");
 	}
-	addrlist_free(&l);
+	addr_list_free(&l);
 	result_free(&r);
 
 	memset(&l, 0, sizeof(l));
 	run("To: a@x.org, <<bad\n\nb\n", false, &r);
 	CHECK_INT(msg_rcpts(&r.h, &l, err, sizeof(err)), EX_DATAERR);
 	CHECK(strstr(err, "To:") != NULL);
-	addrlist_free(&l);
+	addr_list_free(&l);
 	result_free(&r);
 }
 
@@ -1057,8 +1057,8 @@ static void test_qp_body(void)
 	uint64_t written;
 	char err[256];
 
-	write_all(fd, pre, 8);
-	write_all(fd, body, sizeof(body) - 1);
+	io_write_all(fd, pre, 8);
+	io_write_all(fd, body, sizeof(body) - 1);
 	buf_init(&out, 1 << 20);
 	buf_init(&dec, 1 << 20);
 	CHECK_INT(msg_qp_body(fd, 8, sizeof(body) - 1, &sink, 0, 0, &written, err, sizeof(err)), 0);

@@ -9,8 +9,8 @@
 #include <sysexits.h>
 
 #include "check.h"
-#include "envelope.h"
-#include "options.h"
+#include "spool_envelope.h"
+#include "sm_options.h"
 
 #define MAXARGS 32
 

@@ -118,7 +118,7 @@ static void test_commit_load(void)
 	fdir = open(path, O_RDONLY | O_DIRECTORY);
 	snprintf(path, sizeof path, "%s/%s.msg", dir, ID);
 	close(open(path, O_WRONLY | O_CREAT, 0600));
-	r = qmsg_expire_id(qdir, fdir, ID, 1700999999.0, &nb, err, sizeof err);
+	r = queue_expire_id(qdir, fdir, ID, 1700999999.0, &nb, err, sizeof err);
 	CHECK_INT(r, 0);
 	CHECK_INT(nb, 2);
 	CHECK(access(path, F_OK) == -1);
@@ -134,7 +134,7 @@ static void test_commit_load(void)
 	qmsg_set_reply(&m, 2, RCPT_SENT, 250, "2.0.0", "250 ok", NULL);
 	CHECK_INT(qmsg_commit(qdir, &m, err, sizeof err), 0);
 	close(open(path, O_WRONLY | O_CREAT, 0600));
-	CHECK_INT(qmsg_finish(qdir, fdir, &m, err, sizeof err), 1);
+	CHECK_INT(queue_finish(qdir, fdir, &m, err, sizeof err), 1);
 	CHECK(access(path, F_OK) == -1);
 	CHECK_INT(qmsg_load(qdir, ID, &m2, err, sizeof err), -1);
 	qmsg_free(&m);

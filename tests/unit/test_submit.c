@@ -1,4 +1,4 @@
-/* Unit tests of spool/submit.h: the whole submission into a scratch spool. */
+/* Unit tests of spool/sm_submit.h: the whole submission into a scratch spool. */
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "submit.h"
+#include "sm_submit.h"
 #include "util.h"
 
 static char spool[64];
@@ -108,7 +108,7 @@ static char *submit(const struct submit_req *r, const char *s, size_t n, int *rc
 	char id[17], path[256];
 	char *text = NULL;
 
-	write_all(fd, s, n);
+	io_write_all(fd, s, n);
 	lseek(fd, 0, SEEK_SET);
 	*rc = submit_message(r, fd, id, err, errlen);
 	close(fd);
@@ -122,7 +122,7 @@ static char *submit(const struct submit_req *r, const char *s, size_t n, int *rc
 		fstat(fd, &st);
 		CHECK_INT(st.st_mode & 07777, 0640);
 		text = xcalloc(1, (size_t)st.st_size + 1);
-		read_full(fd, text, (size_t)st.st_size);
+		io_read_full(fd, text, (size_t)st.st_size);
 		close(fd);
 	}
 	CHECK(text != NULL);

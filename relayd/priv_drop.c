@@ -1,0 +1,36 @@
+/* Dropping root: see priv_drop.h. */
+#include <errno.h>
+#include <grp.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "priv_drop.h"
+
+/* setgroups, setresgid, setresuid, then check that none of it can be undone. */
+void priv_drop(uid_t uid, gid_t gid, bool mail_group)
+{
+	gid_t groups[2] = { gid, gid };
+	size_t ngroups = 1;
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	struct group *mail;
+
+	/* Group mail: for appending bounces to /var/mail/USER (bounce_local). */
+	mail = mail_group ? getgrnam("mail") : NULL;
+	if (mail != NULL && mail->gr_gid != gid)
+		groups[ngroups++] = mail->gr_gid;
+	if (setgroups(ngroups, groups) == -1)
+		log_fatalx(EX_OSERR, "setgroups: %s", strerror(errno));
+	if (setresgid(gid, gid, gid) == -1)
+		log_fatalx(EX_OSERR, "setresgid: %s", strerror(errno));
+	if (setresuid(uid, uid, uid) == -1)
+		log_fatalx(EX_OSERR, "setresuid: %s", strerror(errno));
+	if (getresuid(&ru, &eu, &su) == -1 || ru != uid || eu != uid || su != uid)
+		log_fatalx(EX_OSERR, "could not drop root: uids are not all %lu", (unsigned long)uid);
+	if (getresgid(&rg, &eg, &sg) == -1 || rg != gid || eg != gid || sg != gid)
+		log_fatalx(EX_OSERR, "could not drop root: gids are not all %lu", (unsigned long)gid);
+	if (setuid(0) != -1 || seteuid(0) != -1)
+		log_fatalx(EX_OSERR, "could not drop root: setuid(0) still works");
+}

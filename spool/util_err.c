@@ -1,0 +1,16 @@
+/* Formatting a failure reason into a caller's buffer (see util.h). */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "util.h"
+
+void err_format(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
