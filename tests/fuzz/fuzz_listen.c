@@ -1,5 +1,5 @@
 /*
- * relayd's SMTP listener session (relayd/listen_smtp.h, lsmtp_serve) on
+ * relayd's SMTP listener session (relayd/listen_smtp.h, listen_smtp_serve) on
  * arbitrary bytes: anyone who can reach the listen port drives it. The bytes
  * are the client's whole side (commands, AUTH responses and DATA,
  * pipelined), written into a socket pair whose other end is the session's;
@@ -226,7 +226,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	x.loopback = (size & 2) != 0;
 	x.ip = x.loopback ? "127.0.0.1" : "192.0.2.7";
 	x.events = -1;
-	lsmtp_serve(&x, sv[0]);		/* closes sv[0] */
+	listen_smtp_serve(&x, sv[0]);		/* closes sv[0] */
 
 	while (got < REPLIES_MAX && (n = read(sv[1], replies + got, REPLIES_MAX - got)) > 0)
 		got += (size_t)n;
