@@ -450,7 +450,17 @@ static int parse_line(struct pctx *p, char *line, size_t len)
 	}
 	if (val != NULL)
 		val[-1] = ' ';
-	r = envelope_parse_line(&p->m->env, line, len, errbuf, sizeof errbuf);
+	if (p->in_state) {
+		/* Refused, but parsed for the reason into a scratch envelope: a
+		 * recipient added to m now would have no state entry. */
+		struct envelope scratch;
+
+		envelope_init(&scratch);
+		r = envelope_parse_line(&scratch, line, len, errbuf, sizeof errbuf);
+		envelope_free(&scratch);
+	} else {
+		r = envelope_parse_line(&p->m->env, line, len, errbuf, sizeof errbuf);
+	}
 	if (r == 1)
 		return perr(p, "unknown keyword \"%.40s\"", line);
 	if (r == -1)

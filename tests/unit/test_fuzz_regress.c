@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "smtp_parse.h"
+#include "spool_qmsg.h"
 
 /*
  * fuzz_smtp_parse: a ':' inside a quoted local part was taken as the end of
@@ -35,8 +36,38 @@ static void test_route_colon_in_quotes(void)
 	free(p);
 }
 
+/*
+ * fuzz_qmsg: an envelope line after the state lines was refused only after
+ * it had been added, so a "rcpt" there grew the recipient count past the
+ * states already allocated and qmsg_free on the refusal read and freed
+ * beyond them (heap overflow; ASan in make sanitize, free() abort or heap
+ * damage without it). A damaged queue/ID.env took relayd down at start.
+ */
+static void test_qmsg_rcpt_after_state(void)
+{
+	static const char *const texts[] = {
+		QUEUE_STATE_MAGIC "\nsender <>\nrcpt <a@x.org>\nuid 0\narrival 5.000\nsize 10\n"
+		    "status 0 failed\nrcpt <b@x.org>\nrcpt <c@x.org>\nrcpt <d@x.org>\n",
+		QUEUE_STATE_MAGIC "\nsender <>\nrcpt <a@x.org>\nlast-reply 0 0 - gone\n"
+		    "relay 0 h[192.0.2.1]:25\nrcpt <b@x.org>\nuid 0\narrival 5.000\nsize 10\n",
+	};
+	char err[256];
+	struct qmsg m;
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof texts / sizeof texts[0]; i++)
+		for (k = 0; k < 64; k++) {
+			err[0] = '\0';
+			CHECK(qmsg_parse(&m, "0123456789ABCDEF", texts[i], strlen(texts[i]), err,
+			    sizeof err) == -1);
+			CHECK(strstr(err, "envelope line after the state lines") != NULL);
+		}
+}
+
 int main(void)
 {
 	test_route_colon_in_quotes();
+	test_qmsg_rcpt_after_state();
 	return check_summary("fuzz_regress");
 }
