@@ -11,8 +11,9 @@
  * Checks: the replies are CRLF-ended lines of at most 512 octets without a
  * NUL or control byte, each "NNN " or "NNN-" with a code 2xx-5xx, the first
  * the 220 banner; every "250 2.0.0 Ok: queued as ID" names a complete drop
- * file in incoming/new, and no other file is there; nothing is left in
- * incoming/tmp; no descriptor leaks.
+ * file in incoming/new, and no other file is there; no more messages are
+ * queued than the input has "<LF>.<CR><LF>" end markers; nothing is left
+ * in incoming/tmp; no descriptor leaks.
  *
  * Two things are replaced so the fuzzer runs at speed: sleep() (the
  * session waits a second after a failed AUTH) returns at once, and
@@ -200,6 +201,22 @@ static void sweep(char ids[][17], size_t nq, size_t max)
 	closedir(d);
 }
 
+/* "\n.\r\n" in the bytes, not overlapping. */
+static size_t count_ends(const unsigned char *d, size_t n)
+{
+	size_t i = 0, k = 0;
+
+	while (i + 4 <= n) {
+		if (memcmp(d + i, "\n.\r\n", 4) == 0) {
+			k++;
+			i += 4;
+		} else {
+			i++;
+		}
+	}
+	return k;
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	char ids[64][17];
@@ -235,6 +252,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	if (lowest_free_fd() != before)
 		broken("a descriptor leaked", "");
 	nq = check_replies(replies, got, ids, sizeof ids / sizeof ids[0]);
+	/* Every message ends with ".<CR><LF>" at the start of a line: no
+	 * more can be queued than the input holds (no smuggling by bare LF
+	 * or CR alone). */
+	if (nq > count_ends(data, size))
+		broken("more messages queued than the input has end markers", "");
 	sweep(ids, nq, sizeof ids / sizeof ids[0]);
 	return 0;
 }
