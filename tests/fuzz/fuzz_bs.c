@@ -16,6 +16,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "fuzzlib.h"
 #include "sm_bs.h"
 #include "conf.h"
 #include "spool.h"
@@ -89,22 +90,6 @@ static int sweep(const char *rel, bool must_be_complete)
 	return found;
 }
 
-/* "\n.\r\n" in the bytes, not overlapping. */
-static size_t count_ends(const unsigned char *d, size_t n)
-{
-	size_t i = 0, k = 0;
-
-	while (i + 4 <= n) {
-		if (memcmp(d + i, "\n.\r\n", 4) == 0) {
-			k++;
-			i += 4;
-		} else {
-			i++;
-		}
-	}
-	return k;
-}
-
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	struct submit_req base;
@@ -122,7 +107,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		broken("bs_serve returned something but 0, 65 or 74");
 	/* Every message ends with ".<CR><LF>" at the start of a line: no
 	 * more can be queued than the input holds (no smuggling by bare LF). */
-	if ((size_t)sweep(SPOOL_DROP_NEW, true) > count_ends(data, size))
+	if ((size_t)sweep(SPOOL_DROP_NEW, true) > fuzz_count_ends(data, size))
 		broken("more messages queued than the input has end markers");
 	if (sweep(SPOOL_DROP_TMP, false))
 		broken("a partial file was left in incoming/tmp");

@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fuzzlib.h"
 #include "conf.h"
 #include "listen_auth.h"
 #include "listen_smtp.h"
@@ -113,15 +114,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int lowest_free_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (fd != -1)
-		close(fd);
-	return fd;
-}
-
 /* Check the reply lines; returns how many said "queued as", the ids in
  * ids[] (up to max). */
 static size_t check_replies(const char *r, size_t n, char ids[][17], size_t max)
@@ -201,22 +193,6 @@ static void sweep(char ids[][17], size_t nq, size_t max)
 	closedir(d);
 }
 
-/* "\n.\r\n" in the bytes, not overlapping. */
-static size_t count_ends(const unsigned char *d, size_t n)
-{
-	size_t i = 0, k = 0;
-
-	while (i + 4 <= n) {
-		if (memcmp(d + i, "\n.\r\n", 4) == 0) {
-			k++;
-			i += 4;
-		} else {
-			i++;
-		}
-	}
-	return k;
-}
-
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	char ids[64][17];
@@ -225,7 +201,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	int sv[2], before, big = 1 << 20;
 	ssize_t n;
 
-	before = lowest_free_fd();
+	before = fuzz_lowest_free_fd();
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
 		broken("socketpair", "");
 	/* All replies must fit while nobody reads them yet. */
@@ -249,13 +225,13 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		got += (size_t)n;
 	close(sv[1]);
 	replies[got] = '\0';
-	if (lowest_free_fd() != before)
+	if (fuzz_lowest_free_fd() != before)
 		broken("a descriptor leaked", "");
 	nq = check_replies(replies, got, ids, sizeof ids / sizeof ids[0]);
 	/* Every message ends with ".<CR><LF>" at the start of a line: no
 	 * more can be queued than the input holds (no smuggling by bare LF
 	 * or CR alone). */
-	if (nq > count_ends(data, size))
+	if (nq > fuzz_count_ends(data, size))
 		broken("more messages queued than the input has end markers", "");
 	sweep(ids, nq, sizeof ids / sizeof ids[0]);
 	return 0;

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzzlib.h"
 #include "listen_auth.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,15 +54,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	return 0;
-}
-
-static int lowest_free_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (fd != -1)
-		close(fd);
-	return fd;
 }
 
 /*
@@ -107,10 +99,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd == -1 || write(fd, data, size) != (ssize_t)size || fchmod(fd, mode) == -1)
 		broken("cannot write the file", path);
 	close(fd);
-	before = lowest_free_fd();
+	before = fuzz_lowest_free_fd();
 	err[0] = '\0';
 	u = listen_users_load(path, err, sizeof err);
-	if (lowest_free_fd() != before)
+	if (fuzz_lowest_free_fd() != before)
 		broken("a descriptor leaked", err);
 	want = expected_users(data, size);
 	if (u == NULL) {
