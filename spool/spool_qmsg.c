@@ -198,7 +198,7 @@ int qmsg_format(const struct qmsg *m, struct buf *b)
 		if (r->state != RCPT_PENDING &&
 		    buf_appendf(b, "status %zu %s\n", i, state_names[r->state]) == -1)
 			return -1;
-		if ((r->code != 0 || r->text != NULL) &&
+		if ((r->code != 0 || r->text != NULL || r->dsn[0] != '\0') &&
 		    buf_appendf(b, "last-reply %zu %d %s %s\n", i, r->code,
 			r->dsn[0] ? r->dsn : "-", r->text ? r->text : "") == -1)
 			return -1;

@@ -65,8 +65,32 @@ static void test_qmsg_rcpt_after_state(void)
 		}
 }
 
+/*
+ * fuzz_qmsg: a last-reply with a DSN but code 0 and no text was not written
+ * out again (qmsg_format wrote the line only for a code or a text), so the
+ * DSN was lost at the next state file write.
+ */
+static void test_qmsg_dsn_kept(void)
+{
+	static const char text[] = QUEUE_STATE_MAGIC "\nsender <>\nrcpt <a@x.org>\nuid 1\n"
+	    "arrival 5.000\nsize 1\nlast-reply 0 0 4.4.1\n";
+	struct qmsg m, again;
+	char err[256];
+	struct buf b;
+
+	CHECK(qmsg_parse(&m, "0123456789ABCDEF", text, strlen(text), err, sizeof err) == 0);
+	buf_init(&b, QUEUE_STATE_MAX);
+	CHECK(qmsg_format(&m, &b) == 0);
+	CHECK(qmsg_parse(&again, "0123456789ABCDEF", b.data, b.len, err, sizeof err) == 0);
+	CHECK_STR(again.rcpts[0].dsn, "4.4.1");
+	buf_free(&b);
+	qmsg_free(&again);
+	qmsg_free(&m);
+}
+
 int main(void)
 {
+	test_qmsg_dsn_kept();
 	test_route_colon_in_quotes();
 	test_qmsg_rcpt_after_state();
 	return check_summary("fuzz_regress");
