@@ -50,11 +50,14 @@ char *smtp_parse_path(const char *p, const char **rest)
 	if (*q != '>')
 		return NULL;
 	*rest = q + 1;
-	/* RFC 5321 §4.1.1.3: accept and ignore a source route "@a,@b:". */
+	/* RFC 5321 §4.1.1.3: accept and ignore a source route "@a,@b:". Its
+	 * domains hold no quote: a ':' after one is inside a local part. */
 	if (*start == '@') {
-		const char *colon = memchr(start, ':', (size_t)(q - start));
+		const char *colon = start;
 
-		if (colon != NULL)
+		while (colon < q && *colon != ':' && *colon != '"')
+			colon++;
+		if (colon < q && *colon == ':')
 			start = colon + 1;
 	}
 	return xstrndup(start, (size_t)(q - start));

@@ -198,7 +198,7 @@ int qmsg_format(const struct qmsg *m, struct buf *b)
 		if (r->state != RCPT_PENDING &&
 		    buf_appendf(b, "status %zu %s\n", i, state_names[r->state]) == -1)
 			return -1;
-		if ((r->code != 0 || r->text != NULL) &&
+		if ((r->code != 0 || r->text != NULL || r->dsn[0] != '\0') &&
 		    buf_appendf(b, "last-reply %zu %d %s %s\n", i, r->code,
 			r->dsn[0] ? r->dsn : "-", r->text ? r->text : "") == -1)
 			return -1;
@@ -450,7 +450,17 @@ static int parse_line(struct pctx *p, char *line, size_t len)
 	}
 	if (val != NULL)
 		val[-1] = ' ';
-	r = envelope_parse_line(&p->m->env, line, len, errbuf, sizeof errbuf);
+	if (p->in_state) {
+		/* Refused, but parsed for the reason into a scratch envelope: a
+		 * recipient added to m now would have no state entry. */
+		struct envelope scratch;
+
+		envelope_init(&scratch);
+		r = envelope_parse_line(&scratch, line, len, errbuf, sizeof errbuf);
+		envelope_free(&scratch);
+	} else {
+		r = envelope_parse_line(&p->m->env, line, len, errbuf, sizeof errbuf);
+	}
 	if (r == 1)
 		return perr(p, "unknown keyword \"%.40s\"", line);
 	if (r == -1)

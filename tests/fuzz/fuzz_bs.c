@@ -3,7 +3,8 @@
  * local user drives it. The bytes are the client's whole side (commands
  * and data, pipelined); replies go to /dev/null. Every message it queues
  * goes into a private spool (a temp directory) and must be a complete drop
- * file; bs_serve must end with 0, 65 (a bare LF in DATA) or 74 (input
+ * file, and no more are queued than the input has "<LF>.<CR><LF>" end
+ * markers; bs_serve must end with 0, 65 (a bare LF in DATA) or 74 (input
  * ended or broke off), and leave nothing in incoming/tmp.
  */
 #include <dirent.h>
@@ -15,6 +16,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "fuzzlib.h"
 #include "sm_bs.h"
 #include "conf.h"
 #include "spool.h"
@@ -59,7 +61,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* Check and remove what the session queued; 1 if dir held anything. */
+/* Check and remove what the session queued; how many files dir held. */
 static int sweep(const char *rel, bool must_be_complete)
 {
 	char path[160], head[sizeof DROP_MAGIC];
@@ -75,7 +77,7 @@ static int sweep(const char *rel, bool must_be_complete)
 
 		if (de->d_name[0] == '.')
 			continue;
-		found = 1;
+		found++;
 		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC);
 		if (must_be_complete && (fd == -1 || read(fd, head, sizeof head - 1) !=
 		    (ssize_t)(sizeof head - 1) || memcmp(head, DROP_MAGIC, sizeof head - 1) != 0))
@@ -103,7 +105,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	rc = bs_serve(&conf, &base, in_fd, null_fd);
 	if (rc != 0 && rc != EX_DATAERR && rc != EX_IOERR)
 		broken("bs_serve returned something but 0, 65 or 74");
-	sweep(SPOOL_DROP_NEW, true);
+	/* Every message ends with ".<CR><LF>" at the start of a line: no
+	 * more can be queued than the input holds (no smuggling by bare LF). */
+	if ((size_t)sweep(SPOOL_DROP_NEW, true) > fuzz_count_ends(data, size))
+		broken("more messages queued than the input has end markers");
 	if (sweep(SPOOL_DROP_TMP, false))
 		broken("a partial file was left in incoming/tmp");
 	return 0;

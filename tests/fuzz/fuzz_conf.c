@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzzlib.h"
 #include "conf.h"
 #include "util.h"
 
@@ -37,17 +38,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (snprintf(path, sizeof path, "/proc/self/fd/%d", memfd) >= (int)sizeof path)
 		exit(1);
 	return 0;
-}
-
-/* The lowest free descriptor: if it differs before and after a call, the
- * call leaked one (libFuzzer's own descriptors do not move in between). */
-static int lowest_free_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (fd != -1)
-		close(fd);
-	return fd;
 }
 
 static void check_conf(const struct conf *c)
@@ -79,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct conf c;
 	char err[CONF_ERR_MAX];
-	int fd0 = lowest_free_fd();
+	int fd0 = fuzz_lowest_free_fd();
 
 	if (ftruncate(memfd, 0) == -1 || pwrite(memfd, data, size, 0) != (ssize_t)size)
 		broken("cannot write the memfd");
@@ -89,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else if (memchr(err, '\0', sizeof err) == NULL || strncmp(err, path, strlen(path)) != 0)
 		broken("error is not \"FILE...: reason\"");
 	conf_free(&c);
-	if (lowest_free_fd() != fd0)
+	if (fuzz_lowest_free_fd() != fd0)
 		broken("file descriptor leaked");
 	return 0;
 }

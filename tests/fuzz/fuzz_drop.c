@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fuzzlib.h"
 #include "spool.h"
 #include "util.h"
 
@@ -64,17 +65,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-/* The lowest free descriptor: if it differs before and after a call, the
- * call leaked one (libFuzzer's own descriptors do not move in between). */
-static int lowest_free_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (fd != -1)
-		close(fd);
-	return fd;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct drop_file df;
@@ -94,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size & 2)
 		max_size = 512;
 
-	fd0 = lowest_free_fd();
+	fd0 = fuzz_lowest_free_fd();
 	memset(why, 'x', sizeof why);
 	v = drop_file_open(dir_fd, NAME, max_size, now, &df, why, sizeof why);
 	if (memchr(why, '\0', sizeof why) == NULL)
@@ -125,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default:
 		broken("verdict out of range", why);
 	}
-	if (lowest_free_fd() != fd0)
+	if (fuzz_lowest_free_fd() != fd0)
 		broken("file descriptor leaked", why);
 	return 0;
 }
