@@ -7,6 +7,7 @@
 #ifndef NULLRELAY_CHILD_H
 #define NULLRELAY_CHILD_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /*
@@ -19,5 +20,11 @@ pid_t child_fork(int *sock);
 
 /* TERM, INT, HUP, USR1 and PIPE ignored: the parent decides when we stop. */
 void child_ignore_signals(void);
+
+/*
+ * Before an exec: make fds[i] descriptor 3 + i, open across the exec (a
+ * source may already sit at a target number). 0, or -1 (errno).
+ */
+int child_pass_fds(const int *fds, size_t n);
 
 #endif

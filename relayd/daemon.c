@@ -27,7 +27,6 @@
 #include "control_hooks.h"
 #include "daemon.h"
 #include "daemon_state.h"
-#include "deliver.h"
 #include "health.h"
 #include "listen.h"
 #include "log.h"
@@ -279,16 +278,16 @@ static void recover_queue(struct daemon *dm)
 
 /* ---- workers (worker.h) ---- */
 
-/* In the child worker_spawn forked. */
+/* In the child worker_spawn forked: the worker program (worker.h). */
 static void worker_child(void *arg, int sock, const char *id)
 {
 	struct daemon *dm = arg;
 
 	close_in_child(dm, true);
-	child_ignore_signals();
 	signal(SIGCHLD, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &dm->oldmask, NULL);
-	deliver_main(dm->c, &dm->d, sock, id, sched_host_until(dm->s), dm->c->nsmarthosts);
+	worker_exec(sock, dm->lockfd, dm->o->conf_must_exist ? dm->o->conf_path : NULL, id,
+	    sched_host_until(dm->s), dm->c->nsmarthosts);
 }
 
 static bool take(struct daemon *dm, char id[17])
@@ -732,6 +731,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 
 	dm->c = c;
 	dm->o = o;
+	dm->wp = worker_pool_new(on_worker_event, on_worker_lost, dm);
 	sd_notify_init();
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -748,6 +748,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 			log_info("stopped before the spool was free");
 		close(dm->lockfd);
 		close(dm->sfd);
+		worker_pool_free(dm->wp);
 		free(dm);
 		return 0;
 	}
@@ -757,7 +758,6 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	health_reset(&dm->health, c, time_wall());
 	dm->owners = qlist_owners_new();
 	dm->p = pickup_new(&dm->d, c->spool);
-	dm->wp = worker_pool_new(on_worker_event, on_worker_lost, dm);
 	dm->k = picker_new(dm->p, on_queued, picker_child, dm);
 	recover_queue(dm);
 	if (!o->once) {

@@ -13,6 +13,7 @@
 
 #include "child.h"
 #include "conf.h"
+#include "helper_path.h"
 #include "log.h"
 #include "queue.h"
 #include "worker.h"
@@ -264,6 +265,41 @@ void worker_quit(struct worker *w)
 {
 	tell(w, "QUIT");
 	w->st = W_QUITTING;
+}
+
+noreturn void worker_exec(int sock, int lockfd, const char *conf_path, const char *id,
+    const time_t *host_until, size_t n)
+{
+	char path[4096], err[1024], until[CONF_MAX_SMARTHOSTS][24];
+	char *argv[8 + CONF_MAX_SMARTHOSTS];
+	int fds[2] = { sock, lockfd };
+	size_t a = 0, i;
+
+	if (helper_path(WORKER_PROGRAM, path, sizeof path, err, sizeof err) == -1) {
+		log_warnx("worker: %s", err);
+		_exit(71);
+	}
+	argv[a++] = (char *)WORKER_PROGRAM;
+	if (log_is_stderr())
+		argv[a++] = (char *)"-f";
+	if (conf_path != NULL) {
+		argv[a++] = (char *)"-C";
+		argv[a++] = (char *)conf_path;
+	}
+	argv[a++] = (char *)"deliver";
+	argv[a++] = (char *)id;
+	for (i = 0; i < n && i < CONF_MAX_SMARTHOSTS; i++) {
+		snprintf(until[i], sizeof until[i], "%lld", (long long)host_until[i]);
+		argv[a++] = until[i];
+	}
+	argv[a] = NULL;
+	if (child_pass_fds(fds, 2) == -1) {
+		log_warn("worker: cannot pass its descriptors");
+		_exit(71);
+	}
+	execv(path, argv);
+	log_warn("worker: cannot run %s", path);
+	_exit(71);
 }
 
 /* DONE or RELEASE: the message is off the worker's hands. */

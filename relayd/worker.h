@@ -65,6 +65,20 @@ bool worker_ask(int sock, char id[17]);
 
 /* ---- the parent's side ---- */
 
+/* The worker program, exec'd for each worker (helper_path.h). */
+#define WORKER_PROGRAM "nullrelay-smtp"
+
+/*
+ * In the child worker_spawn forked: exec WORKER_PROGRAM deliver with sock
+ * as its descriptor 3 and the spool lock as 4 (so that an orphaned worker
+ * still holds the spool), the configuration file (conf_path, or none: the
+ * default), and the smarthost hold-downs host_until[0..n). Never returns
+ * (exit 71 when the program cannot be run, logged).
+ */
+noreturn void worker_exec(int sock, int lockfd, const char *conf_path, const char *id,
+    const time_t *host_until, size_t n);
+
+
 enum wstate { W_BUSY, W_IDLE, W_QUITTING };
 
 struct worker {
