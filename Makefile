@@ -55,7 +55,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SAN)
 LIBS = $(PKG_LIBS) -lcrypt
 
 LIB_SRCS := $(sort $(wildcard spool/*.c))
-RELAYD_SRCS := $(sort $(filter-out relayd/main.c,$(wildcard relayd/*.c)))
+RELAYD_SRCS := $(sort $(filter-out relayd/main.c relayd/helper_main.c,$(wildcard relayd/*.c)))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
 O2_SRCS := $(sort $(wildcard relayd/oauth2/*.c))
@@ -78,10 +78,20 @@ RELAYD_BIN = $(BUILD)/relayd/relayd
 endif
 # relayd finds it beside itself (oauth2_client.h), so it sits beside RELAYD_BIN.
 O2_BIN = $(dir $(RELAYD_BIN))nullrelay-oauth2
+# The SMTP+TLS side (workers, listener), exec'd by relayd (helper_path.h).
+SMTP_BIN = $(dir $(RELAYD_BIN))nullrelay-smtp
 LIBEXECDIR ?= $(PREFIX)/lib/nullrelay
+# relayd also looks for its helpers in the LIBEXECDIR it was built for.
+.DEFAULT_GOAL := all
+# A stamp that changes with LIBEXECDIR rebuilds it (make all, then make
+# install LIBEXECDIR=...).
+LIBEXECDIR_STAMP := $(BUILD)/libexecdir.stamp
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(LIBEXECDIR_STAMP) 2>/dev/null)" = '$(LIBEXECDIR)' ] || echo '$(LIBEXECDIR)' > $(LIBEXECDIR_STAMP); })
+$(BUILD)/relayd/helper_path.o: ALL_CFLAGS += -DNULLRELAY_LIBEXECDIR='"$(LIBEXECDIR)"'
+$(BUILD)/relayd/helper_path.o: $(LIBEXECDIR_STAMP)
 
 .PHONY: all check checksrc units sanitize install clean deps bench fuzz fuzz-long demo deb
-all: $(SENDMAIL_BIN) $(RELAYD_BIN) $(O2_BIN)
+all: $(SENDMAIL_BIN) $(RELAYD_BIN) $(O2_BIN) $(SMTP_BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -104,7 +114,13 @@ $(SENDMAIL_BIN): $(BUILD)/sendmail.o $(LIBNR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SENDMAIL_LIBS)
 
+# --as-needed: the resident relayd pulls no TLS code from the archive, so
+# it does not map libssl/libcrypto (check: ldd relayd/relayd).
 $(RELAYD_BIN): $(BUILD)/relayd/main.o $(LIBRELAYD) $(LIBNR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -Wl,--as-needed -o $@ $^ $(LIBS)
+
+$(SMTP_BIN): $(BUILD)/relayd/helper_main.o $(LIBRELAYD) $(LIBNR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -171,6 +187,7 @@ install: all
 	install -m 0755 relayd/relayd $(DESTDIR)$(SBINDIR)/relayd
 	install -d $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 relayd/nullrelay-oauth2 $(DESTDIR)$(LIBEXECDIR)/nullrelay-oauth2
+	install -m 0755 relayd/nullrelay-smtp $(DESTDIR)$(LIBEXECDIR)/nullrelay-smtp
 	ln -sf $(SBINDIR)/sendmail $(DESTDIR)$(BINDIR)/mailq
 	ln -sf $(SBINDIR)/sendmail $(DESTDIR)$(BINDIR)/newaliases
 	install -m 0644 man/sendmail.8 man/relayd.8 $(DESTDIR)$(MANDIR)/man8/
@@ -182,6 +199,6 @@ ifeq ($(LIBSENDMAIL),1)
 endif
 
 clean:
-	rm -rf build build-san build-deb sendmail relayd/relayd relayd/nullrelay-oauth2
+	rm -rf build build-san build-deb sendmail relayd/relayd relayd/nullrelay-oauth2 relayd/nullrelay-smtp
 
 -include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

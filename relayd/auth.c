@@ -329,9 +329,34 @@ static char *oauth2_token(const struct conf *c, bool fresh, time_t timeout, char
 	return tok;
 }
 
+/* What auth_prefetch ran before confinement (the commands' output). */
+static char *pre_password, *pre_token;
+
+void auth_prefetch(const struct conf *c)
+{
+	char err[512];
+
+	if (c->auth_user == NULL)
+		return;
+	if (c->auth_password_file == NULL && c->auth_password_command != NULL &&
+	    pre_password == NULL)
+		pre_password = run_command("auth_password_command", c->auth_password_command,
+		    c->timeout_command, err, sizeof err);
+	if (c->oauth2 == OAUTH2_OFF && c->auth_token_command != NULL && pre_token == NULL)
+		pre_token = run_command("auth_token_command", c->auth_token_command,
+		    c->timeout_command, err, sizeof err);
+	/* A failure is met again, and reported, when AUTH needs the secret. */
+}
+
 char *auth_token_fetch(const struct conf *c, bool fresh, time_t timeout, char *err,
     size_t errlen)
 {
+	if (fresh) {
+		auth_free(pre_token);
+		pre_token = NULL;
+	}
+	if (pre_token != NULL && c->oauth2 == OAUTH2_OFF)
+		return xstrdup(pre_token);
 	if (c->oauth2 != OAUTH2_OFF)
 		return oauth2_token(c, fresh, timeout, err, errlen);
 	if (c->auth_token_command == NULL) {
@@ -347,6 +372,8 @@ char *auth_secret_fetch(const struct conf *c, bool token, time_t timeout, char *
 		return auth_token_fetch(c, false, timeout, err, errlen);
 	if (c->auth_password_file != NULL)
 		return read_password_file(c->auth_password_file, err, errlen);
+	if (c->auth_password_command != NULL && pre_password != NULL)
+		return xstrdup(pre_password);
 	if (c->auth_password_command != NULL)
 		return run_command("auth_password_command", c->auth_password_command, timeout,
 		    err, errlen);

@@ -55,6 +55,13 @@ char *auth_secret_fetch(const struct conf *c, bool token, time_t timeout, char *
 char *auth_token_fetch(const struct conf *c, bool fresh, time_t timeout, char *err,
     size_t errlen);
 
+/*
+ * Run auth_password_command and auth_token_command now (a worker, before
+ * it confines itself) and hand out copies of what they printed from then
+ * on; a fresh token (the smarthost refused one) runs the command again.
+ */
+void auth_prefetch(const struct conf *c);
+
 /* Wipe and free a string holding a secret (NULL is fine). */
 void auth_free(char *s);
 

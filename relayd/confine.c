@@ -14,10 +14,12 @@
  *    helper). Everything else (/home, /root, /etc/shadow, /tmp, other
  *    spools) is refused by the kernel whatever the file modes say.
  *    Children inherit the domain. With auth_password_command or
- *    auth_token_command set, Landlock is not applied (logged): the command
- *    is a shell line run from a worker, and what it needs (a keyring in
- *    the admin's home, gpg, a script anywhere) cannot be known; running it
- *    from a helper started before confinement is left to do.
+ *    auth_token_command set, the parent does not apply Landlock (logged):
+ *    the command is a shell line, and what it needs (a keyring in the
+ *    admin's home, gpg, a script anywhere) cannot be known. Each worker
+ *    (nullrelay-smtp, exec'd) runs the command first (auth_prefetch), then
+ *    confines itself here with worker = true, Landlock included, before it
+ *    touches the network or a queued message.
  * 3. seccomp: a deny-list (EPERM) of system calls relayd never makes and
  *    that matter to an attacker (ptrace, mount, namespaces, modules, bpf,
  *    keyrings, kexec, ...). A full allow-list was judged too fragile across
@@ -41,8 +43,10 @@
 #include <unistd.h>
 
 #include "confine.h"
+#include "helper_path.h"
 #include "log.h"
 #include "oauth2_client.h"
+#include "worker.h"
 
 #ifndef LANDLOCK_ACCESS_FS_REFER
 #define LANDLOCK_ACCESS_FS_REFER (1ULL << 13)
@@ -185,6 +189,9 @@ static bool landlock(const struct conf *c, const char *conf_path, int *abi_out)
 		dir_of(self, dir, sizeof dir);
 		ll_allow(&l, dir, FS_EXEC);
 	}
+	/* The worker and listener program, wherever it was installed. */
+	if (helper_path(WORKER_PROGRAM, dir, sizeof dir, self, sizeof self) == 0)
+		ll_allow(&l, dir, FS_EXEC);
 	ll_allow(&l, "/lib64/ld-linux-x86-64.so.2", FS_EXEC);
 	ll_allow(&l, "/lib/ld-linux-aarch64.so.1", FS_EXEC);
 	ll_allow(&l, "/lib/x86_64-linux-gnu", FS_EXEC);
@@ -280,28 +287,32 @@ static bool seccomp_denylist(void)
 #endif
 }
 
-void confine_self(const struct conf *c, const char *conf_path)
+void confine_self(const struct conf *c, const char *conf_path, bool worker)
 {
 	bool ll, sc;
 	int abi = -1;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		log_fatalx(EX_OSERR, "confinement: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-	if (c->auth_password_command != NULL || c->auth_token_command != NULL) {
+	if (!worker && (c->auth_password_command != NULL || c->auth_token_command != NULL)) {
 		ll = false;
 		abi = 99;
 		log_warnx("confinement: Landlock not applied: %s runs programs whose files "
-		    "relayd cannot know (use auth_password_file to be confined)",
+		    "relayd cannot know; each worker runs it, then confines itself with Landlock",
 		    c->auth_password_command != NULL ? "auth_password_command" :
 		    "auth_token_command");
 	} else {
 		ll = landlock(c, conf_path, &abi);
 	}
-	if (!ll && abi < 2)
+	if (!ll && abi < 2 && !worker)
 		log_warnx("confinement: Landlock %s: the filesystem is not restricted",
 		    abi < 0 ? "is not available on this kernel" :
 		    "ABI 1 cannot allow renames between spool directories");
 	sc = seccomp_denylist();
-	log_info("confinement: no_new_privs%s%s", ll ? ", landlock" : "",
-	    sc ? ", seccomp deny-list" : "");
+	if (worker)
+		log_debug("confinement: worker: no_new_privs%s%s", ll ? ", landlock" : "",
+		    sc ? ", seccomp deny-list" : "");
+	else
+		log_info("confinement: no_new_privs%s%s", ll ? ", landlock" : "",
+		    sc ? ", seccomp deny-list" : "");
 }

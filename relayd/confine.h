@@ -7,11 +7,15 @@
 #ifndef NULLRELAY_CONFINE_H
 #define NULLRELAY_CONFINE_H
 
+#include <stdbool.h>
+
 #include "conf.h"
 
 /* PR_SET_NO_NEW_PRIVS, then Landlock (filesystem), then a seccomp filter;
  * each missing from the kernel is logged once and skipped. Exits (log_fatalx)
  * only when the kernel offered a layer and applying it failed half-way. */
-void confine_self(const struct conf *c, const char *conf_path);
+/* worker: the delivery worker, once it has run the secret commands
+ * (Landlock applied whatever the configuration; logged at debug level). */
+void confine_self(const struct conf *c, const char *conf_path, bool worker);
 
 #endif

@@ -16,13 +16,16 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "control.h"
+#include "control_hooks.h"
 #include "daemon.h"
-#include "deliver.h"
+#include "daemon_state.h"
 #include "health.h"
 #include "listen.h"
 #include "log.h"
@@ -41,50 +44,7 @@
 #include "sd_notify.h"
 #include "spool.h"
 #include "spool_lock.h"
-
-/* How long a worker with nothing to do keeps its connection for more. */
-#define WORKER_IDLE_SECONDS 5
-#define MAX_WORKERS 64
-
-enum wstate { W_BUSY, W_IDLE, W_QUITTING };
-
-struct worker {
-	pid_t pid;
-	int fd;
-	enum wstate st;
-	char id[17];		/* the message it holds while busy */
-	double idle_until;	/* monotonic */
-};
-
-struct daemon {
-	struct conf *c;
-	const struct daemon_opts *o;
-	struct spool_dirs d;
-	struct sched *s;
-	struct pickup *p;
-	struct picker *k;	/* the pick-up runs (child processes) */
-	struct control *ctl;
-	int sfd;
-	int lockfd;		/* SPOOL/relayd.lock, held; workers inherit it */
-	struct qlist_owners *owners;	/* submitters learnt by LIST (spool_qlist_owner.h) */
-	sigset_t oldmask;
-	struct worker w[MAX_WORKERS];
-	size_t nw;
-	bool stopping, flush, reload;
-	bool flush_hosts;	/* the flush also resets smarthost hold-downs */
-	double user_flush_at;	/* monotonic time of the last ordinary user's flush */
-	double trim_at;		/* next quarantine_trim (monotonic) */
-	double rate_wake;
-	struct metrics m;
-	struct health health;	/* relayd --health (health.h) */
-	struct netwatch *net;	/* network changes (netwatch.h); NULL: none */
-	bool metrics_dirty;
-	double metrics_at;
-	struct listener *lst;	/* the SMTP listener (listen.h), or NULL */
-	double expire_at;	/* next expiry pass, monotonic */
-	struct queue_recovery *rec;	/* start-up recovery still to do, or NULL */
-	bool trim;		/* a burst (mailq, pick-up) freed memory: give it back */
-};
+#include "worker.h"
 
 /* A pick-up run made id durable in the queue. Already indexed (a drop
  * seen again after a crash whose message start-up found): keep its state. */
@@ -99,148 +59,38 @@ static void on_queued(void *arg, const char *id, double arrival, time_t next, ui
 	dm->metrics_dirty = true;
 }
 
-static void health_now(struct daemon *dm, struct health_queue *q, struct health_verdict *v)
+/*
+ * In a freshly forked child (worker, pick-up run, listener): nothing of the
+ * parent's event loop stays open. The spool lock stays in a worker and a
+ * pick-up run, so that an orphaned one keeps it; the listener lets it go
+ * (and the spool's directories), so that a new relayd is not held up by it.
+ */
+static void close_in_child(struct daemon *dm, bool keep_lock)
 {
-	q->messages = sched_count(dm->s);
-	q->oldest_arrival = sched_oldest(dm->s);
-	health_judge(&dm->health, q, dm->c->retry_max, time_wall(), v);
-}
-
-static void on_health(void *ctx, bool json, struct buf *out)
-{
-	struct daemon *dm = ctx;
-	struct health_verdict v;
-	struct health_queue q;
-
-	health_now(dm, &q, &v);
-	if (health_format(&dm->health, &q, &v, time_wall(), json, out) != 0)
-		buf_appends(out, "ERR reply too long\n");
-}
-
-/* In a freshly forked child (worker or pick-up run): nothing of the
- * parent's event loop stays open; the spool lock does, so an orphaned
- * child keeps it. */
-static void close_parent_fds(void *arg)
-{
-	struct daemon *dm = arg;
-	size_t i;
-
 	close(dm->sfd);
-	for (i = 0; i < dm->nw; i++) {
-		if (dm->w[i].fd != -1)
-			close(dm->w[i].fd);
-	}
+	if (!keep_lock)
+		close(dm->lockfd);
+	worker_close_all(dm->wp);
 	if (pickup_fd(dm->p) != -1)
 		close(pickup_fd(dm->p));
 	if (dm->k != NULL && picker_fd(dm->k) != -1)
 		close(picker_fd(dm->k));
 	control_forget(dm->ctl);
 	netwatch_forget(dm->net);
-	listen_forget(dm->lst);
+	if (keep_lock)
+		listen_forget(dm->lst);
+	else
+		queue_dirs_close(&dm->d);
 }
 
-/*
- * sendmail -q. Root and the relay user flush everything, smarthost
- * hold-downs included. Anyone else may flush the messages at most once per
- * retry_min, and never resets a hold-down (issue 14: an unlimited flush
- * let one user make relayd retry a refusing smarthost hundreds of times a
- * minute, which gets accounts locked and addresses blocked).
- */
-static int on_flush(void *ctx, uid_t peer, char *err, size_t errlen)
+static void picker_child(void *arg)
 {
-	struct daemon *dm = ctx;
-	double now = time_monotonic();
-	double gap = dm->c->retry_min > 0 ? (double)dm->c->retry_min : 60;
-
-	if (peer != 0 && (long)peer != dm->o->relay_uid) {
-		if (dm->user_flush_at > 0 && now - dm->user_flush_at < gap) {
-			snprintf(err, errlen, "ordinary users may flush the queue at most once per "
-			    "%.0f s (retry_min); try again in %.0f s", gap,
-			    gap - (now - dm->user_flush_at) + 0.5);
-			log_info("flush by uid %lu refused: the last one was %.0f s ago",
-			    (unsigned long)peer, now - dm->user_flush_at);
-			return 1;
-		}
-		dm->user_flush_at = now;
-		log_info("flush requested by uid %lu (messages only)", (unsigned long)peer);
-		dm->flush = true;
-		return 0;
-	}
-	log_info("flush requested by uid %lu", (unsigned long)peer);
-	dm->flush = true;
-	dm->flush_hosts = true;
-	return 0;
+	close_in_child(arg, true);
 }
 
-/* ---- mailq and the queue tools (control socket) ---- */
-
-/* Is a worker delivering id right now? */
-static bool held_by_worker(void *ctx, const char *id)
+static void listener_child(void *arg)
 {
-	struct daemon *dm = ctx;
-	size_t i;
-
-	for (i = 0; i < dm->nw; i++) {
-		if (dm->w[i].st == W_BUSY && strcmp(dm->w[i].id, id) == 0)
-			return true;
-	}
-	return false;
-}
-
-static int on_list(void *ctx, bool json, bool all, uid_t peer, struct buf *out, char *err,
-    size_t errlen)
-{
-	struct daemon *dm = ctx;
-	struct qlist_opts o = { .json = json, .all = all, .uid = peer, .busy = held_by_worker,
-		.ctx = dm, .owners = dm->owners };
-
-	dm->trim = true;
-	return qlist_format(dm->d.queue, dm->d.failed, &o, out, err, errlen);
-}
-
-static void admin_one(struct daemon *dm, enum qadmin_op op, const char *id, struct buf *out)
-{
-	struct qadmin_after after;
-	char err[600];
-
-	if (held_by_worker(dm, id)) {
-		buf_appendf(out, "BUSY %s\n", id);
-		return;
-	}
-	switch (qadmin_apply(&dm->d, op, id, &after, err, sizeof err)) {
-	case QA_DONE:
-		/* The index follows the files: held messages are not in it. */
-		if (after.queued)
-			sched_add(dm->s, id, after.arrival, after.next);
-		else
-			sched_remove(dm->s, id);
-		dm->metrics_dirty = true;
-		buf_appendf(out, "OK %s\n", id);
-		break;
-	case QA_MISSING:
-		buf_appendf(out, "MISSING %s\n", id);
-		break;
-	case QA_REFUSED:
-		buf_appendf(out, "FAIL %s %s\n", id, err);
-		break;
-	}
-}
-
-static void on_admin(void *ctx, uid_t peer, enum qadmin_op op, const char *id, struct buf *out)
-{
-	struct daemon *dm = ctx;
-	char (*ids)[17];
-	size_t n, i;
-
-	log_info("%s %s requested by uid %lu", qadmin_op_cmd(op), id, (unsigned long)peer);
-	if (strcmp(id, "ALL") != 0) {
-		admin_one(dm, op, id, out);
-		return;
-	}
-	n = qadmin_all(&dm->d, op, &ids);
-	for (i = 0; i < n; i++)
-		admin_one(dm, op, ids[i], out);
-	free(ids);
+	close_in_child(arg, false);
 }
 
 /* After an attempt or an expiry (queue_recover.h); the metrics follow. */
@@ -250,147 +100,73 @@ static void review(struct daemon *dm, const char *id)
 	dm->metrics_dirty = true;
 }
 
-/* ---- workers ---- */
+/* ---- workers (worker.h) ---- */
 
-static struct worker *worker_by_pid(struct daemon *dm, pid_t pid)
+/* In the child worker_spawn forked: the worker program (worker.h). */
+static void worker_child(void *arg, int sock, const char *id)
 {
-	size_t i;
+	struct daemon *dm = arg;
 
-	for (i = 0; i < dm->nw; i++) {
-		if (dm->w[i].pid == pid)
-			return &dm->w[i];
-	}
-	return NULL;
+	close_in_child(dm, true);
+	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &dm->oldmask, NULL);
+	worker_exec(sock, dm->lockfd, dm->o->conf_must_exist ? dm->o->conf_path : NULL, id,
+	    sched_host_until(dm->s), dm->c->nsmarthosts);
 }
 
-static size_t active_workers(const struct daemon *dm)
+static bool take(struct daemon *dm, char id[QUEUE_ID_SIZE])
 {
-	return dm->nw;
-}
-
-static void tell(struct worker *w, const char *msg)
-{
-	if (w->fd != -1 && send(w->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) == -1)
-		log_warn("worker %ld: cannot send", (long)w->pid);
-}
-
-static bool spawn(struct daemon *dm, const char *id)
-{
-	struct worker *w;
-	int sv[2];
-	pid_t pid;
-
-	if (dm->nw >= MAX_WORKERS)
-		return false;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("socketpair");
-		return false;
-	}
-	pid = fork();
-	if (pid == -1) {
-		log_warn("fork");
-		close(sv[0]);
-		close(sv[1]);
-		return false;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		close_parent_fds(dm);
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGUSR1, SIG_IGN);
-		signal(SIGCHLD, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &dm->oldmask, NULL);
-		deliver_main(dm->c, &dm->d, sv[1], id, sched_host_until(dm->s),
-		    dm->c->nsmarthosts);
-	}
-	close(sv[1]);
-	w = &dm->w[dm->nw++];
-	memset(w, 0, sizeof(*w));
-	w->pid = pid;
-	w->fd = sv[0];
-	w->st = W_BUSY;
-	strlcpy(w->id, id, sizeof w->id);
-	return true;
-}
-
-/* May a message start now (rate limit)? */
-static bool rate_ok(struct daemon *dm)
-{
-	double wake = 0;
-
-	if (sched_rate_ok(dm->s, dm->c, time_monotonic(), &wake))
-		return true;
-	dm->rate_wake = wake;
-	return false;
-}
-
-static bool take(struct daemon *dm, char id[17])
-{
-	if (!rate_ok(dm) || !sched_take(dm->s, time(NULL), dm->o->once, id))
-		return false;
-	sched_rate_note(dm->s, dm->c, time_monotonic());
-	return true;
+	return sched_take_due(dm->s, dm->c, dm->o->once, id, &dm->rate_wake);
 }
 
 /* Give idle workers work, or let them go; start new ones for what is due. */
 static void dispatch(struct daemon *dm)
 {
 	time_t now = time(NULL);
-	char id[17];
+	char id[QUEUE_ID_SIZE];
 	size_t i;
 
-	for (i = 0; i < dm->nw; i++) {
-		struct worker *w = &dm->w[i];
+	for (i = 0; i < worker_count(dm->wp); i++) {
+		struct worker *w = worker_at(dm->wp, i);
 
 		if (w->st != W_IDLE)
 			continue;
-		if (!dm->stopping && take(dm, id)) {
-			char msg[32];
-
-			snprintf(msg, sizeof msg, "MSG %s", id);
-			tell(w, msg);
-			w->st = W_BUSY;
-			strlcpy(w->id, id, sizeof w->id);
-		} else if (dm->stopping || time_monotonic() >= w->idle_until ||
-		    (dm->o->once && !picker_running(dm->k))) {
+		if (!dm->stopping && take(dm, id))
+			worker_give(w, id);
+		else if (dm->stopping || time_monotonic() >= w->idle_until ||
+		    (dm->o->once && !picker_running(dm->k)))
 			/* --once keeps a connection only while pick-up may
 			 * still bring more. */
-			tell(w, "QUIT");
-			w->st = W_QUITTING;
-		}
+			worker_quit(w);
 	}
 	if (dm->stopping)
 		return;
-	while (active_workers(dm) < dm->c->concurrency &&
+	while (worker_count(dm->wp) < dm->c->concurrency &&
 	    sched_host_available(dm->s, dm->c->nsmarthosts, now) && take(dm, id)) {
-		if (!spawn(dm, id)) {
+		if (!worker_spawn(dm->wp, id, worker_child, dm)) {
 			sched_release(dm->s, id);
 			break;
 		}
 	}
 }
 
-static void worker_event(struct daemon *dm, struct worker *w, const struct worker_event *ev)
+/* A worker's report (worker.h): the schedule, hold-downs, health and
+ * counters follow it. */
+static void on_worker_event(void *arg, struct worker *w, const struct worker_event *ev)
 {
+	struct daemon *dm = arg;
+
 	switch (ev->type) {
 	case WEV_UP:
 		sched_host_up(dm->s, ev->host);
 		health_host_up(&dm->health, ev->host);
-		dm->metrics_dirty = true;
 		break;
 	case WEV_DOWN:
 		sched_host_down(dm->s, ev->host, dm->c, time(NULL));
 		health_host_down(&dm->health, ev->host, ev->auth, ev->reason, time_wall());
-		dm->metrics_dirty = true;
 		break;
 	case WEV_DONE:
 	case WEV_RELEASE:
-		if (strcmp(ev->id, w->id) != 0 || w->st != W_BUSY) {
-			log_warnx("worker %ld: unexpected report for %s", (long)w->pid, ev->id);
-			break;
-		}
 		if (ev->type == WEV_RELEASE)
 			sched_release(dm->s, ev->id);
 		else if (ev->final)
@@ -408,75 +184,35 @@ static void worker_event(struct daemon *dm, struct worker *w, const struct worke
 				health_delivered(&dm->health, dm->m.last_success);
 			}
 		}
-		dm->metrics_dirty = true;
-		w->id[0] = '\0';
-		if (ev->more) {
-			w->st = W_IDLE;
-			w->idle_until = time_monotonic() + WORKER_IDLE_SECONDS;
-		} else {
-			w->st = W_QUITTING;
-		}
 		break;
 	}
+	dm->metrics_dirty = true;
 }
 
-/* Read every datagram a worker has sent. false at end of file. */
-static bool worker_read(struct daemon *dm, struct worker *w)
+/* A worker exited holding id, never reported: the state file says what
+ * happened; back off so a crashing message cannot spin. */
+static void on_worker_lost(void *arg, const char *id)
 {
-	struct worker_event ev;
-	char msg[WMSG_MAX + 1];
-	ssize_t n;
-
-	for (;;) {
-		n = recv(w->fd, msg, sizeof msg, MSG_DONTWAIT);
-		if (n == -1)
-			return errno == EAGAIN || errno == EINTR;
-		if (n == 0)
-			return false;
-		if (deliver_event_parse(msg, (size_t)n, &ev) == -1) {
-			log_warnx("worker %ld: malformed report", (long)w->pid);
-			continue;
-		}
-		worker_event(dm, w, &ev);
-	}
-}
-
-/* A worker exited: if it held a message it never reported, the state file
- * says what happened; back off so a crashing message cannot spin. */
-static void worker_gone(struct daemon *dm, struct worker *w, int status)
-{
+	struct daemon *dm = arg;
 	char err[256];
 	struct qmsg m;
 
-	if (w->fd != -1) {
-		worker_read(dm, w);
-		close(w->fd);
-		w->fd = -1;
-	}
-	if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0))
-		log_warnx("worker %ld ended abnormally (%s %d)", (long)w->pid,
-		    WIFSIGNALED(status) ? "signal" : "exit",
-		    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-	if (w->st == W_BUSY && w->id[0] != '\0') {
-		if (qmsg_load(dm->d.queue, w->id, &m, err, sizeof err) == 0) {
-			time_t later = time(NULL) + dm->c->retry_min;
+	if (qmsg_load(dm->d.queue, id, &m, err, sizeof err) == 0) {
+		time_t later = time(NULL) + dm->c->retry_min;
 
-			sched_update(dm->s, w->id, m.next > later ? m.next : later);
-			if (qmsg_remaining(&m) == 0)
-				review(dm, w->id);
-			qmsg_free(&m);
-		} else if (errno == ENOENT) {
-			sched_remove(dm->s, w->id);
-		} else {
-			sched_update(dm->s, w->id, time(NULL) + dm->c->retry_max);
-		}
+		sched_update(dm->s, id, m.next > later ? m.next : later);
+		if (qmsg_remaining(&m) == 0)
+			review(dm, id);
+		qmsg_free(&m);
+	} else if (errno == ENOENT) {
+		sched_remove(dm->s, id);
+	} else {
+		sched_update(dm->s, id, time(NULL) + dm->c->retry_max);
 	}
-	*w = dm->w[--dm->nw];
 }
 
 static void reap(struct daemon *dm)
 {
-	struct worker *w;
 	int status;
 	pid_t pid;
 
@@ -487,18 +223,17 @@ static void reap(struct daemon *dm)
 			dm->trim = true;
 			continue;
 		}
-		if ((w = worker_by_pid(dm, pid)) != NULL)
-			worker_gone(dm, w, status);
+		worker_reaped(dm->wp, pid, status);
 	}
 }
 
-/* ---- expiry, reload, signals, metrics ---- */
+/* ---- expiry, reload, signals ---- */
 
 /* Bounce what outlived queue_lifetime. The index is scanned whole for it,
  * so at most once a second (and once per batch of 64). */
 static void expire_due(struct daemon *dm)
 {
-	char ids[64][17], err[512];
+	char ids[64][QUEUE_ID_SIZE], err[512];
 	size_t n, i;
 	unsigned nb;
 
@@ -559,7 +294,7 @@ static void read_signals(struct daemon *dm)
 		case SIGTERM:
 		case SIGINT:
 			if (!dm->stopping) {
-				log_info("stopping: letting %zu worker(s) finish", dm->nw);
+				log_info("stopping: letting %zu worker(s) finish", worker_count(dm->wp));
 				sd_notify_send("STOPPING=1");
 			}
 			dm->stopping = true;
@@ -584,50 +319,7 @@ static void read_signals(struct daemon *dm)
 
 static void write_metrics(struct daemon *dm)
 {
-	double oldest;
-	size_t i;
-
-	/* Once a minute even when nothing happened: ages and health move. */
-	if (dm->c->metrics_file == NULL || time_monotonic() - dm->metrics_at < 1.0 ||
-	    (!dm->metrics_dirty && time_monotonic() - dm->metrics_at < 60.0))
-		return;
-	dm->m.queue_messages = sched_count(dm->s);
-	oldest = sched_oldest(dm->s);
-	dm->m.oldest_age = oldest > 0 ? time_wall() - oldest : 0;
-	dm->m.nhosts = dm->c->nsmarthosts;
-	for (i = 0; i < dm->c->nsmarthosts; i++) {
-		snprintf(dm->m.hosts[i], sizeof dm->m.hosts[i], "%s:%u",
-		    dm->c->smarthosts[i].host, dm->c->smarthosts[i].port);
-		dm->m.up[i] = sched_host_is_up(dm->s, i);
-		dm->m.auth_failing[i] = dm->health.h[i].state == HH_DOWN && dm->health.h[i].auth;
-		dm->m.failing_since[i] = dm->health.h[i].state == HH_DOWN ?
-		    dm->health.h[i].since : 0;
-	}
-	{
-		struct health_verdict v;
-		struct health_queue q;
-
-		health_now(dm, &q, &v);
-		dm->m.healthy = health_ok(&v);
-	}
-	if (metrics_write(dm->c->metrics_file, &dm->m) == -1)
-		log_warn("cannot write %s", dm->c->metrics_file);
-	dm->metrics_dirty = false;
-	dm->metrics_at = time_monotonic();
-}
-
-/* Is there a worker to give a message to, or room to start one? */
-static bool can_dispatch(const struct daemon *dm)
-{
-	size_t i;
-
-	if (active_workers(dm) < dm->c->concurrency)
-		return true;
-	for (i = 0; i < dm->nw; i++) {
-		if (dm->w[i].st == W_IDLE)
-			return true;
-	}
-	return false;
+	metrics_tick(&dm->m, &dm->metrics_dirty, &dm->metrics_at, dm->c, dm->s, &dm->health);
 }
 
 /* Milliseconds until something is due (capped: clients time out too). */
@@ -644,7 +336,7 @@ static int poll_timeout(struct daemon *dm)
 	/* Something due matters only if a worker could take it: with every
 	 * worker busy, their reports wake us (no busy loop over a backlog). */
 	next = sched_next_due(dm->s, dm->o->once);
-	if (next != 0 && !dm->stopping && !can_dispatch(dm))
+	if (next != 0 && !dm->stopping && !worker_can_take(dm->wp, dm->c->concurrency))
 		next = 0;
 	if (next != 0 && !dm->stopping) {
 		wake = sched_host_wake(dm->s, dm->c->nsmarthosts, wall);
@@ -656,9 +348,11 @@ static int poll_timeout(struct daemon *dm)
 		if (due < t)
 			t = due;
 	}
-	for (i = 0; i < dm->nw; i++) {
-		if (dm->w[i].st == W_IDLE && dm->w[i].idle_until < t)
-			t = dm->w[i].idle_until;
+	for (i = 0; i < worker_count(dm->wp); i++) {
+		struct worker *w = worker_at(dm->wp, i);
+
+		if (w->st == W_IDLE && w->idle_until < t)
+			t = w->idle_until;
 	}
 	if (netwatch_due(dm->net) > 0 && netwatch_due(dm->net) < t)
 		t = netwatch_due(dm->net);
@@ -688,7 +382,7 @@ static bool once_finished(struct daemon *dm)
 {
 	time_t now = time(NULL), next;
 
-	if (dm->nw > 0 || picker_running(dm->k) || picker_runs(dm->k) == 0)
+	if (worker_count(dm->wp) > 0 || picker_running(dm->k) || picker_runs(dm->k) == 0)
 		return false;
 	next = sched_next_due(dm->s, true);
 	/* Something due and untried, but rate-limited: wait for the window. */
@@ -702,9 +396,9 @@ static void loop(struct daemon *dm)
 {
 	/* signals, inotify, pick-up run, netlink, listener; workers; the
 	 * control socket and its clients. */
-	struct pollfd pfd[5 + MAX_WORKERS + CONTROL_MAX_FDS];
+	struct pollfd pfd[5 + WORKER_MAX + CONTROL_MAX_FDS];
 	size_t n, nctl, i, base;
-	struct worker *ws[MAX_WORKERS];
+	struct worker *ws[WORKER_MAX];
 	size_t nws;
 
 	for (;;) {
@@ -740,11 +434,11 @@ static void loop(struct daemon *dm)
 		dispatch(dm);
 		listen_tick(dm->lst, dm->c);
 		write_metrics(dm);
-		if (dm->stopping && dm->nw == 0 && !picker_running(dm->k))
+		if (dm->stopping && worker_count(dm->wp) == 0 && !picker_running(dm->k))
 			break;
 		if (dm->o->once && once_finished(dm))
 			break;
-		if (dm->trim && dm->nw == 0 && !picker_running(dm->k)) {
+		if (dm->trim && worker_count(dm->wp) == 0 && !picker_running(dm->k)) {
 			/* Idle after a burst: the listing's buffers, a big
 			 * index, go back to the system (idle RSS). */
 			malloc_trim(0);
@@ -759,11 +453,13 @@ static void loop(struct daemon *dm)
 		pfd[n++] = (struct pollfd){ .fd = listen_fd(dm->lst), .events = POLLIN };
 		nws = 0;
 		base = n;
-		for (i = 0; i < dm->nw; i++) {
-			if (dm->w[i].fd == -1)
+		for (i = 0; i < worker_count(dm->wp); i++) {
+			struct worker *w = worker_at(dm->wp, i);
+
+			if (w->fd == -1)
 				continue;
-			ws[nws++] = &dm->w[i];
-			pfd[n++] = (struct pollfd){ .fd = dm->w[i].fd, .events = POLLIN };
+			ws[nws++] = w;
+			pfd[n++] = (struct pollfd){ .fd = w->fd, .events = POLLIN };
 		}
 		nctl = dm->ctl != NULL ? control_pollfds(dm->ctl, pfd + n) : 0;
 		if (poll(pfd, n + nctl, poll_timeout(dm)) == -1) {
@@ -774,7 +470,7 @@ static void loop(struct daemon *dm)
 		if (dm->ctl != NULL)
 			control_handle(dm->ctl, pfd + n, nctl);
 		for (i = 0; i < nws; i++) {
-			if (pfd[base + i].revents != 0 && !worker_read(dm, ws[i])) {
+			if (pfd[base + i].revents != 0 && !worker_read(dm->wp, ws[i])) {
 				/* End of file: the exit is reaped through SIGCHLD. */
 				close(ws[i]->fd);
 				ws[i]->fd = -1;
@@ -795,27 +491,6 @@ static void loop(struct daemon *dm)
 		if (pfd[0].revents != 0)
 			read_signals(dm);
 	}
-}
-
-/* In the listener process (listen.h): nothing of the parent's loop, and not
- * the spool lock, so that a new relayd is not held up by it. */
-static void close_for_listener(void *arg)
-{
-	struct daemon *dm = arg;
-	size_t i;
-
-	close(dm->sfd);
-	close(dm->lockfd);
-	for (i = 0; i < dm->nw; i++)
-		if (dm->w[i].fd != -1)
-			close(dm->w[i].fd);
-	if (pickup_fd(dm->p) != -1)
-		close(pickup_fd(dm->p));
-	if (dm->k != NULL && picker_fd(dm->k) != -1)
-		close(picker_fd(dm->k));
-	control_forget(dm->ctl);
-	netwatch_forget(dm->net);
-	queue_dirs_close(&dm->d);
 }
 
 /* Wait up to ms for a signal; true once SIGTERM or SIGINT came. */
@@ -883,6 +558,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 
 	dm->c = c;
 	dm->o = o;
+	dm->wp = worker_pool_new(on_worker_event, on_worker_lost, dm);
 	sd_notify_init();
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -899,6 +575,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 			log_info("stopped before the spool was free");
 		close(dm->lockfd);
 		close(dm->sfd);
+		worker_pool_free(dm->wp);
 		free(dm);
 		return 0;
 	}
@@ -908,13 +585,12 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	health_reset(&dm->health, c, time_wall());
 	dm->owners = qlist_owners_new();
 	dm->p = pickup_new(&dm->d, c->spool);
-	dm->k = picker_new(dm->p, on_queued, close_parent_fds, dm);
+	dm->k = picker_new(dm->p, on_queued, picker_child, dm);
 	/* The queue as it was: what queue/index lists now, the rest of the
 	 * state files from the loop (queue_recover.h). */
 	dm->rec = queue_recover_begin(c, &dm->d, dm->s, o->once);
 	if (!o->once) {
-		hooks = (struct control_hooks){ .ctx = dm, .flush = on_flush, .list = on_list,
-			.admin = on_admin, .health = on_health };
+		control_hooks_fill(dm, &hooks);
 		dm->ctl = control_open(c->spool, &hooks, err, sizeof err);
 		if (dm->ctl == NULL)
 			log_warnx("control socket: %s (sendmail -q and mailq will not reach relayd)",
@@ -922,7 +598,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 		dm->net = netwatch_open();
 	}
 	if (!o->once) {
-		dm->lst = listen_start(c, o->listen, close_for_listener, dm);
+		dm->lst = listen_start(c, o->listen, listener_child, dm);
 		dm->m.listening = dm->lst != NULL;
 	}
 	dm->metrics_dirty = true;
@@ -942,6 +618,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	control_close(dm->ctl);
 	netwatch_close(dm->net);
 	picker_free(dm->k);
+	worker_pool_free(dm->wp);
 	pickup_free(dm->p);
 	sched_free(dm->s);
 	qlist_owners_free(dm->owners);

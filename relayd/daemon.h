@@ -9,16 +9,7 @@
 #include <stdbool.h>
 
 #include "conf.h"
-
-struct listen_socks;
-
-struct daemon_opts {
-	bool once;		/* --once: deliver what is due, then exit */
-	const char *conf_path;	/* for SIGHUP reloads */
-	bool conf_must_exist;
-	long relay_uid;		/* for conf_check_relay on reload */
-	struct listen_socks *listen;	/* the SMTP listener's sockets (listen.h), or NULL */
-};
+#include "daemon_opts.h"
 
 /* Run until SIGTERM (or, with once, until nothing due is left). Takes over
  * *c (reloads replace it). Returns an exit code. */

@@ -1,12 +1,10 @@
 /*
  * A delivery worker: one smarthost connection, many messages (RSET between),
- * the state of each committed before the next is asked for. See deliver.h
+ * the state of each committed before the next is asked for. See worker.h
  * for the protocol with the parent.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +14,13 @@
 #include <unistd.h>
 
 #include "advice.h"
+#include "child.h"
 #include "deliver.h"
 #include "log.h"
 #include "queue.h"
 #include "relay_log.h"
 #include "smtp.h"
+#include "worker.h"
 
 struct wctx {
 	const struct conf *c;
@@ -39,110 +39,12 @@ struct outcome {
 	unsigned sent, deferred, bounced;
 };
 
-static int parse_uns(const char *s, unsigned long long max, unsigned long long *out)
+/* The parent is gone: nothing left to report to. */
+static noreturn void orphaned(struct wctx *w)
 {
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoull(s, &end, 10);
-	return errno != 0 || *end != '\0' || *out > max ? -1 : 0;
-}
-
-int deliver_event_parse(const char *msg, size_t len, struct worker_event *ev)
-{
-	char buf[WMSG_MAX + 1], *w[9], *p;
-	unsigned long long v[9];
-	size_t n = 0, i;
-
-	if (len == 0 || len > WMSG_MAX || memchr(msg, '\0', len) != NULL)
-		return -1;
-	memcpy(buf, msg, len);
-	buf[len] = '\0';
-	memset(ev, 0, sizeof(*ev));
-	if (strncmp(buf, "DOWN ", 5) == 0 && (p = strchr(buf + 5, ' ')) != NULL) {
-		/* DOWN I A REASON: the reason is free text with spaces. */
-		*p++ = '\0';
-		if (parse_uns(buf + 5, CONF_MAX_SMARTHOSTS - 1, &v[1]) == -1 ||
-		    (p[0] != '0' && p[0] != '1') || (p[1] != ' ' && p[1] != '\0'))
-			return -1;
-		ev->type = WEV_DOWN;
-		ev->host = (size_t)v[1];
-		ev->auth = p[0] == '1';
-		strlcpy(ev->reason, p[1] == ' ' ? p + 2 : "", sizeof ev->reason);
-		return 0;
-	}
-	for (p = buf; p != NULL;) {
-		if (n == NR_ARRAY_LEN(w))
-			return -1;
-		w[n++] = p;
-		p = strchr(p, ' ');
-		if (p != NULL)
-			*p++ = '\0';
-	}
-	if ((strcmp(w[0], "UP") == 0 || strcmp(w[0], "DOWN") == 0) && n == 2) {
-		if (parse_uns(w[1], CONF_MAX_SMARTHOSTS - 1, &v[1]) == -1)
-			return -1;
-		ev->type = w[0][0] == 'U' ? WEV_UP : WEV_DOWN;
-		ev->host = (size_t)v[1];
-		return 0;
-	}
-	if ((strcmp(w[0], "DONE") == 0 && n == 8) || (strcmp(w[0], "RELEASE") == 0 && n == 3)) {
-		if (!queue_id_valid(w[1]))
-			return -1;
-		strlcpy(ev->id, w[1], sizeof ev->id);
-		for (i = 2; i < n; i++) {
-			if (parse_uns(w[i], 1ULL << 40, &v[i]) == -1)
-				return -1;
-		}
-		if (n == 3) {
-			ev->type = WEV_RELEASE;
-			ev->more = v[2] != 0;
-			return 0;
-		}
-		ev->type = WEV_DONE;
-		ev->next = (time_t)v[2];
-		ev->final = v[3] != 0;
-		ev->sent = (unsigned)v[4];
-		ev->deferred = (unsigned)v[5];
-		ev->bounced = (unsigned)v[6];
-		ev->more = v[7] != 0;
-		return 0;
-	}
-	return -1;
-}
-
-static void say(struct wctx *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(struct wctx *w, const char *fmt, ...)
-{
-	char msg[WMSG_MAX];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof msg)
-		return;
-	while (send(w->sock, msg, (size_t)n, MSG_NOSIGNAL) == -1) {
-		if (errno != EINTR) {
-			/* The parent is gone: nothing left to report to. */
-			if (w->s != NULL)
-				smtp_close(w->s, true);
-			_exit(0);
-		}
-	}
-}
-
-/* For the DOWN report: control characters become spaces (in place). */
-static char *one_line(char *s)
-{
-	for (char *p = s; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	return s;
+	if (w->s != NULL)
+		smtp_close(w->s, true);
+	_exit(0);
 }
 
 /* Try the smarthosts in order. */
@@ -162,7 +64,8 @@ static void connect_any(struct wctx *w, const time_t *host_until, size_t nhosts)
 		memset(&why, 0, sizeof why);
 		if (smtp_open(w->c, sh, &w->s, &why) == SMTP_DONE) {
 			w->relay = smtp_relay_name(w->s);
-			say(w, "UP %zu", i);
+			if (worker_say_up(w->sock, i) == -1)
+				orphaned(w);
 			return;
 		}
 		w->s = NULL;
@@ -170,7 +73,8 @@ static void connect_any(struct wctx *w, const time_t *host_until, size_t nhosts)
 		    i + 1 < w->c->nsmarthosts ? " (trying the next one)" : "",
 		    advice_open_failure(w->c, sh, why.text, advice, sizeof advice));
 		w->open_why = why;
-		say(w, "DOWN %zu %d %.600s", i, why.at_auth ? 1 : 0, one_line(why.text));
+		if (worker_say_down(w->sock, i, why.at_auth, why.text) == -1)
+			orphaned(w);
 	}
 }
 
@@ -362,64 +266,42 @@ static void sync_removals(struct wctx *w, bool now)
 	w->synced_at = time_monotonic();
 }
 
-/* Wait for MSG or QUIT. Returns true with id filled for MSG. */
-static bool ask(struct wctx *w, char id[17])
-{
-	char msg[WMSG_MAX + 1];
-	ssize_t n;
-
-	for (;;) {
-		n = recv(w->sock, msg, WMSG_MAX, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;	/* parent gone */
-		msg[n] = '\0';
-		if (strncmp(msg, "MSG ", 4) == 0 && queue_id_valid(msg + 4)) {
-			strlcpy(id, msg + 4, 17);
-			return true;
-		}
-		return false;	/* QUIT or nonsense */
-	}
-}
-
 noreturn void deliver_main(const struct conf *c, const struct spool_dirs *d, int sock,
     const char *first_id, const time_t *host_until, size_t nhosts)
 {
 	struct wctx w = { .c = c, .d = d, .sock = sock, .synced_at = time_monotonic() };
 	struct outcome o;
-	char id[17];
+	char id[QUEUE_ID_SIZE];
 	bool more;
 
 	/* SIGTERM goes to the whole group under systemd: the parent decides
 	 * when we stop, after the transaction in flight. */
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGUSR1, SIG_IGN);
-	signal(SIGPIPE, SIG_IGN);
+	child_ignore_signals();
 
 	strlcpy(id, first_id, sizeof id);
 	connect_any(&w, host_until, nhosts);
 	if (w.s == NULL && w.open_why.text[0] == '\0') {
 		/* Every smarthost is held down: nothing was tried. */
-		say(&w, "RELEASE %s 0", id);
+		worker_say_release(w.sock, id, false);
 		_exit(0);
 	}
 	for (;;) {
 		if (attempt(&w, id, &o) == -1) {
 			more = w.s != NULL && smtp_usable(w.s);
-			say(&w, "RELEASE %s %d", id, more);
+			if (worker_say_release(w.sock, id, more) == -1)
+				orphaned(&w);
 		} else {
 			more = w.s != NULL && smtp_usable(w.s);
-			say(&w, "DONE %s %lld %d %u %u %u %d", id, (long long)o.next, o.final,
-			    o.sent, o.deferred, o.bounced, more);
+			if (worker_say_done(w.sock, id, o.next, o.final, o.sent, o.deferred,
+			    o.bounced, more) == -1)
+				orphaned(&w);
 		}
 		sync_removals(&w, false);
-		if (!more || !ask(&w, id))
+		if (!more || !worker_ask(w.sock, id))
 			break;
 		if (smtp_rset(w.s) != SMTP_DONE) {
-			say(&w, "RELEASE %s 0", id);
+			if (worker_say_release(w.sock, id, false) == -1)
+				orphaned(&w);
 			break;
 		}
 	}

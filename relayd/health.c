@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "health.h"
+#include "sched.h"
 #include "ctl_mailq.h"
 #include "ctl_proto.h"
 #include "spool_qlist.h"
@@ -269,4 +270,12 @@ int health_client(const struct conf *c, bool json)
 	v.line[strcspn(v.line, "\n")] = '\0';
 	buf_free(&out);
 	return health_fail(HS_UNKNOWN, v.line, json);
+}
+
+void health_now(const struct health *h, const struct sched *s, const struct conf *c,
+    struct health_queue *q, struct health_verdict *v)
+{
+	q->messages = sched_count(s);
+	q->oldest_arrival = sched_oldest(s);
+	health_judge(h, q, c->retry_max, time_wall(), v);
 }

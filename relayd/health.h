@@ -74,6 +74,10 @@ void health_delivered(struct health *h, double now);
 void health_judge(const struct health *h, const struct health_queue *q, time_t retry_max,
     double now, struct health_verdict *v);
 bool health_ok(const struct health_verdict *v);
+/* The verdict for the queue the schedule holds now. */
+struct sched;
+void health_now(const struct health *h, const struct sched *s, const struct conf *c,
+    struct health_queue *q, struct health_verdict *v);
 /* The control socket's reply: the line, or (json) one JSON object, with LF. */
 int health_format(const struct health *h, const struct health_queue *q,
     const struct health_verdict *v, double now, bool json, struct buf *out);

@@ -33,21 +33,6 @@
 #include "tls.h"
 #include "util.h"
 
-/* After a crash, wait this long before starting the listener again. */
-#define LISTEN_RESTART_PAUSE 5.0
-
-
-struct listener {
-	struct listen_socks *socks;
-	listen_close_fn close_fds;
-	void *arg;
-	pid_t pid;		/* 0: not running */
-	int evfd;		/* our end of the event pair */
-	double restart_at;	/* monotonic; 0 = at once */
-	bool stopping;
-	bool reloading;		/* the next exit is listen_reload's */
-};
-
 /* ---- the listener process ---- */
 
 struct session {
@@ -283,8 +268,8 @@ static void read_signals(struct master *m)
 	}
 }
 
-static noreturn void master_main(const struct conf *c, const struct listen_socks *socks, int evfd,
-    pid_t parent)
+noreturn void listen_master_main(const struct conf *c, const struct listen_socks *socks,
+    int evfd, pid_t parent)
 {
 	struct pollfd pfd[LISTEN_MAX_SOCKS + 1];
 	struct master *m = xcalloc(1, sizeof(*m));
@@ -344,145 +329,4 @@ static noreturn void master_main(const struct conf *c, const struct listen_socks
 	}
 	/* The sessions are our children and finish on their own. */
 	_exit(0);
-}
-
-static bool spawn(struct listener *l, const struct conf *c)
-{
-	int sv[2];
-	pid_t parent = getpid(), pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("listen: socketpair");
-		return false;
-	}
-	pid = fork();
-	if (pid == -1) {
-		log_warn("listen: fork");
-		close(sv[0]);
-		close(sv[1]);
-		return false;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		if (l->evfd != -1)
-			close(l->evfd);
-		l->close_fds(l->arg);
-		master_main(c, l->socks, sv[1], parent);
-	}
-	close(sv[1]);
-	if (l->evfd != -1)
-		close(l->evfd);
-	l->evfd = sv[0];
-	l->pid = pid;
-	return true;
-}
-
-struct listener *listen_start(const struct conf *c, struct listen_socks *socks,
-    listen_close_fn close_fds, void *arg)
-{
-	struct listener *l;
-
-	if (socks == NULL)
-		return NULL;
-	l = xcalloc(1, sizeof(*l));
-	l->socks = socks;
-	l->close_fds = close_fds;
-	l->arg = arg;
-	l->evfd = -1;
-	if (!spawn(l, c))
-		l->restart_at = time_monotonic() + LISTEN_RESTART_PAUSE;
-	return l;
-}
-
-int listen_fd(const struct listener *l)
-{
-	return l != NULL ? l->evfd : -1;
-}
-
-void listen_read(struct listener *l, struct listen_counts *counts)
-{
-	char ev[8];
-	ssize_t n;
-
-	if (l == NULL || l->evfd == -1)
-		return;
-	while ((n = recv(l->evfd, ev, sizeof ev, MSG_DONTWAIT)) > 0) {
-		if (ev[0] == 'C')
-			counts->connections++;
-		else if (ev[0] == 'A')
-			counts->accepted++;
-		else if (ev[0] == 'R')
-			counts->refused++;
-	}
-}
-
-bool listen_reaped(struct listener *l, pid_t pid, int status)
-{
-	if (l == NULL || l->pid == 0 || pid != l->pid)
-		return false;
-	l->pid = 0;
-	if (l->stopping)
-		return true;
-	if (l->reloading && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		l->reloading = false;
-		l->restart_at = 0;	/* listen_tick starts the new one at once */
-		return true;
-	}
-	l->reloading = false;
-	log_warnx("listen: the listener process ended (%s %d); starting it again in %.0fs",
-	    WIFSIGNALED(status) ? "signal" : "exit",
-	    WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), LISTEN_RESTART_PAUSE);
-	l->restart_at = time_monotonic() + LISTEN_RESTART_PAUSE;
-	return true;
-}
-
-void listen_tick(struct listener *l, const struct conf *c)
-{
-	if (l == NULL || l->pid != 0 || l->stopping || time_monotonic() < l->restart_at)
-		return;
-	l->restart_at = 0;
-	if (!spawn(l, c))
-		l->restart_at = time_monotonic() + LISTEN_RESTART_PAUSE;
-}
-
-void listen_reload(struct listener *l)
-{
-	if (l == NULL)
-		return;
-	if (l->pid == 0) {
-		l->restart_at = 0;
-		return;
-	}
-	l->reloading = true;
-	kill(l->pid, SIGHUP);
-}
-
-void listen_stop(struct listener *l)
-{
-	if (l == NULL || l->stopping)
-		return;
-	l->stopping = true;
-	if (l->pid != 0)
-		kill(l->pid, SIGTERM);
-}
-
-void listen_forget(struct listener *l)
-{
-	size_t i;
-
-	if (l == NULL)
-		return;
-	if (l->evfd != -1)
-		close(l->evfd);
-	for (i = 0; i < l->socks->n; i++)
-		close(l->socks->fd[i]);
-}
-
-void listen_free(struct listener *l)
-{
-	if (l == NULL)
-		return;
-	if (l->evfd != -1)
-		close(l->evfd);
-	free(l);
 }

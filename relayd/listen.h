@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdnoreturn.h>
 #include <sys/types.h>
 
 #include "conf.h"
@@ -23,7 +24,17 @@
 #define LISTEN_MAX_CONNECTIONS 100
 #define LISTEN_MAX_PER_CLIENT 10
 
-struct listen_socks;	/* listen_sock.h: listen_open, listen_check */
+struct listen_socks;	/* listen_sock.h: listen_open */
+
+/* What relayd -n and start-up check: listen_auth_file parses, the TLS
+ * certificate and key load. 0 or -1 with err. In the listener program
+ * (listen_check.c); relayd asks it through listen_parent_check, which
+ * runs LISTEN_PROGRAM check-listen and returns its answer. */
+int listen_check(const struct conf *c, char *err, size_t errlen);
+int listen_parent_check(const struct conf *c, char *err, size_t errlen);
+
+/* The program the listener runs in (helper_path.h). */
+#define LISTEN_PROGRAM "nullrelay-smtp"
 
 struct listener;
 
@@ -51,5 +62,10 @@ void listen_stop(struct listener *l);
 /* In a child that must not hold the listener's descriptors. */
 void listen_forget(struct listener *l);
 void listen_free(struct listener *l);
+
+/* The listener process's main, in LISTEN_PROGRAM: accept on socks, report
+ * events on evfd, stop when parent is gone. */
+noreturn void listen_master_main(const struct conf *c, const struct listen_socks *socks,
+    int evfd, pid_t parent);
 
 #endif

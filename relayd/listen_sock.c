@@ -1,7 +1,7 @@
 /*
  * The listener's sockets, made in main.c while relayd may still be root:
  * those systemd passed (the sd_listen_fds protocol, spoken directly), else
- * one per `listen` line; and listen_check, what relayd -n verifies.
+ * one per `listen` line.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,10 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "listen_auth.h"
 #include "listen_sock.h"
 #include "log.h"
-#include "tls.h"
 #include "util.h"
 
 #define LISTEN_BACKLOG 128
@@ -169,24 +167,3 @@ int listen_open(const struct conf *c, struct listen_socks **out, char *err, size
 	*out = s;
 	return 0;
 }
-
-int listen_check(const struct conf *c, char *err, size_t errlen)
-{
-	if (c->listen_auth_file != NULL) {
-		struct listen_users *u = listen_users_load(c->listen_auth_file, err, errlen);
-
-		if (u == NULL)
-			return -1;
-		listen_users_free(u);
-	}
-	if (c->listen_tls_cert != NULL) {
-		struct tls_server *t = tls_server_new(c->listen_tls_cert, c->listen_tls_key, err,
-		    errlen);
-
-		if (t == NULL)
-			return -1;
-		tls_server_free(t);
-	}
-	return 0;
-}
-

@@ -26,8 +26,4 @@ struct listen_socks {
  */
 int listen_open(const struct conf *c, struct listen_socks **out, char *err, size_t errlen);
 
-/* What relayd -n and start-up check: listen_auth_file parses, the TLS
- * certificate and key load. 0 or -1 with err. */
-int listen_check(const struct conf *c, char *err, size_t errlen);
-
 #endif

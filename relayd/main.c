@@ -13,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -37,21 +35,6 @@ static void usage(void)
 	    "       relayd [-C FILE] --health [-j]\n"
 	    "       relayd [-C FILE] --oauth2-login\n");
 	exit(EX_USAGE);
-}
-
-/*
- * No core files, and no ptrace or /proc peeking by the same user: workers
- * hold the smarthost password or token (SPEC §2: secrets never appear in
- * core files). First thing in main, before any secret is read.
- */
-static void no_core_dumps(void)
-{
-	struct rlimit rl = { 0, 0 };
-
-	if (setrlimit(RLIMIT_CORE, &rl) == -1)
-		log_fatalx(EX_OSERR, "setrlimit RLIMIT_CORE: %s", strerror(errno));
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
-		log_fatalx(EX_OSERR, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -80,7 +63,7 @@ int main(int argc, char **argv)
 	gid_t gid;
 	int ch;
 
-	no_core_dumps();
+	priv_no_core_dumps();
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "+C:fnj", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -201,7 +184,7 @@ int main(int argc, char **argv)
 	if (check || o2login) {
 		if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1 ||
 		    oauth2_client_check(&c, note, sizeof note, err, sizeof err) == -1 ||
-		    (check && listen_check(&c, err, sizeof err) == -1))
+		    (check && listen_parent_check(&c, err, sizeof err) == -1))
 			goto config_error;
 		if (o2login && c.oauth2 == OAUTH2_OFF) {
 			snprintf(err, sizeof err, "%s: oauth2 is not set: there is nothing to "
@@ -215,7 +198,7 @@ int main(int argc, char **argv)
 			log_fatalx(EX_CANTCREAT, "spool: %s", err);
 		if (geteuid() == 0) {
 			priv_drop(uid, gid, false);
-			no_core_dumps();
+			priv_no_core_dumps();
 		}
 		oauth2_client_login(&c, err, sizeof err);
 		fprintf(stderr, "relayd: %s\n", err);
@@ -238,16 +221,16 @@ int main(int argc, char **argv)
 		priv_drop(uid, gid, true);
 		/* A change of credentials resets "dumpable" to the
 		 * fs.suid_dumpable sysctl, which may not be 0. */
-		no_core_dumps();
+		priv_no_core_dumps();
 	}
 	/* Only now, as the relay user: the secret must be readable by it alone. */
 	if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1 ||
 	    oauth2_client_check(&c, note, sizeof note, err, sizeof err) == -1 ||
-	    (o.listen != NULL && listen_check(&c, err, sizeof err) == -1))
+	    (o.listen != NULL && listen_parent_check(&c, err, sizeof err) == -1))
 		goto config_error;
 	if (note[0] != '\0')
 		log_warnx("%s", note);
-	confine_self(&c, path);
+	confine_self(&c, path, false);
 	return daemon_run(&c, &o);
 
 config_error:

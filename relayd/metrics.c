@@ -7,7 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "health.h"
+#include "log.h"
 #include "metrics.h"
+#include "sched.h"
 #include "util.h"
 
 /* A Prometheus label value: backslash, quote and newline escaped. */
@@ -146,4 +149,38 @@ int metrics_write(const char *path, const struct metrics *m)
 	}
 	buf_free(&b);
 	return r;
+}
+
+/*
+ * The parent's rewrite of the file: at most once a second, and once a
+ * minute even when nothing happened (ages and health move).
+ */
+void metrics_tick(struct metrics *m, bool *dirty, double *at, const struct conf *c,
+    const struct sched *s, const struct health *h)
+{
+	struct health_verdict v;
+	struct health_queue q;
+	double oldest;
+	size_t i;
+
+	if (c->metrics_file == NULL || time_monotonic() - *at < 1.0 ||
+	    (!*dirty && time_monotonic() - *at < 60.0))
+		return;
+	m->queue_messages = sched_count(s);
+	oldest = sched_oldest(s);
+	m->oldest_age = oldest > 0 ? time_wall() - oldest : 0;
+	m->nhosts = c->nsmarthosts;
+	for (i = 0; i < c->nsmarthosts; i++) {
+		snprintf(m->hosts[i], sizeof m->hosts[i], "%s:%u", c->smarthosts[i].host,
+		    c->smarthosts[i].port);
+		m->up[i] = sched_host_is_up(s, i);
+		m->auth_failing[i] = h->h[i].state == HH_DOWN && h->h[i].auth;
+		m->failing_since[i] = h->h[i].state == HH_DOWN ? h->h[i].since : 0;
+	}
+	health_now(h, s, c, &q, &v);
+	m->healthy = health_ok(&v);
+	if (metrics_write(c->metrics_file, m) == -1)
+		log_warn("cannot write %s", c->metrics_file);
+	*dirty = false;
+	*at = time_monotonic();
 }

@@ -37,4 +37,12 @@ struct metrics {
 /* 0, or -1 (errno) — the caller logs. */
 int metrics_write(const char *path, const struct metrics *m);
 
+struct sched;
+struct health;
+/* Refresh m from the schedule and the health facts and rewrite c's
+ * metrics_file when due (*dirty: something changed; *at: the last write,
+ * monotonic; both updated). A failure is logged. */
+void metrics_tick(struct metrics *m, bool *dirty, double *at, const struct conf *c,
+    const struct sched *s, const struct health *h);
+
 #endif

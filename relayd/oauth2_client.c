@@ -10,45 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "helper_path.h"
 #include "oauth2_client.h"
 
 extern char **environ;
 
-static int try_path(const char *dir, const char *rel, char *out, size_t outlen)
-{
-	struct stat st;
-	int n = snprintf(out, outlen, "%s/%s" OAUTH2_HELPER_NAME, dir, rel);
-
-	if (n < 0 || (size_t)n >= outlen)
-		return -1;
-	if (stat(out, &st) != 0 || !S_ISREG(st.st_mode) || access(out, X_OK) != 0)
-		return -1;
-	return 0;
-}
-
 int oauth2_client_helper(char *out, size_t outlen, char *err, size_t errlen)
 {
-	char exe[4096], *slash;
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n < 0) {
-		snprintf(err, errlen, "cannot find the " OAUTH2_HELPER_NAME " program: "
-		    "/proc/self/exe: %s", strerror(errno));
-		return -1;
-	}
-	exe[n] = '\0';
-	if ((slash = strrchr(exe, '/')) == NULL) {
-		snprintf(err, errlen, "cannot find the " OAUTH2_HELPER_NAME " program");
-		return -1;
-	}
-	*slash = '\0';
-	if (try_path(exe, "", out, outlen) == 0 ||
-	    try_path(exe, "../lib/nullrelay/", out, outlen) == 0)
-		return 0;
-	snprintf(err, errlen, "the " OAUTH2_HELPER_NAME " program is missing: looked for "
-	    "%s/" OAUTH2_HELPER_NAME " and %s/../lib/nullrelay/" OAUTH2_HELPER_NAME
-	    " (make install puts it there)", exe, exe);
-	return -1;
+	return helper_path(OAUTH2_HELPER_NAME, out, outlen, err, errlen);
 }
 
 void oauth2_client_env(char **envp, size_t max, char *home, size_t homelen)

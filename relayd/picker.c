@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "log.h"
 #include "picker.h"
 
@@ -66,40 +67,26 @@ int picker_fd(const struct picker *k)
 
 bool picker_start(struct picker *k, const struct conf *c, bool once)
 {
-	int sv[2];
+	int sock;
 	pid_t pid;
 
 	if (k->pid != 0)
 		return true;
 	pickup_started(k->p, c, once);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("socketpair");
-		return false;
-	}
 	k->runs++;
-	pid = fork();
-	if (pid == -1) {
-		log_warn("fork");
-		close(sv[0]);
-		close(sv[1]);
+	pid = child_fork(&sock);
+	if (pid == -1)
 		return false;
-	}
 	if (pid == 0) {
-		close(sv[0]);
 		if (k->fd != -1)
 			close(k->fd);
 		k->child(k->ctx);
 		/* The parent says when to stop (after the batch in hand). */
-		signal(SIGTERM, SIG_IGN);
-		signal(SIGINT, SIG_IGN);
-		signal(SIGHUP, SIG_IGN);
-		signal(SIGUSR1, SIG_IGN);
-		signal(SIGPIPE, SIG_IGN);
-		pickup_run(k->p, c, sv[1], k->runs);
+		child_ignore_signals();
+		pickup_run(k->p, c, sock, k->runs);
 	}
-	close(sv[1]);
 	k->pid = pid;
-	k->fd = sv[0];
+	k->fd = sock;
 	k->stop_sent = false;
 	return true;
 }

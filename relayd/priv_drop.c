@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <grp.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -33,4 +35,14 @@ void priv_drop(uid_t uid, gid_t gid, bool mail_group)
 		log_fatalx(EX_OSERR, "could not drop root: gids are not all %lu", (unsigned long)gid);
 	if (setuid(0) != -1 || seteuid(0) != -1)
 		log_fatalx(EX_OSERR, "could not drop root: setuid(0) still works");
+}
+
+void priv_no_core_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) == -1)
+		log_fatalx(EX_OSERR, "setrlimit RLIMIT_CORE: %s", strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		log_fatalx(EX_OSERR, "prctl PR_SET_DUMPABLE: %s", strerror(errno));
 }

@@ -16,4 +16,12 @@
  * (log_fatalx) on any failure: running on with root half-dropped is worse. */
 void priv_drop(uid_t uid, gid_t gid, bool mail_group);
 
+/*
+ * No core files, and no ptrace or /proc peeking by the same user: workers
+ * hold the smarthost password or token (SPEC §2: secrets never appear in
+ * core files). First thing in each program's main, and again after a
+ * change of credentials (which resets "dumpable" to fs.suid_dumpable).
+ */
+void priv_no_core_dumps(void);
+
 #endif

@@ -544,3 +544,18 @@ void sched_rate_note(struct sched *s, const struct conf *c, double now)
 	s->starts[(s->head + s->nstarts) % s->startcap] = now;
 	s->nstarts++;
 }
+
+bool sched_take_due(struct sched *s, const struct conf *c, bool once, char id[QUEUE_ID_SIZE],
+    double *rate_wake)
+{
+	double wake = 0;
+
+	if (!sched_rate_ok(s, c, time_monotonic(), &wake)) {
+		*rate_wake = wake;
+		return false;
+	}
+	if (!sched_take(s, time(NULL), once, id))
+		return false;
+	sched_rate_note(s, c, time_monotonic());
+	return true;
+}

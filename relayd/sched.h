@@ -77,5 +77,9 @@ bool sched_host_is_up(const struct sched *s, size_t i);
 /* Rate limit: may one more message start now? If not, *wake says when. */
 bool sched_rate_ok(struct sched *s, const struct conf *c, double now, double *wake);
 void sched_rate_note(struct sched *s, const struct conf *c, double now);
+/* The next due message that the rate limit lets start now (noted as a
+ * start); false with *rate_wake set when the limit holds it back. */
+bool sched_take_due(struct sched *s, const struct conf *c, bool once, char id[QUEUE_ID_SIZE],
+    double *rate_wake);
 
 #endif

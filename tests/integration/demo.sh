@@ -56,7 +56,7 @@ if is_root; then
 	mkdir -p "$tree/scripts" "$tree/tests/lib" "$tree/relayd"
 	cp "$TOP/scripts/demo" "$tree/scripts/" && cp "$TOP/tests/lib/certs.sh" "$tree/tests/lib/" &&
 	cp "$TOP/tests/smarthost.py" "$tree/tests/" && cp "$SENDMAIL" "$tree/sendmail" &&
-	cp "$RELAYD" "$tree/relayd/relayd"
+	cp "$RELAYD" "$(dirname "$RELAYD")/nullrelay-smtp" "$tree/relayd/"
 	chmod -R a+rX "$tree"
 	demo_run "$T/user.out" setpriv --reuid "$TEST_USER1" --regid "$TEST_USER1" --init-groups env -u SENDMAIL -u RELAYD "$tree/scripts/demo"
 	expect_demo "demo as $TEST_USER1" "$T/user.out" "$(id -u "$TEST_USER1")"

@@ -36,6 +36,7 @@ uid=$(id -u "$U")
 B=$T/bin
 mkdir -p "$B" "$T/etc" "$T/spool" "$T/run" "$T/secrets"
 cp "$EP" "$B/nullrelay-entrypoint"; cp "$SENDMAIL" "$B/sendmail"; cp "$RELAYD" "$B/relayd"
+cp "$(dirname "$RELAYD")/nullrelay-smtp" "$B/nullrelay-smtp"
 chmod 755 "$B" "$B"/*
 printf '%s\n' 'c0ntainer-pw' > "$T/secrets/smtp_password"
 chmod 444 "$T/secrets/smtp_password"

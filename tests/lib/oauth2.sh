@@ -1,6 +1,6 @@
 # Helpers for the OAuth2 integration tests (bash). Source after relay.sh.
 #
-#   o2_bins                      copy relayd and nullrelay-oauth2 where the
+#   o2_bins                      copy relayd, nullrelay-oauth2 and -smtp where the
 #                                relay user can run them; sets RELAYD
 #   o2_start NAME [JSON]         start tests/oauth2_server.py (HTTPS, the test CA)
 #                                in $T/NAME; sets O2_PORT, O2_DIR, O2_URL
@@ -26,8 +26,8 @@ o2_bins() {
 	# The relay user runs the helper after relayd dropped root; the source
 	# tree may sit where it cannot enter (/root): run copies from $T.
 	mkdir -p "$T/bin"
-	cp "$RELAYD" "$helper" "$T/bin/"
-	chmod 755 "$T/bin" "$T/bin/relayd" "$T/bin/nullrelay-oauth2"
+	cp "$RELAYD" "$helper" "$(dirname "$RELAYD")/nullrelay-smtp" "$T/bin/"
+	chmod 755 "$T/bin" "$T/bin/relayd" "$T/bin/nullrelay-oauth2" "$T/bin/nullrelay-smtp"
 	RELAYD=$T/bin/relayd
 }
 
