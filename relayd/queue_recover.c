@@ -67,8 +67,11 @@ static int by_id(const void *a, const void *b)
 /* Index of id in the sorted l, or -1. */
 static long ids_find(const struct ids *l, const char *id)
 {
-	char(*p)[QUEUE_ID_SIZE] = bsearch(id, l->v, l->n, sizeof(*l->v), by_id);
+	char(*p)[QUEUE_ID_SIZE];
 
+	if (l->n == 0)
+		return -1;	/* l->v is NULL: bsearch must not see it */
+	p = bsearch(id, l->v, l->n, sizeof(*l->v), by_id);
 	return p == NULL ? -1 : (long)(p - l->v);
 }
 
