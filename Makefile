@@ -87,7 +87,8 @@ LIBEXECDIR ?= $(PREFIX)/lib/nullrelay
 # install LIBEXECDIR=...).
 LIBEXECDIR_STAMP := $(BUILD)/libexecdir.stamp
 $(shell mkdir -p $(BUILD) && { [ "$$(cat $(LIBEXECDIR_STAMP) 2>/dev/null)" = '$(LIBEXECDIR)' ] || echo '$(LIBEXECDIR)' > $(LIBEXECDIR_STAMP); })
-$(BUILD)/relayd/helper_path.o: ALL_CFLAGS += -DNULLRELAY_LIBEXECDIR='"$(LIBEXECDIR)"'
+$(BUILD)/relayd/helper_path.o: ALL_CFLAGS += -DNULLRELAY_LIBEXECDIR='"$(LIBEXECDIR)"' \
+	-DNULLRELAY_BUILDDIR='"$(abspath $(dir $(RELAYD_BIN)))"'
 $(BUILD)/relayd/helper_path.o: $(LIBEXECDIR_STAMP)
 
 .PHONY: all check checksrc units sanitize install clean deps bench fuzz fuzz-long demo deb

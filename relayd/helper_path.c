@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +12,23 @@
 #ifndef NULLRELAY_LIBEXECDIR
 #define NULLRELAY_LIBEXECDIR "/usr/local/lib/nullrelay"
 #endif
+#ifndef NULLRELAY_BUILDDIR
+#define NULLRELAY_BUILDDIR ""
+#endif
+
+/*
+ * The build tree is the last place looked in, for a relayd copied out of
+ * it alone: only when the program and its folder belong to root or to us
+ * and nobody else may write them, since the program will hold the
+ * smarthost secret.
+ */
+static bool trusted(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && (st.st_uid == 0 || st.st_uid == geteuid()) &&
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
 
 static int try_path(const char *dir, const char *rel, const char *name, char *out,
     size_t outlen)
@@ -44,6 +62,9 @@ int helper_path(const char *name, char *out, size_t outlen, char *err, size_t er
 	if (try_path(exe, "", name, out, outlen) == 0 ||
 	    try_path(exe, "../lib/nullrelay/", name, out, outlen) == 0 ||
 	    try_path(NULLRELAY_LIBEXECDIR, "", name, out, outlen) == 0)
+		return 0;
+	if (NULLRELAY_BUILDDIR[0] == '/' && trusted(NULLRELAY_BUILDDIR) &&
+	    try_path(NULLRELAY_BUILDDIR, "", name, out, outlen) == 0 && trusted(out))
 		return 0;
 	snprintf(err, errlen, "the %s program is missing: looked for %s/%s, "
 	    "%s/../lib/nullrelay/%s and %s/%s (make install puts it there)", name, exe, name,

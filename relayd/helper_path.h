@@ -3,8 +3,9 @@
  * beside the running relayd (the build tree: relayd/relayd), in
  * ../lib/nullrelay/ from it (make install's default: PREFIX/sbin/relayd
  * and PREFIX/lib/nullrelay/), or in the LIBEXECDIR the binary was built
- * for (make install LIBEXECDIR=...). Found through /proc/self/exe, never
- * through PATH.
+ * for (make install LIBEXECDIR=...), and last in the build folder it was
+ * built in, if only root or its own user can write there (a relayd copied
+ * out of the tree alone). Found through /proc/self/exe, never through PATH.
  */
 #ifndef NULLRELAY_HELPER_PATH_H
 #define NULLRELAY_HELPER_PATH_H
