@@ -18,8 +18,9 @@
 #include "bounce.h"
 #include "bounce_queue.h"
 #include "log.h"
-#include "mbox.h"
+#include "mbox_client.h"
 #include "relay_log.h"
+#include "sched.h"
 #include "util_utf8.h"
 
 #define BQ_ERRLEN 512
@@ -31,6 +32,21 @@ static const char *const kind_word[] = {
 	[BOUNCE_FAILED] = "non-delivery",
 	[BOUNCE_DELAYED] = "delay",
 };
+
+/*
+ * Reports to local mailboxes go through the one mailbox process of this
+ * relayd (mbox_client.h); its answers come back from the event loop with
+ * nothing but the job, so what they act on is kept here, set once by
+ * bounce_queue_mbox_attach. One request is in flight at a time: staged is
+ * the queue id its report was written under (the id the log gives it).
+ */
+static struct {
+	struct mbox_client *mc;
+	const struct conf *c;
+	const struct spool_dirs *d;
+	struct sched *s;
+	char staged[QUEUE_ID_SIZE];
+} bq;
 
 bool bounce_queue_sender_is_local(const struct conf *c, const struct envelope *env)
 {
@@ -187,59 +203,6 @@ static int queue_report(const struct conf *c, const struct spool_dirs *d, const 
 	return r;
 }
 
-/* This runs in relayd's event loop: a user holding a lock on their own
- * mailbox must not stall pick-up, delivery and the control socket for
- * everyone (issue 14). A mail reader's lock lasts a moment; one held
- * longer gets the bounce kept in failed/ (bounce_local's fallback). */
-#define BQ_MBOX_WAIT_MS 200
-
-/*
- * Append the report of kind about m to /var/mail/USER, USER the passwd name
- * of the submitting uid. 0 delivered (path set), -1 not (err says why).
- */
-static int mbox_report(const struct conf *c, const struct spool_dirs *d, const struct qmsg *m,
-    enum bounce_kind kind, double now, char *path, size_t pathlen, char *err, size_t errlen)
-{
-	struct bounce_result res;
-	struct passwd *pw;
-	char id[QUEUE_ID_SIZE], name[QUEUE_NAME_SIZE];
-	int fd, r, n;
-
-	errno = 0;
-	pw = getpwuid(m->uid);
-	if (pw == NULL) {
-		snprintf(err, errlen, "uid %lu has no passwd entry", (unsigned long)m->uid);
-		return -1;
-	}
-	if (pw->pw_name[0] == '\0' || pw->pw_name[0] == '.' || strchr(pw->pw_name, '/') != NULL) {
-		snprintf(err, errlen, "uid %lu has an unusable user name", (unsigned long)m->uid);
-		return -1;
-	}
-	n = snprintf(path, pathlen, "%s/%s", _PATH_MAILDIR, pw->pw_name);
-	if (n < 0 || (size_t)n >= pathlen) {
-		snprintf(err, errlen, "mailbox path too long");
-		return -1;
-	}
-	/* The report is staged in an unlinked file of queue/: nothing to clean
-	 * up after a crash (start-up removes a stray ID.msg without ID.env). */
-	fd = queue_create(d, id, false, err, errlen);
-	if (fd == -1)
-		return -1;
-	queue_name(name, id, QUEUE_MSG);
-	unlinkat(d->queue, name, 0);
-	r = write_report(c, d, m, kind, now, fd, &res, err, errlen);
-	if (r == 0)
-		r = mbox_deliver_wait(path, m->uid, "", (time_t)now, fd, 0, res.size,
-		    BQ_MBOX_WAIT_MS, err, errlen);
-	close(fd);
-	if (r == 0) {
-		log_info("%s: sender %s notification: %s", m->id, kind_word[kind], id);
-		log_info("%s: to=<%s>, relay=local, delay=0.0, tries=1, dsn=2.0.0, status=sent "
-			 "(delivered to mailbox %s)", id, m->env.sender, path);
-	}
-	return r;
-}
-
 /* Into failed/, visible to mailq; o says whether that worked. */
 static void keep(const struct spool_dirs *d, const struct qmsg *m, struct bounce_queue_outcome *o)
 {
@@ -321,7 +284,7 @@ static void settle_null_sender(const struct conf *c, const struct spool_dirs *d,
 static void settle_failed(const struct conf *c, const struct spool_dirs *d, struct qmsg *m,
     double now, struct bounce_queue_outcome *o)
 {
-	char err[BQ_ERRLEN], path[PATH_MAX];
+	char err[BQ_ERRLEN];
 	const char *rcpt = m->env.sender, *orcpt = NULL;
 
 	if (m->env.sender[0] == '\0') {
@@ -342,15 +305,13 @@ static void settle_failed(const struct conf *c, const struct spool_dirs *d, stru
 		orcpt = m->env.sender;
 		break;
 	case ROUTE_MBOX:
-		if (mbox_report(c, d, m, BOUNCE_FAILED, now, path, sizeof path, err,
-			sizeof err) == 0) {
-			remove_original(d, m, o);
-			return;
-		}
-		log_warnx("%s: cannot deliver the non-delivery notification for <%s> to the local "
-			  "mailbox (bounce_local = mbox): %s; falling back to keep", m->id,
-		    m->env.sender, err);
-		keep(d, m, o);
+		/* The mailbox process's until it answers (mbox_done); on disk
+		 * meanwhile, so a restart finds it again. */
+		if (!mbox_client_want(bq.mc, m->id, BOUNCE_FAILED, m->uid))
+			log_warnx("%s: the mailbox process is not running: the non-delivery "
+				  "notification for <%s> stays queued until relayd restarts", m->id,
+			    m->env.sender);
+		o->act = BQ_LEFT;
 		return;
 	case ROUTE_KEEP:
 		log_info("%s: local sender <%s>: bounce_local = keep", m->id, m->env.sender);
@@ -369,13 +330,190 @@ static void settle_failed(const struct conf *c, const struct spool_dirs *d, stru
 	remove_original(d, m, o);
 }
 
+/* After the report: a crash in between repeats it, never loses it. */
+static void warned(const struct spool_dirs *d, struct qmsg *m)
+{
+	char err[BQ_ERRLEN];
+
+	m->warned = true;
+	if (qmsg_commit(d->queue, m, err, sizeof err) == -1)
+		log_warnx("%s: cannot record the delay notification (it may be sent again): %s",
+		    m->id, err);
+}
+
+/* ---- reports to local mailboxes, through the mailbox process ---- */
+
+/* Back into the schedule (it left it when its report was asked for). */
+static void mbox_back(const struct qmsg *m, time_t next)
+{
+	sched_add(bq.s, m->id, m->arrival, next);
+	sched_owner(bq.s, m->id, m->uid);
+}
+
+/* Is the report of kind still due for m (an operator may have acted)? */
+static bool mbox_still_due(const struct qmsg *m, enum bounce_kind kind)
+{
+	if (kind == BOUNCE_FAILED)
+		return qmsg_remaining(m) == 0 && qmsg_failed(m) > 0;
+	return qmsg_remaining(m) > 0 && !m->warned;
+}
+
+/* The mailbox of m's submitter: MAILDIR/USER, USER its passwd name. */
+static int mbox_user(const struct qmsg *m, char *user, size_t userlen, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwuid(m->uid);
+	if (pw == NULL) {
+		snprintf(err, errlen, "uid %lu has no passwd entry", (unsigned long)m->uid);
+		return -1;
+	}
+	if (!mbox_proc_user_ok(pw->pw_name) || strlcpy(user, pw->pw_name, userlen) >= userlen) {
+		snprintf(err, errlen, "uid %lu has an unusable user name", (unsigned long)m->uid);
+		return -1;
+	}
+	return 0;
+}
+
+static bool mbox_done(void *arg, const struct mbox_job *j, enum mbox_proc_result r,
+    const char *why);
+
+/* Write the report afresh into an unlinked file of queue/ (nothing to
+ * clean up after a crash) for the mailbox process to copy. */
+static int mbox_prepare(void *arg, const struct mbox_job *j, struct mbox_proc_req *rq, int *fdp)
+{
+	enum bounce_kind kind = (enum bounce_kind)j->kind;
+	struct bounce_result res;
+	char err[BQ_ERRLEN], name[QUEUE_NAME_SIZE];
+	double now = time_wall();
+	struct qmsg m;
+	int fd;
+
+	(void)arg;
+	if (qmsg_load(bq.d->queue, j->id, &m, err, sizeof err) == -1) {
+		if (errno != ENOENT)
+			log_warnx("%s: cannot review: %s (the report waits for the next start)",
+			    j->id, err);
+		return -1;
+	}
+	if (!mbox_still_due(&m, kind)) {
+		if (qmsg_remaining(&m) > 0 && !m.held)
+			mbox_back(&m, m.next);
+		qmsg_free(&m);
+		return -1;
+	}
+	bq.staged[0] = '\0';
+	if (mbox_user(&m, rq->user, sizeof rq->user, err, sizeof err) == -1)
+		goto failed;
+	fd = queue_create(bq.d, bq.staged, false, err, sizeof err);
+	if (fd == -1)
+		goto failed;
+	queue_name(name, bq.staged, QUEUE_MSG);
+	unlinkat(bq.d->queue, name, 0);
+	if (write_report(bq.c, bq.d, &m, kind, now, fd, &res, err, sizeof err) == -1) {
+		close(fd);
+		goto failed;
+	}
+	rq->uid = (uint32_t)m.uid;
+	rq->size = res.size;
+	rq->when = (int64_t)now;
+	*fdp = fd;
+	qmsg_free(&m);
+	return 0;
+failed:
+	qmsg_free(&m);
+	mbox_done(NULL, j, MBOX_PROC_FAILED, err);
+	return -1;
+}
+
+/* The mailbox process's answer (or the reason it could not be asked). */
+static bool mbox_done(void *arg, const struct mbox_job *j, enum mbox_proc_result r,
+    const char *why)
+{
+	enum bounce_kind kind = (enum bounce_kind)j->kind;
+	struct bounce_queue_outcome o;
+	char err[BQ_ERRLEN], user[MBOX_PROC_USER_MAX];
+	bool again = false;
+	struct qmsg m;
+
+	(void)arg;
+	if (qmsg_load(bq.d->queue, j->id, &m, err, sizeof err) == -1) {
+		if (errno != ENOENT)
+			log_warnx("%s: cannot review: %s (the report waits for the next start)",
+			    j->id, err);
+		return false;
+	}
+	memset(&o, 0, sizeof o);
+	switch (r) {
+	case MBOX_PROC_OK:
+		if (mbox_user(&m, user, sizeof user, err, sizeof err) == -1)
+			strlcpy(user, "?", sizeof user);
+		log_info("%s: sender %s notification: %s", m.id, kind_word[kind], bq.staged);
+		log_info("%s: to=<%s>, relay=local, delay=0.0, tries=1, dsn=2.0.0, status=sent "
+			 "(delivered to mailbox %s/%s)", bq.staged, m.env.sender, _PATH_MAILDIR, user);
+		if (kind == BOUNCE_FAILED) {
+			remove_original(bq.d, &m, &o);
+		} else {
+			warned(bq.d, &m);
+			mbox_back(&m, m.next);
+		}
+		break;
+	case MBOX_PROC_FAILED:
+		if (kind == BOUNCE_FAILED) {
+			log_warnx("%s: cannot deliver the non-delivery notification for <%s> to the "
+				  "local mailbox (bounce_local = mbox): %s; falling back to keep",
+			    m.id, m.env.sender, why);
+			keep(bq.d, &m, &o);
+			if (o.act == BQ_RETRY)
+				mbox_back(&m, time(NULL) + bq.c->retry_max);
+		} else {
+			/* Falling back to keep: the message itself stays queued and
+			 * visible to mailq, which is all keep can say about a delay. */
+			log_warnx("%s: cannot deliver the delay notification for <%s> to the local "
+				  "mailbox (bounce_local = mbox): %s; falling back to keep (no "
+				  "delay notification)", m.id, m.env.sender, why);
+			warned(bq.d, &m);
+			mbox_back(&m, m.next);
+		}
+		break;
+	case MBOX_PROC_LOCKED:
+		if (kind == BOUNCE_FAILED) {
+			log_warnx("%s: cannot deliver the non-delivery notification for <%s> to the "
+				  "local mailbox yet: %s; it stays queued and is tried again", m.id,
+			    m.env.sender, why);
+			again = true;
+		} else {
+			log_warnx("%s: cannot deliver the delay notification for <%s> to the local "
+				  "mailbox yet: %s; tried again after the next attempt", m.id,
+			    m.env.sender, why);
+			mbox_back(&m, m.next);
+		}
+		break;
+	}
+	qmsg_free(&m);
+	return again;
+}
+
+void bounce_queue_mbox_attach(struct mbox_client *mc, const struct conf *c,
+    const struct spool_dirs *d, struct sched *s)
+{
+	struct mbox_client_ops ops = { .prepare = mbox_prepare, .done = mbox_done };
+
+	bq.mc = mc;
+	bq.c = c;
+	bq.d = d;
+	bq.s = s;
+	if (mc != NULL)
+		mbox_client_set_ops(mc, &ops);
+}
+
 /* Still undelivered: one delay warning once delay_warning has passed. */
 static void delay_check(const struct conf *c, const struct spool_dirs *d, struct qmsg *m,
     double now, struct bounce_queue_outcome *o)
 {
-	char err[BQ_ERRLEN], path[PATH_MAX];
+	char err[BQ_ERRLEN];
 	const char *rcpt = m->env.sender, *orcpt = NULL;
-	int r = 0;
 
 	if (c->delay_warning <= 0 || m->warned || m->tries == 0 || m->env.sender[0] == '\0' ||
 	    now - m->arrival < (double)c->delay_warning)
@@ -390,15 +528,14 @@ static void delay_check(const struct conf *c, const struct spool_dirs *d, struct
 		orcpt = m->env.sender;
 		break;
 	case ROUTE_MBOX:
-		r = mbox_report(c, d, m, BOUNCE_DELAYED, now, path, sizeof path, err, sizeof err);
-		/* Falling back to keep: the message itself stays queued and
-		 * visible to mailq, which is all keep can say about a delay. */
-		if (r == -1)
-			log_warnx("%s: cannot deliver the delay notification for <%s> to the local "
-				  "mailbox (bounce_local = mbox): %s; falling back to keep (no "
-				  "delay notification)", m->id, m->env.sender, err);
-		rcpt = NULL;
-		break;
+		/* Out of the schedule until the mailbox process answers
+		 * (mbox_done puts it back): no worker commits it meanwhile. */
+		if (mbox_client_want(bq.mc, m->id, BOUNCE_DELAYED, m->uid))
+			o->act = BQ_LEFT;
+		else
+			log_warnx("%s: the mailbox process is not running: no delay notification "
+				  "for <%s> until relayd restarts", m->id, m->env.sender);
+		return;
 	case ROUTE_KEEP:
 		log_info("%s: local sender <%s>: no delay notification (bounce_local = keep)",
 		    m->id, m->env.sender);
@@ -415,11 +552,7 @@ static void delay_check(const struct conf *c, const struct spool_dirs *d, struct
 		o->new_arrival = now;
 		log_info("%s: sender delay notification: %s", m->id, o->newid);
 	}
-	/* After the report: a crash in between repeats it, never loses it. */
-	m->warned = true;
-	if (qmsg_commit(d->queue, m, err, sizeof err) == -1)
-		log_warnx("%s: cannot record the delay notification (it may be sent again): %s",
-		    m->id, err);
+	warned(d, m);
 }
 
 void bounce_queue_review(const struct conf *c, const struct spool_dirs *d, const char *id, double now,

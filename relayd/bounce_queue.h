@@ -17,6 +17,17 @@
  *     /var/mail/USER of the submitting uid (falling back to keep, logged,
  *     when that fails), relay queues it to admin_addr, keep moves the
  *     message into failed/.
+ *
+ * mbox goes through the mailbox process (mbox_proc.h), never waited for:
+ * the review hands the message to the mailbox client (mbox_client.h) and
+ * takes it out of the schedule (BQ_LEFT) while it stays in queue/; the
+ * answer, from the event loop, finishes it: delivered (the original leaves
+ * the queue; for a delay warning `warned` is committed and the message goes
+ * back into the schedule), failed (keep, as above), or the mailbox still
+ * locked (a bounce is tried again after a backoff, a delay warning after the
+ * next attempt). A crash or a dead mailbox process leaves the message in
+ * queue/: the next start reviews it and asks again; nothing is lost, a
+ * report may be repeated.
  *   - anyone else: the report is queued to the sender.
  *
  * Crash safety of a queued report, in this order: NEWID.msg written and
@@ -33,12 +44,15 @@
 #include <time.h>
 
 #include "conf.h"
+#include "mbox_client.h"
 #include "queue.h"
+#include "sched.h"
 
 enum bounce_queue_action {
 	BQ_STAYS,	/* still queued, schedule unchanged */
 	BQ_DUE_NOW,	/* still queued, re-addressed: attempt it now */
-	BQ_LEFT,	/* no longer in queue/ (sent, bounced, kept in failed/) */
+	BQ_LEFT,	/* out of the schedule: no longer in queue/ (sent, bounced,
+			 * kept in failed/), or the mailbox client's (see above) */
 	BQ_RETRY,	/* nothing could be done now (I/O error): review later */
 };
 
@@ -56,6 +70,14 @@ struct bounce_queue_outcome {
  */
 void bounce_queue_review(const struct conf *c, const struct spool_dirs *d, const char *id, double now,
     struct bounce_queue_outcome *o);
+
+/*
+ * Route mbox reports through mc (its prepare and done, mbox_client.h),
+ * acting on c, d and s; before the first review. mc NULL: none (reports to
+ * mailboxes stay queued, logged).
+ */
+void bounce_queue_mbox_attach(struct mbox_client *mc, const struct conf *c,
+    const struct spool_dirs *d, struct sched *s);
 
 /* True if sender counts as local for bounce_local (see above). Pure. */
 bool bounce_queue_sender_is_local(const struct conf *c, const struct envelope *env);

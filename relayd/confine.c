@@ -32,11 +32,13 @@
 #include <linux/filter.h>
 #include <linux/landlock.h>
 #include <linux/seccomp.h>
+#include <paths.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sysexits.h>
@@ -103,25 +105,24 @@ static void dir_of(const char *path, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-static bool landlock(const struct conf *c, const char *conf_path, int *abi_out)
+static const char *const ro_dirs[] = {
+	"/etc/ssl", "/etc/pki", "/etc/ca-certificates", "/usr/share", "/usr/lib",
+	"/usr/lib64", "/lib", "/lib64", "/usr/local/share/ca-certificates",
+	"/usr/local/lib", "/proc", "/etc/alternatives",
+};
+static const char *const ro_files[] = {
+	"/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf",
+	"/etc/nsswitch.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols",
+	"/etc/host.conf", "/etc/mailname", "/etc/localtime", "/etc/ld.so.cache",
+	"/etc/hostname", "/dev/urandom", "/dev/random",
+};
+
+/* A ruleset handling every right this kernel knows (ABI >= 2), into l.
+ * false (logged when the kernel has Landlock but refused) if none. */
+static bool ll_begin(struct ll *l, int *abi_out)
 {
-	static const char *const ro_dirs[] = {
-		"/etc/ssl", "/etc/pki", "/etc/ca-certificates", "/usr/share", "/usr/lib",
-		"/usr/lib64", "/lib", "/lib64", "/usr/local/share/ca-certificates",
-		"/usr/local/lib", "/proc", "/etc/alternatives",
-	};
-	static const char *const ro_files[] = {
-		"/etc/passwd", "/etc/group", "/etc/hosts", "/etc/resolv.conf",
-		"/etc/nsswitch.conf", "/etc/gai.conf", "/etc/services", "/etc/protocols",
-		"/etc/host.conf", "/etc/mailname", "/etc/localtime", "/etc/ld.so.cache",
-		"/etc/hostname", "/dev/urandom", "/dev/random",
-	};
 	struct landlock_ruleset_attr ra;
-	struct ll l = { .fd = -1 };
-	char self[PATH_MAX], dir[PATH_MAX];
 	__u64 all;
-	ssize_t n;
-	size_t i;
 	int abi;
 
 	abi = (int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -134,16 +135,38 @@ static bool landlock(const struct conf *c, const char *conf_path, int *abi_out)
 		all |= LANDLOCK_ACCESS_FS_TRUNCATE;
 	memset(&ra, 0, sizeof ra);
 	ra.handled_access_fs = all;
-	l.handled = all;
-	l.fd = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof ra, 0);
-	if (l.fd == -1) {
+	l->handled = all;
+	l->nrules = 0;
+	l->fd = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof ra, 0);
+	if (l->fd == -1) {
 		log_warnx("confinement: landlock_create_ruleset: %s: not confined by Landlock",
 		    strerror(errno));
 		return false;
 	}
-	/* Everything but exec where relayd writes. */
+	return true;
+}
+
+static void ll_commit(struct ll *l)
+{
+	if (syscall(SYS_landlock_restrict_self, l->fd, 0) == -1)
+		log_fatalx(EX_OSERR, "confinement: landlock_restrict_self: %s", strerror(errno));
+	close(l->fd);
+}
+
+static bool landlock(const struct conf *c, const char *conf_path, int *abi_out)
+{
+	struct ll l = { .fd = -1 };
+	char self[PATH_MAX], dir[PATH_MAX];
+	__u64 all;
+	ssize_t n;
+	size_t i;
+
+	if (!ll_begin(&l, abi_out))
+		return false;
+	all = l.handled;
+	/* Everything but exec where relayd writes; /var/mail is the mailbox
+	 * process's alone (mbox_proc.h). */
 	ll_allow(&l, c->spool, all & ~(__u64)LANDLOCK_ACCESS_FS_EXECUTE);
-	ll_allow(&l, "/var/mail", all & ~(__u64)LANDLOCK_ACCESS_FS_EXECUTE);
 	if (c->metrics_file != NULL) {
 		dir_of(c->metrics_file, dir, sizeof dir);
 		ll_allow(&l, dir, all & ~(__u64)LANDLOCK_ACCESS_FS_EXECUTE);
@@ -196,9 +219,28 @@ static bool landlock(const struct conf *c, const char *conf_path, int *abi_out)
 	ll_allow(&l, "/lib/ld-linux-aarch64.so.1", FS_EXEC);
 	ll_allow(&l, "/lib/x86_64-linux-gnu", FS_EXEC);
 	ll_allow(&l, "/lib/aarch64-linux-gnu", FS_EXEC);
-	if (syscall(SYS_landlock_restrict_self, l.fd, 0) == -1)
-		log_fatalx(EX_OSERR, "confinement: landlock_restrict_self: %s", strerror(errno));
-	close(l.fd);
+	ll_commit(&l);
+	return true;
+}
+
+/* The mailbox process: the mailbox directory (lock files are created and
+ * removed there), the system files NSS and the clock read; no exec. */
+static bool landlock_mbox(int *abi_out)
+{
+	struct ll l = { .fd = -1 };
+	size_t i;
+
+	if (!ll_begin(&l, abi_out))
+		return false;
+	ll_allow(&l, _PATH_MAILDIR, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+	    LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+	    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE);
+	ll_allow(&l, "/dev/null", LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE);
+	for (i = 0; i < sizeof ro_dirs / sizeof ro_dirs[0]; i++)
+		ll_allow(&l, ro_dirs[i], FS_READ);
+	for (i = 0; i < sizeof ro_files / sizeof ro_files[0]; i++)
+		ll_allow(&l, ro_files[i], FS_READ_FILE);
+	ll_commit(&l);
 	return true;
 }
 
@@ -254,10 +296,19 @@ static const int denied[] = {
 #endif
 };
 
-static bool seccomp_denylist(void)
+/* The mailbox process also runs no program and opens no network socket. */
+static const int denied_mbox[] = {
+	SYS_execve,
+#ifdef SYS_execveat
+	SYS_execveat,
+#endif
+};
+
+static bool seccomp_denylist(bool mbox)
 {
 #ifdef CONFINE_ARCH
-	struct sock_filter f[4 + 2 * (sizeof denied / sizeof denied[0]) + 1];
+	struct sock_filter f[4 + 2 * (sizeof denied / sizeof denied[0]) +
+	    2 * (sizeof denied_mbox / sizeof denied_mbox[0]) + 5 + 1];
 	struct sock_fprog prog;
 	size_t i, k = 0;
 
@@ -272,6 +323,20 @@ static bool seccomp_denylist(void)
 		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 		    (unsigned)denied[i], 0, 1);
 		f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	}
+	for (i = 0; mbox && i < sizeof denied_mbox / sizeof denied_mbox[0]; i++) {
+		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+		    (unsigned)denied_mbox[i], 0, 1);
+		f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
+	}
+	if (mbox) {
+		/* socket(2) for AF_UNIX only (syslog); the number is still in A. */
+		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 3);
+		f[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, args[0]));
+		f[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 1, 0);
+		f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES);
+		f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	}
 	f[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	prog.len = (unsigned short)k;
@@ -308,11 +373,25 @@ void confine_self(const struct conf *c, const char *conf_path, bool worker)
 		log_warnx("confinement: Landlock %s: the filesystem is not restricted",
 		    abi < 0 ? "is not available on this kernel" :
 		    "ABI 1 cannot allow renames between spool directories");
-	sc = seccomp_denylist();
+	sc = seccomp_denylist(false);
 	if (worker)
 		log_debug("confinement: worker: no_new_privs%s%s", ll ? ", landlock" : "",
 		    sc ? ", seccomp deny-list" : "");
 	else
 		log_info("confinement: no_new_privs%s%s", ll ? ", landlock" : "",
 		    sc ? ", seccomp deny-list" : "");
+}
+
+void confine_mbox(const struct conf *c)
+{
+	bool ll, sc;
+	int abi = -1;
+
+	(void)c;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		log_fatalx(EX_OSERR, "confinement: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+	ll = landlock_mbox(&abi);
+	sc = seccomp_denylist(true);
+	log_debug("confinement: mailbox process: no_new_privs%s%s", ll ? ", landlock" : "",
+	    sc ? ", seccomp deny-list, no exec, no network" : "");
 }

@@ -18,4 +18,9 @@
  * (Landlock applied whatever the configuration; logged at debug level). */
 void confine_self(const struct conf *c, const char *conf_path, bool worker);
 
+/* The mailbox process (mbox_proc.h): no_new_privs; Landlock to the mailbox
+ * directory and read-only system files, no exec; seccomp: the deny-list,
+ * execve, and sockets other than AF_UNIX. Logged at debug level. */
+void confine_mbox(const struct conf *c);
+
 #endif

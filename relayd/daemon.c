@@ -21,6 +21,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "bounce_queue.h"
 #include "child.h"
 #include "control.h"
 #include "control_hooks.h"
@@ -29,6 +30,7 @@
 #include "health.h"
 #include "listen.h"
 #include "log.h"
+#include "mbox_client.h"
 #include "ctl_mailq.h"
 #include "metrics.h"
 #include "netwatch.h"
@@ -77,6 +79,8 @@ static void close_in_child(struct daemon *dm, bool keep_lock)
 		close(picker_fd(dm->k));
 	control_forget(dm->ctl);
 	netwatch_forget(dm->net);
+	if (mbox_client_fd(dm->mbox) != -1)
+		close(mbox_client_fd(dm->mbox));
 	if (keep_lock)
 		listen_forget(dm->lst);
 	else
@@ -217,7 +221,7 @@ static void reap(struct daemon *dm)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (listen_reaped(dm->lst, pid, status))
+		if (listen_reaped(dm->lst, pid, status) || mbox_client_reaped(dm->mbox, pid, status))
 			continue;
 		if (picker_reaped(dm->k, pid, status)) {
 			dm->trim = true;
@@ -356,6 +360,8 @@ static int poll_timeout(struct daemon *dm)
 	}
 	if (netwatch_due(dm->net) > 0 && netwatch_due(dm->net) < t)
 		t = netwatch_due(dm->net);
+	if (mbox_client_due(dm->mbox) > 0 && mbox_client_due(dm->mbox) < t)
+		t = mbox_client_due(dm->mbox);
 	if (t <= now || (dm->rec != NULL && !dm->stopping))
 		return 0;	/* recovery goes on between events */
 	return (int)((t - now) * 1000.0) + 1;
@@ -382,7 +388,8 @@ static bool once_finished(struct daemon *dm)
 {
 	time_t now = time(NULL), next;
 
-	if (worker_count(dm->wp) > 0 || picker_running(dm->k) || picker_runs(dm->k) == 0)
+	if (worker_count(dm->wp) > 0 || picker_running(dm->k) || picker_runs(dm->k) == 0 ||
+	    mbox_client_busy(dm->mbox))
 		return false;
 	next = sched_next_due(dm->s, true);
 	/* Something due and untried, but rate-limited: wait for the window. */
@@ -396,7 +403,7 @@ static void loop(struct daemon *dm)
 {
 	/* signals, inotify, pick-up run, netlink, listener; workers; the
 	 * control socket and its clients. */
-	struct pollfd pfd[5 + WORKER_MAX + CONTROL_MAX_FDS];
+	struct pollfd pfd[6 + WORKER_MAX + CONTROL_MAX_FDS];
 	size_t n, nctl, i, base;
 	struct worker *ws[WORKER_MAX];
 	size_t nws;
@@ -432,9 +439,12 @@ static void loop(struct daemon *dm)
 		if (!dm->stopping)
 			expire_due(dm);
 		dispatch(dm);
+		if (!dm->stopping)
+			mbox_client_tick(dm->mbox);
 		listen_tick(dm->lst, dm->c);
 		write_metrics(dm);
-		if (dm->stopping && worker_count(dm->wp) == 0 && !picker_running(dm->k))
+		if (dm->stopping && worker_count(dm->wp) == 0 && !picker_running(dm->k) &&
+		    !mbox_client_busy(dm->mbox))
 			break;
 		if (dm->o->once && once_finished(dm))
 			break;
@@ -451,6 +461,7 @@ static void loop(struct daemon *dm)
 		pfd[n++] = (struct pollfd){ .fd = picker_fd(dm->k), .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = netwatch_fd(dm->net), .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = listen_fd(dm->lst), .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = mbox_client_fd(dm->mbox), .events = POLLIN };
 		nws = 0;
 		base = n;
 		for (i = 0; i < worker_count(dm->wp); i++) {
@@ -488,6 +499,8 @@ static void loop(struct daemon *dm)
 			listen_read(dm->lst, &dm->m.listen);
 			dm->metrics_dirty = true;
 		}
+		if (pfd[5].revents != 0)
+			mbox_client_read(dm->mbox);
 		if (pfd[0].revents != 0)
 			read_signals(dm);
 	}
@@ -582,6 +595,10 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	if (queue_dirs_open(c->spool, &dm->d, err, sizeof err) == -1)
 		log_fatalx(EX_OSFILE, "spool: %s", err);
 	dm->s = sched_new();
+	/* Before the first review (queue_recover_begin): reports to local
+	 * mailboxes go to the mailbox process (bounce_queue.h). */
+	dm->mbox = mbox_client_new(o->mbox_fd, o->mbox_pid, c, o->once);
+	bounce_queue_mbox_attach(dm->mbox, c, &dm->d, dm->s);
 	health_reset(&dm->health, c, time_wall());
 	dm->owners = qlist_owners_new();
 	dm->p = pickup_new(&dm->d, c->spool);
@@ -620,6 +637,8 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	picker_free(dm->k);
 	worker_pool_free(dm->wp);
 	pickup_free(dm->p);
+	bounce_queue_mbox_attach(NULL, NULL, NULL, NULL);
+	mbox_client_free(dm->mbox);
 	sched_free(dm->s);
 	qlist_owners_free(dm->owners);
 	queue_dirs_close(&dm->d);

@@ -3,6 +3,7 @@
 #define NULLRELAY_DAEMON_OPTS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct listen_socks;
 
@@ -12,6 +13,8 @@ struct daemon_opts {
 	bool conf_must_exist;
 	long relay_uid;		/* for conf_check_relay on reload */
 	struct listen_socks *listen;	/* the SMTP listener's sockets (listen.h), or NULL */
+	int mbox_fd;		/* the mailbox process (mbox_proc.h): its socket, pid */
+	pid_t mbox_pid;
 };
 
 #endif

@@ -16,6 +16,7 @@
 #include "spool_qlist.h"
 
 struct daemon_opts;
+struct mbox_client;
 
 struct daemon {
 	struct conf *c;
@@ -44,6 +45,7 @@ struct daemon {
 	double expire_at;	/* next expiry pass, monotonic */
 	struct queue_recovery *rec;	/* start-up recovery still to do, or NULL */
 	bool trim;		/* a burst (mailq, pick-up) freed memory: give it back */
+	struct mbox_client *mbox;	/* the mailbox process (mbox_client.h) */
 };
 
 #endif

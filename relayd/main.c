@@ -23,6 +23,7 @@
 #include "listen.h"
 #include "listen_sock.h"
 #include "log.h"
+#include "mbox_proc.h"
 #include "oauth2_client.h"
 #include "priv_drop.h"
 #include "qadmin.h"
@@ -214,11 +215,14 @@ int main(int argc, char **argv)
 
 	if (spool_setup(c.spool, uid, gid, err, sizeof err) == -1)
 		log_fatalx(EX_CANTCREAT, "spool: %s", err);
+	/* The mailbox process (mbox_proc.h), forked while root and before
+	 * anything else is opened: it alone keeps group mail. */
+	o.mbox_fd = mbox_proc_start(&c, uid, gid, geteuid() == 0, &o.mbox_pid);
 	/* Before dropping root: the listener may want port 25. */
 	if (!o.once && listen_open(&c, &o.listen, err, sizeof err) == -1)
 		log_fatalx(EX_OSERR, "%s", err);
 	if (geteuid() == 0) {
-		priv_drop(uid, gid, true);
+		priv_drop(uid, gid, false);
 		/* A change of credentials resets "dumpable" to the
 		 * fs.suid_dumpable sysctl, which may not be 0. */
 		priv_no_core_dumps();

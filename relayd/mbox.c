@@ -59,7 +59,8 @@ static void sleep_ms(unsigned ms)
  * which /var/mail is on any host we run on), holding our pid as
  * liblockfile writes it. 0, or -1 with err.
  */
-static int dotlock_take(const char *lock, double deadline, char *err, size_t errlen)
+static int dotlock_take(const char *lock, double deadline, bool *locked, char *err,
+    size_t errlen)
 {
 	for (;;) {
 		struct stat st;
@@ -85,6 +86,7 @@ static int dotlock_take(const char *lock, double deadline, char *err, size_t err
 		}
 		if (time_monotonic() >= deadline) {
 			err_format(err, errlen, "mailbox is locked (%s exists)", lock);
+			*locked = true;
 			return -1;
 		}
 		sleep_ms(POLL_MS);
@@ -92,7 +94,8 @@ static int dotlock_take(const char *lock, double deadline, char *err, size_t err
 }
 
 /* The fcntl write lock on the whole file, polled until deadline. */
-static int fcntl_take(int fd, const char *path, double deadline, char *err, size_t errlen)
+static int fcntl_take(int fd, const char *path, double deadline, bool *locked, char *err,
+    size_t errlen)
 {
 	struct flock fl;
 
@@ -108,6 +111,7 @@ static int fcntl_take(int fd, const char *path, double deadline, char *err, size
 		}
 		if (time_monotonic() >= deadline) {
 			err_format(err, errlen, "mailbox is locked (fcntl lock on %s held)", path);
+			*locked = true;
 			return -1;
 		}
 		sleep_ms(POLL_MS);
@@ -359,14 +363,15 @@ out:
 	return r;
 }
 
-int mbox_deliver_wait(const char *path, uid_t expected_owner, const char *envelope_sender,
-    time_t t, int msg_fd, off_t off, uint64_t len, unsigned wait_ms, char *err,
+int mbox_deliver_try(const char *path, uid_t expected_owner, const char *envelope_sender,
+    time_t t, int msg_fd, off_t off, uint64_t len, unsigned wait_ms, bool *locked, char *err,
     size_t errlen)
 {
 	char lock[4096];
 	struct stat st, now;
 	int fd, r = -1;
 
+	*locked = false;
 	if (path == NULL || path[0] == '\0' || envelope_sender == NULL || msg_fd < 0) {
 		err_format(err, errlen, "mbox: bad arguments");
 		return -1;
@@ -377,11 +382,11 @@ int mbox_deliver_wait(const char *path, uid_t expected_owner, const char *envelo
 	}
 	if ((fd = open_mbox(path, expected_owner, &st, err, errlen)) == -1)
 		return -1;
-	if (dotlock_take(lock, time_monotonic() + wait_ms / 1000.0, err, errlen) == -1) {
+	if (dotlock_take(lock, time_monotonic() + wait_ms / 1000.0, locked, err, errlen) == -1) {
 		close(fd);
 		return -1;
 	}
-	if (fcntl_take(fd, path, time_monotonic() + wait_ms / 1000.0, err, errlen) == -1)
+	if (fcntl_take(fd, path, time_monotonic() + wait_ms / 1000.0, locked, err, errlen) == -1)
 		goto out;
 	/* Still the file we opened, and still ours to append to? */
 	if (lstat(path, &now) == -1 || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
@@ -410,6 +415,16 @@ out:
 	(void)unlink(lock);
 	close(fd);
 	return r;
+}
+
+int mbox_deliver_wait(const char *path, uid_t expected_owner, const char *envelope_sender,
+    time_t t, int msg_fd, off_t off, uint64_t len, unsigned wait_ms, char *err,
+    size_t errlen)
+{
+	bool locked;
+
+	return mbox_deliver_try(path, expected_owner, envelope_sender, t, msg_fd, off, len,
+	    wait_ms, &locked, err, errlen);
 }
 
 int mbox_deliver(const char *path, uid_t expected_owner, const char *envelope_sender,

@@ -28,6 +28,7 @@
 #ifndef NULLRELAY_MBOX_H
 #define NULLRELAY_MBOX_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -50,6 +51,13 @@ int mbox_deliver(const char *path, uid_t expected_owner, const char *envelope_se
 /* The same with an explicit lock wait in milliseconds (tests). */
 int mbox_deliver_wait(const char *path, uid_t expected_owner, const char *envelope_sender,
     time_t t, int msg_fd, off_t off, uint64_t len, unsigned wait_ms, char *err,
+    size_t errlen);
+
+/* The same; *locked says whether it failed only because a lock (dot-lock
+ * or fcntl) was still held after wait_ms: the mailbox process retries
+ * those later (mbox_proc.h) instead of falling back to keep. */
+int mbox_deliver_try(const char *path, uid_t expected_owner, const char *envelope_sender,
+    time_t t, int msg_fd, off_t off, uint64_t len, unsigned wait_ms, bool *locked, char *err,
     size_t errlen);
 
 /* The From_ line date: asctime form in local time, "Sun Nov 22 12:00:00 2026"
