@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sysexits.h>
@@ -155,6 +156,8 @@ int mbox_proc_start(const struct conf *c, uid_t uid, gid_t gid, bool drop, pid_t
 	 * the end of the parent's socket does. */
 	child_ignore_signals();
 	signal(SIGCHLD, SIG_DFL);
+	/* ps and /proc/PID/comm tell it from the resident relayd. */
+	(void)prctl(PR_SET_NAME, MBOX_PROC_NAME, 0, 0, 0);
 	if (drop)
 		priv_drop(uid, gid, true);
 	priv_no_core_dumps();
