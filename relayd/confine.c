@@ -4,8 +4,8 @@
  * 1. PR_SET_NO_NEW_PRIVS: nothing relayd or its children exec can gain
  *    privileges (setuid programs run as the caller).
  * 2. Landlock (ABI >= 2, for renames between spool directories): relayd
- *    keeps full access below the spool, /var/mail (mbox bounces) and the
- *    metrics file's directory; read access to the configuration, the
+ *    keeps full access below the spool and the metrics file's directory
+ *    (/var/mail is the mailbox process's alone, confine_mbox); read access to the configuration, the
  *    secret and certificate files it names, the CA stores, the system
  *    libraries and data it may load late (NSS modules, OpenSSL providers,
  *    zoneinfo), a few files of /etc (passwd, group, hosts, resolv.conf,

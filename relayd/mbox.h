@@ -17,10 +17,11 @@
  *
  * Permissions without setuid/setgid: on Debian /var/mail is root:mail 2775
  * and each mbox is USER:mail 0660, so a process in group `mail` can append
- * to every mbox and create PATH.lock in /var/mail. relayd, when started as
- * root, keeps `mail` among the supplementary groups of the relay user when
- * it drops privileges (setgroups before setresgid/setresuid); started as an
- * ordinary user it has whatever that user has. Nothing else is needed. When
+ * to every mbox and create PATH.lock in /var/mail. relayd runs this in the
+ * mailbox process only (mbox_proc.h), which keeps `mail` among the
+ * supplementary groups of the relay user when relayd, started as root,
+ * drops privileges (every other process drops it); started as an ordinary
+ * user it has whatever that user has. Nothing else is needed. When
  * the mbox is missing or not writable, or the dot-lock cannot be made, this
  * fails and the caller falls back to bounce_local = keep, and says so in
  * the log.

@@ -19,7 +19,8 @@ void priv_drop(uid_t uid, gid_t gid, bool mail_group)
 	gid_t rg, eg, sg;
 	struct group *mail;
 
-	/* Group mail: for appending bounces to /var/mail/USER (bounce_local). */
+	/* Group mail: for appending bounces to /var/mail/USER (bounce_local),
+	 * in the mailbox process only (mbox_proc.h). */
 	mail = mail_group ? getgrnam("mail") : NULL;
 	if (mail != NULL && mail->gr_gid != gid)
 		groups[ngroups++] = mail->gr_gid;

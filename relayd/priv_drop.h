@@ -12,7 +12,7 @@
 #include <sys/types.h>
 
 /* Become uid/gid with no supplementary group but gid (and group `mail`
- * when mail_group, for appending bounces to /var/mail/USER). Exits
+ * when mail_group: the mailbox process alone, mbox_proc.h). Exits
  * (log_fatalx) on any failure: running on with root half-dropped is worse. */
 void priv_drop(uid_t uid, gid_t gid, bool mail_group);
 

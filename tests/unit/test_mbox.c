@@ -79,6 +79,18 @@ static int deliver(const char *mbox, const char *sender, const char *msg, unsign
 	return r;
 }
 
+/* deliver, through mbox_deliver_try: *locked as it says. */
+static int deliver_try(const char *mbox, const char *msg, unsigned wait_ms, bool *locked,
+    char *err, size_t errlen)
+{
+	int fd = msg_fd(msg), r;
+
+	r = mbox_deliver_try(mbox, geteuid(), "", T0, fd, 7, strlen(msg), wait_ms, locked, err,
+	    errlen);
+	close(fd);
+	return r;
+}
+
 static bool exists(const char *p)
 {
 	struct stat st;
@@ -146,6 +158,12 @@ static void test_refused(void)
 	CHECK_INT(deliver(mb, "", "X: y\n\nz\n", 1000, err, sizeof(err)), -1);
 	CHECK(strstr(err, "no mailbox") != NULL);
 	CHECK(!exists(mb) && !exists(lock));
+	{
+		bool locked = true;
+
+		CHECK_INT(deliver_try(mb, "X: y\n\nz\n", 100, &locked, err, sizeof(err)), -1);
+		CHECK(!locked);
+	}
 
 	/* A symlink is refused and its target untouched. */
 	path_in(other, sizeof(other), "target");
@@ -260,6 +278,7 @@ static void test_owner(void)
 static void test_locks(void)
 {
 	char mb[128], lock[160], err[512] = "";
+	bool locked;
 	char *got;
 	struct timeval tv[2];
 	int pfd[2], fd, status;
@@ -278,6 +297,10 @@ static void test_locks(void)
 	CHECK(time_monotonic() - t >= 0.35);
 	CHECK(strstr(err, "locked") != NULL);
 	CHECK(exists(lock));
+	/* ... which mbox_deliver_try tells apart (the mailbox process retries). */
+	locked = false;
+	CHECK_INT(deliver_try(mb, "X: y\n\nz\n", 100, &locked, err, sizeof(err)), -1);
+	CHECK(locked);
 	got = slurp(mb);
 	CHECK_STR(got, "before\n\n");
 	free(got);
@@ -329,6 +352,9 @@ static void test_locks(void)
 	CHECK_INT(deliver(mb, "", "X: y\n\nz\n", 400, err, sizeof(err)), -1);
 	CHECK(strstr(err, "fcntl") != NULL);
 	CHECK(!exists(lock));
+	locked = false;
+	CHECK_INT(deliver_try(mb, "X: y\n\nz\n", 100, &locked, err, sizeof(err)), -1);
+	CHECK(locked && strstr(err, "fcntl") != NULL);
 	got = slurp(mb);
 	CHECK_STR(got, "before\n\n");
 	free(got);
