@@ -346,6 +346,8 @@ static void warned(const struct spool_dirs *d, struct qmsg *m)
 /* Back into the schedule (it left it when its report was asked for). */
 static void mbox_back(const struct qmsg *m, time_t next)
 {
+	if (m->held)
+		return;	/* relayd --hold meanwhile: --release schedules it */
 	sched_add(bq.s, m->id, m->arrival, next);
 	sched_owner(bq.s, m->id, m->uid);
 }
@@ -398,7 +400,7 @@ static int mbox_prepare(void *arg, const struct mbox_job *j, struct mbox_proc_re
 		return -1;
 	}
 	if (!mbox_still_due(&m, kind)) {
-		if (qmsg_remaining(&m) > 0 && !m.held)
+		if (qmsg_remaining(&m) > 0)
 			mbox_back(&m, m.next);
 		qmsg_free(&m);
 		return -1;
@@ -479,9 +481,12 @@ static bool mbox_done(void *arg, const struct mbox_job *j, enum mbox_proc_result
 		break;
 	case MBOX_PROC_LOCKED:
 		if (kind == BOUNCE_FAILED) {
+			/* Asked again after a backoff (mbox_client.h); with the
+			 * process gone, by the next start's review. */
 			log_warnx("%s: cannot deliver the non-delivery notification for <%s> to the "
-				  "local mailbox yet: %s; it stays queued and is tried again", m.id,
-			    m.env.sender, why);
+				  "local mailbox yet: %s; it stays queued and is tried again%s", m.id,
+			    m.env.sender, why, mbox_client_fd(bq.mc) == -1 ?
+			    " when relayd restarts" : "");
 			again = true;
 		} else {
 			log_warnx("%s: cannot deliver the delay notification for <%s> to the local "
