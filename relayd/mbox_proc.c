@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <syslog.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -141,6 +142,27 @@ static noreturn void serve(int sock)
 	}
 }
 
+/*
+ * Nothing open but stdio and our socket: not what relayd was started with
+ * (systemd's listening sockets, anything a caller leaked). The syslog
+ * connection is closed with the rest and made again.
+ */
+static void close_others(int sock)
+{
+	bool to_stderr = log_is_stderr();
+	int fd;
+
+	if (!to_stderr)
+		closelog();
+	if ((sock > 3 && close_range(3, (unsigned)sock - 1, 0) == -1) ||
+	    close_range((unsigned)sock + 1, ~0U, 0) == -1) {
+		for (fd = 3; fd < 1024; fd++)
+			if (fd != sock)
+				(void)close(fd);
+	}
+	log_init(MBOX_PROC_LOG_IDENT, to_stderr);
+}
+
 int mbox_proc_start(const struct conf *c, uid_t uid, gid_t gid, bool drop, pid_t *pidp)
 {
 	int sock;
@@ -154,6 +176,7 @@ int mbox_proc_start(const struct conf *c, uid_t uid, gid_t gid, bool drop, pid_t
 	}
 	/* The parent (and a supervisor signalling the group) do not stop us:
 	 * the end of the parent's socket does. */
+	close_others(sock);
 	child_ignore_signals();
 	signal(SIGCHLD, SIG_DFL);
 	/* ps and /proc/PID/comm tell it from the resident relayd. */

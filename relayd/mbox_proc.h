@@ -33,6 +33,7 @@
 #include "conf.h"
 
 #define MBOX_PROC_NAME "relayd-mbox"	/* its comm (ps, /proc/PID/comm) */
+#define MBOX_PROC_LOG_IDENT "nullrelay/relayd"	/* as relayd's own log lines */
 #define MBOX_PROC_MAGIC 0x6e726d62u	/* "nrmb" */
 #define MBOX_PROC_USER_MAX 256	/* a passwd name, NUL included */
 #define MBOX_PROC_ERR_MAX 512

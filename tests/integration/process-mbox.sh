@@ -51,6 +51,9 @@ check "the mailbox process (relayd-mbox, pid $M) runs as $RUSER and keeps group 
 check "the mailbox process is confined: no_new_privs, seccomp, not dumpable (/proc/PID owned by root)" \
 	eval "[ -n '$M' ] && [ \"\$(st $M NoNewPrivs)\" = 1 ] && [ \"\$(st $M Seccomp)\" = 2 ] && [ \"\$(stat -c %U /proc/$M/environ)\" = root ]"
 
+check "the mailbox process holds nothing but stdio and its socket to relayd ($(ls /proc/$M/fd 2>/dev/null | wc -l) descriptors)" \
+	eval "[ -n '$M' ] && [ \$(ls /proc/$M/fd | wc -l) -le 4 ] && ! ls -l /proc/$M/fd | grep -q '$RS'"
+
 # A bounce through the mailbox process, while relayd runs.
 SM=$(public_sendmail)
 as_user "$TEST_USER1" env NULLRELAY_CONF="$RC" "$SM" bad@example.org < <(test_message first)
