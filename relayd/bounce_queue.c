@@ -346,8 +346,10 @@ static void warned(const struct spool_dirs *d, struct qmsg *m)
 /* Back into the schedule (it left it when its report was asked for). */
 static void mbox_back(const struct qmsg *m, time_t next)
 {
-	if (m->held)
-		return;	/* relayd --hold meanwhile: --release schedules it */
+	/* relayd --hold meanwhile: --release schedules it; an operator's
+	 * --retry may have scheduled it already. */
+	if (m->held || sched_has(bq.s, m->id))
+		return;
 	sched_add(bq.s, m->id, m->arrival, next);
 	sched_owner(bq.s, m->id, m->uid);
 }
@@ -456,6 +458,11 @@ static bool mbox_done(void *arg, const struct mbox_job *j, enum mbox_proc_result
 			 "(delivered to mailbox %s/%s)", bq.staged, m.env.sender, _PATH_MAILDIR, user);
 		if (kind == BOUNCE_FAILED) {
 			remove_original(bq.d, &m, &o);
+		} else if (sched_has(bq.s, m.id)) {
+			/* Scheduled again meanwhile (relayd --retry): a worker may
+			 * hold it; its next review records the warning, or sends
+			 * another, never none. */
+			log_info("%s: delay notification delivered; it may be sent again", m.id);
 		} else {
 			warned(bq.d, &m);
 			mbox_back(&m, m.next);
