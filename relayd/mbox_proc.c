@@ -48,6 +48,7 @@ static int read_req(int sock, struct mbox_proc_req *rq, int *fd)
 	int bad = 0;
 
 	*fd = -1;
+	memset(rq, 0, sizeof(*rq));
 	memset(&mh, 0, sizeof mh);
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
