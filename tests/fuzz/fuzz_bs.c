@@ -40,8 +40,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char confpath[96], err[1024];
 	FILE *f;
 
-	strlcpy(spooldir, "/tmp/fuzz_bs.XXXXXX", sizeof spooldir);
-	if (mkdtemp(spooldir) == NULL || spool_setup(spooldir, getuid(), getgid(), err,
+	fuzz_mkdtemp(spooldir, sizeof spooldir, "bs");
+	if (spool_setup(spooldir, getuid(), getgid(), err,
 	    sizeof err) == -1)
 		broken("cannot make the spool");
 	snprintf(confpath, sizeof confpath, "%s/relay.conf", spooldir);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fuzzlib.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -57,9 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	struct control_hooks h = { .flush = h_flush, .list = h_list, .admin = h_admin };
 	char err[512];
 
-	strlcpy(dir, "/tmp/fuzz_control.XXXXXX", sizeof dir);
-	if (mkdtemp(dir) == NULL)
-		broken("mkdtemp");
+	fuzz_mkdtemp(dir, sizeof dir, "control");
 	if ((ctl = control_open(dir, &h, err, sizeof err)) == NULL) {
 		fprintf(stderr, "%s\n", err);
 		broken("control_open");

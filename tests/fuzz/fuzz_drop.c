@@ -51,13 +51,8 @@ const char *__asan_default_options(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	/* tmpfs when there is one: a disk makes every run a file system
-	 * round trip. */
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	int n = snprintf(dir, sizeof dir, "%s/nullrelay-fuzz-drop.XXXXXX", base);
-
-	if (n < 0 || (size_t)n >= sizeof dir || mkdtemp(dir) == NULL ||
-	    (dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+	fuzz_mkdtemp(dir, sizeof dir, "drop");
+	if ((dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		perror(dir);
 		exit(1);
 	}

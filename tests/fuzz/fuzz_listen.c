@@ -83,12 +83,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	char path[128], err[1024];
 	FILE *f;
 
-	/* tmpfs when there is one: each queued message is fsynced. */
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-
 	log_init("nullrelay/fuzz_listen", false);
-	snprintf(spooldir, sizeof spooldir, "%s/nullrelay-fuzz-listen.XXXXXX", base);
-	if (mkdtemp(spooldir) == NULL || spool_setup(spooldir, getuid(), getgid(), err,
+	fuzz_mkdtemp(spooldir, sizeof spooldir, "listen");
+	if (spool_setup(spooldir, getuid(), getgid(), err,
 	    sizeof err) == -1)
 		broken("cannot make the spool", spooldir);
 	snprintf(path, sizeof path, "%s/relay.conf", spooldir);

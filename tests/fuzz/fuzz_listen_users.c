@@ -40,15 +40,7 @@ static void cleanup(void)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	/* tmpfs when there is one: a disk makes every run a file system
-	 * round trip. */
-	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	int n = snprintf(dir, sizeof dir, "%s/nullrelay-fuzz-users.XXXXXX", base);
-
-	if (n < 0 || (size_t)n >= sizeof dir || mkdtemp(dir) == NULL) {
-		perror(dir);
-		exit(1);
-	}
+	fuzz_mkdtemp(dir, sizeof dir, "users");
 	snprintf(path, sizeof path, "%s/users", dir);
 	atexit(cleanup);
 	(void)argc;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mbox.h"
+#include "fuzzlib.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
@@ -31,9 +32,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	int fd;
 
-	strlcpy(dir, "/tmp/fuzz_mbox.XXXXXX", sizeof dir);
-	if (mkdtemp(dir) == NULL)
-		broken("mkdtemp");
+	fuzz_mkdtemp(dir, sizeof dir, "mbox");
 	snprintf(path, sizeof path, "%s/mbox", dir);
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
 		broken("cannot create the mailbox");

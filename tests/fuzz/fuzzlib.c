@@ -1,5 +1,7 @@
 /* Helpers shared by the fuzz targets: see fuzzlib.h. */
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,4 +29,15 @@ size_t fuzz_count_ends(const unsigned char *d, size_t n)
 		}
 	}
 	return k;
+}
+
+void fuzz_mkdtemp(char *buf, size_t size, const char *name)
+{
+	const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	int n = snprintf(buf, size, "%s/nullrelay-fuzz-%s.XXXXXX", base, name);
+
+	if (n < 0 || (size_t)n >= size || mkdtemp(buf) == NULL) {
+		perror(n < 0 || (size_t)n >= size ? name : buf);
+		exit(1);
+	}
 }

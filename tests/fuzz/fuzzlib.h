@@ -14,4 +14,10 @@ int fuzz_lowest_free_fd(void);
  * not overlapping: no SMTP server may queue more messages than that. */
 size_t fuzz_count_ends(const unsigned char *d, size_t n);
 
+/* A fresh private directory "/dev/shm/nullrelay-fuzz-NAME.XXXXXX" (or
+ * under /tmp without tmpfs) into buf; exits with a message on failure.
+ * tmpfs because the code under test fsyncs what it writes, and on a disk
+ * that round trip, not the code, would set the pace of the run. */
+void fuzz_mkdtemp(char *buf, size_t size, const char *name);
+
 #endif
