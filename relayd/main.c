@@ -226,6 +226,10 @@ int main(int argc, char **argv)
 		/* A change of credentials resets "dumpable" to the
 		 * fs.suid_dumpable sysctl, which may not be 0. */
 		priv_no_core_dumps();
+	} else if (!priv_drop_groups(gid) && getgroups(0, NULL) > 1) {
+		log_info("started as uid %lu without CAP_SETGID: every relayd process keeps "
+		    "its supplementary groups, group mail too (see relayd(8), PROCESS MODEL)",
+		    (unsigned long)uid);
 	}
 	/* Only now, as the relay user: the secret must be readable by it alone. */
 	if (conf_check_relay(&c, (long)uid, err, sizeof err) == -1 ||

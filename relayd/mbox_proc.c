@@ -184,6 +184,8 @@ int mbox_proc_start(const struct conf *c, uid_t uid, gid_t gid, bool drop, pid_t
 	(void)prctl(PR_SET_NAME, MBOX_PROC_NAME, 0, 0, 0);
 	if (drop)
 		priv_drop(uid, gid, true);
+	else
+		priv_drop_caps();	/* a unit's CAP_SETGID is the parent's to use */
 	priv_no_core_dumps();
 	/* The From_ line's local time: zoneinfo read now, not under Landlock. */
 	tzset();

@@ -1,9 +1,11 @@
 /* Dropping root: see priv_drop.h. */
 #include <errno.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -36,6 +38,31 @@ void priv_drop(uid_t uid, gid_t gid, bool mail_group)
 		log_fatalx(EX_OSERR, "could not drop root: gids are not all %lu", (unsigned long)gid);
 	if (setuid(0) != -1 || seteuid(0) != -1)
 		log_fatalx(EX_OSERR, "could not drop root: setuid(0) still works");
+}
+
+void priv_drop_caps(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(d, 0, sizeof d);
+	/* Ambient first: it would survive the exec of every worker. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) == -1 && errno != EINVAL)
+		log_fatalx(EX_OSERR, "prctl PR_CAP_AMBIENT_CLEAR_ALL: %s", strerror(errno));
+	/* glibc has no capset(); lowering every set to nothing is always allowed. */
+	if (syscall(SYS_capset, &h, d) == -1)
+		log_fatalx(EX_OSERR, "capset: %s", strerror(errno));
+}
+
+bool priv_drop_groups(gid_t gid)
+{
+	if (setgroups(1, &gid) == -1) {
+		if (errno == EPERM)
+			return false;
+		log_fatalx(EX_OSERR, "setgroups: %s", strerror(errno));
+	}
+	priv_drop_caps();
+	return true;
 }
 
 void priv_no_core_dumps(void)

@@ -17,6 +17,20 @@
 void priv_drop(uid_t uid, gid_t gid, bool mail_group);
 
 /*
+ * Started as the relay user already (the systemd unit: User=, group mail
+ * in SupplementaryGroups=, CAP_SETGID as its one ambient capability): keep
+ * only gid as a group and then give up every capability. Returns false,
+ * changing nothing, without CAP_SETGID (a plain start as an ordinary user:
+ * the processes then keep that user's groups). Exits on other failures.
+ */
+bool priv_drop_groups(gid_t gid);
+
+/* Give up every capability, ambient ones too (which would otherwise pass
+ * to the exec'd workers): the mailbox process of such a start, which keeps
+ * its groups. Exits (log_fatalx) on failure. */
+void priv_drop_caps(void);
+
+/*
  * No core files, and no ptrace or /proc peeking by the same user: workers
  * hold the smarthost password or token (SPEC §2: secrets never appear in
  * core files). First thing in each program's main, and again after a

@@ -3,9 +3,10 @@
 # without a warning, systemd-analyze security --offline=yes rates both
 # services at most 2.0, the sysusers.d and tmpfiles.d entries make the
 # account and the exact spool relayd wants (so it never needs to chmod or
-# chown: the unit runs it with no capability and RestrictSUIDSGID), and
-# relayd delivers from that spool as the relay user with an empty
-# capability bounding set and no_new_privs, as the unit starts it.
+# chown: the unit gives it CAP_SETGID alone and RestrictSUIDSGID), and
+# relayd, started as the unit starts it (the relay user, group mail,
+# ambient CAP_SETGID, no_new_privs), keeps group mail in its mailbox
+# process only, ends with no capability, and delivers from that spool.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
 require_relay systemd-units || exit 0
@@ -45,7 +46,8 @@ for k in 'Type=notify' 'ExecReload=/bin/kill -HUP $MAINPID' 'ProtectSystem=stric
 	'ProtectKernelTunables=yes' 'ProtectKernelModules=yes' 'ProtectKernelLogs=yes' \
 	'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK' \
 	'SystemCallFilter=@system-service' 'MemoryDenyWriteExecute=yes' 'UMask=0027' \
-	'CapabilityBoundingSet=' 'User=nullrelay'; do
+	'CapabilityBoundingSet=CAP_SETGID' 'AmbientCapabilities=CAP_SETGID' \
+	'SystemCallFilter=setgroups capset' 'User=nullrelay'; do
 	check "unit: nullrelay.service has $k" grep -qxF -- "$k" "$svc"
 done
 check "unit: nullrelay-once.service runs relayd --once" grep -qxF 'ExecStart=/usr/sbin/relayd --once' "$U/nullrelay-once.service"
@@ -80,19 +82,30 @@ check "tmpfiles.d: the same directories, modes and owners relayd makes as root" 
 before=$(cd "$ts" && find . -type d -printf '%p %m %u %g\n' | sort)
 
 # relayd as the unit starts it: the relay user from the start, group mail,
-# no capability at all, no_new_privs; it must deliver from that spool.
+# CAP_SETGID alone (ambient), no_new_privs; it must drop group mail and
+# every capability from all but its mailbox process, and deliver from that
+# spool.
 relay_new unit
 sh_start sh-unit '{"ehlo":["PIPELINING"]}'
 relay_conf "spool = $ts"
 chmod 644 "$RC"
-setpriv --reuid "$RELAY_USER" --regid "$RELAY_USER" --groups "$(getent group mail | cut -d: -f3)" \
-	--no-new-privs --bounding-set=-all --inh-caps=-all \
+mailgid=$(getent group mail | cut -d: -f3)
+setpriv --reuid "$RELAY_USER" --regid "$RELAY_USER" --groups "$mailgid" \
+	--no-new-privs --bounding-set=-all,+setgid --inh-caps=-all,+setgid --ambient-caps=-all,+setgid \
 	env NOTIFY_SOCKET= "$RELAYD" -C "$RC" -f 2>>"$RL" &
 pid=$!
 on_exit "kill $pid 2>/dev/null"
 wait_for 5 test -S "$ts/relayd.sock"
-check "unit-like: relayd runs as $RELAY_USER with no capability" \
-	eval 'grep -q "^CapBnd:[[:space:]]*0*$" /proc/$pid/status && grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$pid/status'
+st() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status"; }
+nocaps() { [ "$(st "$1" CapEff)$(st "$1" CapPrm)$(st "$1" CapInh)$(st "$1" CapAmb)" = \
+	"0000000000000000000000000000000000000000000000000000000000000000" ]; }
+check "unit-like: relayd runs as $RELAY_USER, no_new_privs, no capability left (CapEff $(st $pid CapEff), CapAmb $(st $pid CapAmb))" \
+	eval 'grep -q "^NoNewPrivs:[[:space:]]*1" /proc/$pid/status && nocaps $pid'
+check "unit-like: the resident relayd dropped group mail (Groups: $(st $pid Groups))" \
+	eval '! grep -qw -- "$mailgid" <<<"$(st $pid Groups)"'
+mpid=$(ps -o pid=,comm= --ppid "$pid" | awk '$2 == "relayd-mbox" { print $1 }' | head -n 1)
+check "unit-like: its mailbox process keeps group mail and no capability (pid ${mpid:-none}, Groups: $([ -n "$mpid" ] && st "$mpid" Groups))" \
+	eval '[ -n "$mpid" ] && grep -qw -- "$mailgid" <<<"$(st $mpid Groups)" && nocaps $mpid'
 test_message unit > "$RD/msg"; chmod 644 "$RD/msg"
 setpriv --reuid "$TEST_USER1" --regid "$TEST_USER1" --init-groups env NULLRELAY_CONF="$RC" \
 	"$(public_sendmail)" -f s@example.org r@example.org < "$RD/msg"
