@@ -106,35 +106,54 @@ $(LIBRELAYD): $(RELAYD_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-# sendmail is exec'd once per message: libbsd (and the libmd it needs) linked
-# in statically spare every submission the loading and symbol binding of two
-# shared objects, about a tenth of its CPU time (bench/submit.sh, floor-libs).
-SENDMAIL_LIBS = $(filter-out -lbsd,$(LIBS)) -Wl,-Bstatic -lbsd -lmd -Wl,-Bdynamic
+# sendmail and the resident relayd are linked statically (static-pie, so
+# ASLR is kept); STATIC=0 links them dynamically, and sanitizer builds always
+# are. The price: a libc6 update takes a rebuild; the linker's warnings that
+# getpwnam & co. want the shared NSS modules are answered by util_nss.c.
+STATIC ?= 1
+ifeq ($(STATIC)$(SAN),1)
+# The user, group and host look-ups go through spool/util_nss.c, which keeps
+# glibc to its built-in NSS modules and asks getent(1) for the rest: a static
+# glibc that dlopens libnss_systemd crashes.
+NSS_WRAP = getpwnam getpwuid getpwuid_r getgrnam getaddrinfo
+STATIC_LINK = -static-pie $(foreach f,$(NSS_WRAP),-Wl,--wrap=$(f))
+# Neither needs OpenSSL (workers and the listener are nullrelay-smtp).
+STATIC_LIBS = $(filter-out -lssl -lcrypto,$(LIBS)) -lmd
+endif
+# A change of STATIC relinks them.
+LINK_STAMP := $(BUILD)/link.stamp
+$(shell [ "$$(cat $(LINK_STAMP) 2>/dev/null)" = '$(STATIC_LINK)' ] || echo '$(STATIC_LINK)' > $(LINK_STAMP))
 
-$(SENDMAIL_BIN): $(BUILD)/sendmail.o $(LIBNR)
+# sendmail is exec'd once per message: no ld.so, no shared libc to map and
+# bind spares every submission about 30 syscalls and 30 page faults, the
+# most of what it cost over the floor (bench/submit.sh: floor, floor-static).
+# Dynamic, libbsd (and the libmd it needs) are still linked in statically.
+ifneq ($(STATIC_LINK),)
+SENDMAIL_LIBS = $(STATIC_LIBS)
+else
+SENDMAIL_LIBS = $(filter-out -lbsd,$(LIBS)) -Wl,-Bstatic -lbsd -lmd -Wl,-Bdynamic
+endif
+
+$(SENDMAIL_BIN): $(BUILD)/sendmail.o $(LIBNR) $(LINK_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SENDMAIL_LIBS)
+	$(CC) $(ALL_LDFLAGS) $(STATIC_LINK) -o $@ $(filter-out $(LINK_STAMP),$^) $(SENDMAIL_LIBS)
 
 # --as-needed: the resident relayd pulls no TLS code from the archive, so
 # it does not map libssl/libcrypto (check: ldd relayd/relayd).
-# It is also linked statically (static-pie: ASLR kept). On Linux 6.x a touch
-# of a shared libc maps most of its text (large page-cache folios): any
-# dynamic glibc process sits at 1.3-1.8 MB VmRSS before its own code, the
-# resident relayd at 2.3 MB after a burst, 1.2 MB static (bench/rss.sh,
-# rss.relayd.after_load). The price: a libc6 update needs a rebuild, and
-# NSS modules other than files/dns are dlopen'ed (link-time warnings).
-# RELAYD_STATIC=0 links it dynamically; sanitizer builds always are.
-RELAYD_STATIC ?= 1
-ifeq ($(RELAYD_STATIC)$(SAN),1)
-RELAYD_LINK = -static-pie
-RELAYD_LIBS = $(filter-out -lssl -lcrypto,$(LIBS)) -lmd
+# Static (STATIC above): on Linux 6.x a touch of a shared libc maps most of
+# its text (large page-cache folios), so any dynamic glibc process sits at
+# 1.3-1.8 MB VmRSS before its own code; the resident relayd was at 2.3 MB
+# after a burst, 1.2 MB static (bench/rss.sh, rss.relayd.after_load).
+ifneq ($(STATIC_LINK),)
+RELAYD_LINK = $(STATIC_LINK)
+RELAYD_LIBS = $(STATIC_LIBS)
 else
 RELAYD_LINK = -Wl,--as-needed
 RELAYD_LIBS = $(LIBS)
 endif
-$(RELAYD_BIN): $(BUILD)/relayd/main.o $(LIBRELAYD) $(LIBNR)
+$(RELAYD_BIN): $(BUILD)/relayd/main.o $(LIBRELAYD) $(LIBNR) $(LINK_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) $(RELAYD_LINK) -o $@ $^ $(RELAYD_LIBS)
+	$(CC) $(ALL_LDFLAGS) $(RELAYD_LINK) -o $@ $(filter-out $(LINK_STAMP),$^) $(RELAYD_LIBS)
 
 $(SMTP_BIN): $(BUILD)/relayd/helper_main.o $(LIBRELAYD) $(LIBNR)
 	@mkdir -p $(dir $@)

@@ -46,6 +46,7 @@
 #include "helper_path.h"
 #include "log.h"
 #include "oauth2_client.h"
+#include "util_nss.h"
 #include "worker.h"
 
 #ifndef LANDLOCK_ACCESS_FS_REFER
@@ -196,6 +197,8 @@ static bool landlock(const struct conf *c, const char *conf_path, int *abi_out)
 	ll_allow(&l, "/lib/ld-linux-aarch64.so.1", FS_EXEC);
 	ll_allow(&l, "/lib/x86_64-linux-gnu", FS_EXEC);
 	ll_allow(&l, "/lib/aarch64-linux-gnu", FS_EXEC);
+	/* A static relayd asks getent for users outside /etc/passwd (util_nss.h). */
+	ll_allow(&l, NSS_GETENT_PATH, FS_EXEC);
 	if (syscall(SYS_landlock_restrict_self, l.fd, 0) == -1)
 		log_fatalx(EX_OSERR, "confinement: landlock_restrict_self: %s", strerror(errno));
 	close(l.fd);
