@@ -128,10 +128,11 @@ $(shell [ "$$(cat $(LINK_STAMP) 2>/dev/null)" = '$(STATIC_LINK)' ] || echo '$(ST
 # bind spares every submission about 30 syscalls and 30 page faults, the
 # most of what it cost over the floor (bench/submit.sh: floor, floor-static).
 # Dynamic, libbsd (and the libmd it needs) are still linked in statically.
+DYN_SENDMAIL_LIBS = $(filter-out -lbsd,$(LIBS)) -Wl,-Bstatic -lbsd -lmd -Wl,-Bdynamic
 ifneq ($(STATIC_LINK),)
 SENDMAIL_LIBS = $(STATIC_LIBS)
 else
-SENDMAIL_LIBS = $(filter-out -lbsd,$(LIBS)) -Wl,-Bstatic -lbsd -lmd -Wl,-Bdynamic
+SENDMAIL_LIBS = $(DYN_SENDMAIL_LIBS)
 endif
 
 $(SENDMAIL_BIN): $(BUILD)/sendmail.o $(LIBNR) $(LINK_STAMP)
@@ -144,16 +145,31 @@ $(SENDMAIL_BIN): $(BUILD)/sendmail.o $(LIBNR) $(LINK_STAMP)
 # its text (large page-cache folios), so any dynamic glibc process sits at
 # 1.3-1.8 MB VmRSS before its own code; the resident relayd was at 2.3 MB
 # after a burst, 1.2 MB static (bench/rss.sh, rss.relayd.after_load).
+DYN_RELAYD_LINK = -Wl,--as-needed
 ifneq ($(STATIC_LINK),)
 RELAYD_LINK = $(STATIC_LINK)
 RELAYD_LIBS = $(STATIC_LIBS)
 else
-RELAYD_LINK = -Wl,--as-needed
+RELAYD_LINK = $(DYN_RELAYD_LINK)
 RELAYD_LIBS = $(LIBS)
 endif
 $(RELAYD_BIN): $(BUILD)/relayd/main.o $(LIBRELAYD) $(LIBNR) $(LINK_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) $(RELAYD_LINK) -o $@ $(filter-out $(LINK_STAMP),$^) $(RELAYD_LIBS)
+
+# A static program ignores LD_PRELOAD: the tests that inject faults through
+# a shim run these dynamic links of the same objects (tests/lib/common.sh,
+# shim_bin). Built with the tests (make units) when STATIC is on.
+ifneq ($(STATIC_LINK),)
+DYN_BINS = $(BUILD)/dyn/sendmail $(BUILD)/dyn/relayd
+endif
+$(BUILD)/dyn/sendmail: $(BUILD)/sendmail.o $(LIBNR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(DYN_SENDMAIL_LIBS)
+
+$(BUILD)/dyn/relayd: $(BUILD)/relayd/main.o $(LIBRELAYD) $(LIBNR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) $(DYN_RELAYD_LINK) -o $@ $^ $(LIBS)
 
 $(SMTP_BIN): $(BUILD)/relayd/helper_main.o $(LIBRELAYD) $(LIBNR)
 	@mkdir -p $(dir $@)
@@ -184,7 +200,7 @@ check: deps
 	BUILD=$(BUILD) scripts/checksrc
 	tests/run --build $(BUILD) --sendmail $(SENDMAIL_BIN) --relayd $(RELAYD_BIN)
 
-units: $(UNIT_BINS) $(TOOL_BINS)
+units: $(UNIT_BINS) $(TOOL_BINS) $(DYN_BINS)
 
 # The house rules: room prefixes, one name per file, function prefixes that
 # match their file, no include or call cycles (scripts/checksrc).
