@@ -122,7 +122,7 @@ STATIC_LIBS = $(filter-out -lssl -lcrypto,$(LIBS)) -lmd
 endif
 # A change of STATIC relinks them.
 LINK_STAMP := $(BUILD)/link.stamp
-$(shell [ "$$(cat $(LINK_STAMP) 2>/dev/null)" = '$(STATIC_LINK)' ] || echo '$(STATIC_LINK)' > $(LINK_STAMP))
+$(shell mkdir -p $(BUILD) && { [ -f $(LINK_STAMP) ] && [ "$$(cat $(LINK_STAMP))" = '$(STATIC_LINK)' ] || echo '$(STATIC_LINK)' > $(LINK_STAMP); })
 
 # sendmail is exec'd once per message: no ld.so, no shared libc to map and
 # bind spares every submission about 30 syscalls and 30 page faults, the
