@@ -9,7 +9,10 @@
 #     with /etc/passwd hidden in a mount namespace): sendmail names them as
 #     getent does;
 #  3. relayd (bounce_local = mbox) bouncing for a uid without a passwd
-#     entry: it says so and keeps the bounce, and does not crash.
+#     entry: it says so and keeps the bounce, and does not crash;
+#  4. relayd bouncing to the mailbox of nobody, known beyond /etc/passwd
+#     only: confined (Landlock), it may still run getent, and the report is
+#     in /var/mail/nobody.
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
 . "$TOP/tests/lib/bounce.sh"
@@ -75,3 +78,27 @@ check "relayd --once bouncing for uid $NOUID exits 0 (got $rc)" [ "$rc" = 0 ]
 check "... logs that uid $NOUID has no passwd entry and keeps the bounce" \
 	log_has "uid $NOUID has no passwd entry; falling back to keep"
 check "... the message is in failed/" eval "[ -n \"\$(ls '$RS/failed')\" ]"
+
+# 4.
+MB=/var/mail/nobody
+if [ ! -s "$NSHOW" ] || ! grep -q '^nobody:' "$NSHOW"; then
+	skip "static-nss: mbox bounce for a user beyond /etc/passwd (as in 2)"
+elif [ -e "$MB" ] || ! getent group mail >/dev/null || [ ! -d /var/mail ]; then
+	skip "static-nss: mbox bounce for nobody ($MB exists, or no group mail or /var/mail)"
+else
+	on_exit "rm -f '$MB' '$MB.lock'"
+	install -m 0660 -o 65534 -g mail /dev/null "$MB"
+	relay_new beyond-mbox
+	sh_start sh-beyond "$REFUSE"
+	relay_conf "bounce_local = mbox"
+	unshare -m sh -c "mount --bind '$T/passwd.nonobody' /etc/passwd &&
+		setpriv --reuid=65534 --regid=65534 --clear-groups env NULLRELAY_CONF='$RC' '$PUB' r@example.org" \
+		< <(test_message beyond-bounce) 2>> "$RD/sendmail.err"
+	unshare -m sh -c "mount --bind '$T/passwd.nonobody' /etc/passwd &&
+		exec timeout 60 '$RELAYD' -C '$RC' -f --once" 2>> "$RL"
+	rc=$?
+	check "relayd --once, nobody beyond /etc/passwd, exits 0 (got $rc)" [ "$rc" = 0 ]
+	check "... the report is in $MB" grep -q '^Subject: .*' "$MB"
+	check "... logged relay=local status=sent" \
+		log_has "to=<nobody@relay.test>, relay=local, .*status=sent \(delivered to mailbox $MB\)"
+fi
