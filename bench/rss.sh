@@ -4,7 +4,9 @@
 #    generated on the fly through a pipe, by /usr/bin/time -f %M (which
 #    covers the process and the children it reaped), and the same for
 #    nullmailer's sendmail (-> nullmailer-inject -> nullmailer-queue);
-#  - relayd's VmRSS/VmHWM idle (daemon mode -f, after start-up) and while
+#  - relayd's VmRSS/VmHWM idle (daemon mode -f, after start-up), with
+#    STARTTLS+AUTH configured idle and after a burst of N_RSS_BURST
+#    messages to bench/tls_sink.py (rss.relayd.after_load), and while
 #    it sends a 100 MB message to smtp-sink, for the main process and its
 #    delivery workers (bench/memwatch.c polls /proc every 20 ms);
 #  - relayd --once sending the same 100 MB message, under /usr/bin/time.
@@ -84,17 +86,60 @@ kids=$(proc_tree "$relayd_pid" | tail -n +2 | wc -l)
 kid_rss=0
 for p in $(proc_tree "$relayd_pid" | tail -n +2); do kid_rss=$((kid_rss + $(vm VmRSS "$p"))); done
 result rss.relayd.idle "$(mb "$idle_rss")" MB "relayd -f idle: VmRSS (main process)" "VmHWM $idle_hwm kB; $kids child process(es) idle, VmRSS $kid_rss kB in all"
-# The same with TLS configured (STARTTLS, verified): what a real install runs.
+# The same with TLS and AUTH configured (STARTTLS, verified): what a real
+# install runs. Idle after start-up, then after a burst of N_RSS_BURST
+# messages went through bench/tls_sink.py and the workers exited (the
+# issue's figure: VmRSS of the resident process after load).
+N_RSS_BURST=${N_RSS_BURST:-200}
 st=$D/spool-tls
+tc=$D/tls-certs
 bench_spool "$st" || exit 1
-relay_conf "$D/tls.conf" "$st" "smarthost = 127.0.0.1:$SINK_PORT" "tls = starttls" "concurrency = 4"
-"$RELAYD" -C "$D/tls.conf" -f 2> "$D/relayd-tls.log" &
-tpid=$!
-if wait_until 5 test -S "$st/relayd.sock"; then
-	sleep 1
-	result rss.relayd.idle_tls "$(mb "$(vm VmRSS "$tpid")")" MB "relayd -f idle, tls = starttls: VmRSS" "VmHWM $(vm VmHWM "$tpid") kB; target <= 2 MB"
+mkdir -p "$tc"
+if openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tc/sink.key" \
+		-subj /CN=localhost -days 2 -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+		-out "$tc/sink.pem" 2>/dev/null; then
+	chmod 644 "$tc/sink.pem"
+	printf 'bench-secret\n' > "$D/tls-password"
+	chown "$(relay_user)" "$D/tls-password" && chmod 600 "$D/tls-password"
+	tport=$(free_port)
+	timeout 300 "$PY" "$BENCH/tls_sink.py" --port "$tport" --cert "$tc/sink.pem" --key "$tc/sink.key" \
+		--user bench --password bench-secret --stats "$D/tls.stats" --timeout-total 290 2> "$D/tls_sink.err" &
+	tspid=$!
+	tls_mesg() { sed -n 's/.*\bmesg=\([0-9]*\).*/\1/p' "$D/tls.stats" 2>/dev/null | grep . || echo 0; }
+	relay_conf "$D/tls.conf" "$st" "smarthost = localhost:$tport" "tls = starttls" \
+		"tls_ca_file = $tc/sink.pem" "auth_user = bench" "auth_password_file = $D/tls-password" \
+		"concurrency = 4"
+	"$RELAYD" -C "$D/tls.conf" -f 2> "$D/relayd-tls.log" &
+	tpid=$!
+	if wait_until 10 eval "ss -Hltn 'sport = :$tport' | grep -q LISTEN" &&
+		wait_until 5 test -S "$st/relayd.sock"; then
+		sleep 1
+		result rss.relayd.idle_tls "$(mb "$(vm VmRSS "$tpid")")" MB "relayd -f idle, tls = starttls + AUTH: VmRSS" "VmHWM $(vm VmHWM "$tpid") kB; after start-up"
+		msg2k "$D/burst.eml"
+		for ((i = 0; i < N_RSS_BURST; i++)); do "$SENDMAIL" -C "$D/tls.conf" -t -i < "$D/burst.eml" || break; done
+		# Delivered, and the workers (nullrelay-smtp) gone: only the
+		# resident process is left.
+		if wait_until 120 eval '[ "$(tls_mesg)" -ge "$N_RSS_BURST" ]' &&
+			wait_until 60 eval '[ -z "$(ps -o pid= --ppid "$tpid")" ]'; then
+			sleep 1
+			rss=$(vm VmRSS "$tpid")
+			detail=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { n = ($6 == "" ? "anon" : $6); sub(/.*\//, "", n) }
+				/^Rss:/ { r[n] += $2 } END { for (k in r) if (r[k] > 0) printf "%s %d, ", k, r[k] }' "/proc/$tpid/smaps" 2>/dev/null)
+			result rss.relayd.after_load "$(mb "$rss")" MB "relayd -f after $N_RSS_BURST msgs over STARTTLS+AUTH: VmRSS" "VmHWM $(vm VmHWM "$tpid") kB; kB by mapping: ${detail%, }; target <= 2 MB"
+		else
+			note "relayd RSS after load: $(tls_mesg) of $N_RSS_BURST reached tls_sink.py, or workers still running: $(tail -n 3 "$D/relayd-tls.log" | tr '\n' ' ')"
+		fi
+	else
+		note "relayd RSS with TLS: relayd or tls_sink.py did not start: $(tail -n 3 "$D/relayd-tls.log" "$D/tls_sink.err" | tr '\n' ' ')"
+	fi
+	stop_pid "$tpid"
+	stop_pid "$tspid"
+	cmd "./relayd/relayd -C CONF -f   # CONF: smarthost = localhost:PORT, tls = starttls, tls_ca_file, auth_user = bench, auth_password_file, concurrency = 4; bench/tls_sink.py on PORT"
+	cmd "rss.relayd.after_load: $N_RSS_BURST x ./sendmail -t -i < 2 KB message, all at tls_sink.py, no worker left, 1 s; VmRSS of relayd; kB by mapping from /proc/PID/smaps"
+else
+	note "relayd RSS with TLS: openssl could not make a certificate; skipped"
 fi
-stop_pid "$tpid"
+rm -rf "$st"
 
 "$W/bin/memwatch" "$relayd_pid" 20 > "$D/memwatch.out" &
 mw=$!

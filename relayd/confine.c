@@ -48,6 +48,7 @@
 #include "helper_path.h"
 #include "log.h"
 #include "oauth2_client.h"
+#include "util_nss.h"
 #include "worker.h"
 
 #ifndef LANDLOCK_ACCESS_FS_REFER
@@ -219,6 +220,8 @@ static bool landlock(const struct conf *c, const char *conf_path, int *abi_out)
 	ll_allow(&l, "/lib/ld-linux-aarch64.so.1", FS_EXEC);
 	ll_allow(&l, "/lib/x86_64-linux-gnu", FS_EXEC);
 	ll_allow(&l, "/lib/aarch64-linux-gnu", FS_EXEC);
+	/* A static relayd asks getent for users outside /etc/passwd (util_nss.h). */
+	ll_allow(&l, NSS_GETENT_PATH, FS_EXEC);
 	ll_commit(&l);
 	return true;
 }

@@ -14,6 +14,8 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
 require_relay io-faults || exit 0
+# The shim needs dynamic programs (a static build's are in $BUILD/dyn).
+SENDMAIL=$(shim_bin "$SENDMAIL") RELAYD=$(shim_bin "$RELAYD")
 if ! command -v cc >/dev/null || ! cc -shared -fPIC -o "$T/iofault.so" "$TOP/tests/lib/iofault.c" 2>"$T/cc.err"; then
 	skip "io-faults: cannot build the shim ($(head -c 200 "$T/cc.err"))"
 	exit 0

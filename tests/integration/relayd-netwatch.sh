@@ -8,6 +8,8 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
 require_relay relayd-netwatch || exit 0
+# The shim needs dynamic programs (a static build's are in $BUILD/dyn).
+SENDMAIL=$(shim_bin "$SENDMAIL") RELAYD=$(shim_bin "$RELAYD")
 
 # Degrades cleanly: netlink refused (as systemd's RestrictAddressFamilies
 # without AF_NETLINK would) is one warning, and delivery works as before.

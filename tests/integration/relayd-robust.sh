@@ -8,6 +8,8 @@
 . "$(dirname "$0")/../lib/common.sh"
 . "$TOP/tests/lib/relay.sh"
 require_relay relayd-robust || exit 0
+# The shim needs dynamic programs (a static build's are in $BUILD/dyn).
+SENDMAIL=$(shim_bin "$SENDMAIL") RELAYD=$(shim_bin "$RELAYD")
 
 EHLO='"ehlo":["PIPELINING","8BITMIME","ENHANCEDSTATUSCODES","SIZE 10000000"]'
 

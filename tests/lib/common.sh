@@ -98,6 +98,19 @@ normalize_generated() {
 # A copy of sendmail that other users can execute even when the source tree
 # sits in a directory they cannot enter (CI may clone under /root): tests
 # that run sendmail as nrtest1/nrtest2 must use "$(public_sendmail)".
+# shim_bin PROG: PROG if an LD_PRELOAD shim can reach it, else (a static
+# build, Makefile STATIC) its dynamic link of the same objects in
+# $BUILD/dyn/ when built (make units).
+shim_bin() {
+	local d
+	d=$BUILD/dyn/$(basename "$1")
+	if [ -x "$d" ] && ldd "$1" 2>&1 | grep -Eq 'statically linked|not a dynamic executable'; then
+		echo "$d"
+	else
+		echo "$1"
+	fi
+}
+
 public_sendmail() {
 	if [ ! -x "$T/pub/sendmail" ]; then
 		mkdir -p "$T/pub"
