@@ -79,15 +79,17 @@ static bool read_all(int fd, char *line, size_t linelen, size_t *len)
 /*
  * `getent DB KEY`: its first line (newline cut) into line; true only if
  * getent exited 0 with a whole line. A key getent would take for an option
- * is not asked. SIGCHLD is set to its default meanwhile, so that a caller
- * that ignores it (the child would be reaped unseen) does not lose the
- * exit status.
+ * is not asked. A caller that ignores SIGCHLD (the child would be reaped
+ * unseen, its exit status lost) gets the default meanwhile; any other
+ * caller's disposition is left alone: setting SIG_DFL discards a SIGCHLD
+ * already pending, and relayd, which reads SIGCHLD from a signalfd, would
+ * never learn that a worker it had not reaped yet is gone.
  */
 static bool getent_line(const char *db, const char *key, char *line, size_t linelen)
 {
 	char *argv[] = { (char *)"getent", (char *)db, (char *)key, NULL };
 	struct sigaction dfl, old;
-	bool done, ok = false;
+	bool done, ignored, ok = false;
 	size_t len = 0;
 	int p[2], st, dn;
 	pid_t pid;
@@ -98,7 +100,10 @@ static bool getent_line(const char *db, const char *key, char *line, size_t line
 	memset(&dfl, 0, sizeof dfl);
 	dfl.sa_handler = SIG_DFL;
 	sigemptyset(&dfl.sa_mask);
-	sigaction(SIGCHLD, &dfl, &old);
+	sigaction(SIGCHLD, NULL, &old);
+	ignored = old.sa_handler == SIG_IGN || (old.sa_flags & SA_NOCLDWAIT) != 0;
+	if (ignored)
+		sigaction(SIGCHLD, &dfl, NULL);
 	pid = fork();
 	if (pid == 0) {
 		dn = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -127,7 +132,8 @@ static bool getent_line(const char *db, const char *key, char *line, size_t line
 		}
 	}
 	close(p[0]);
-	sigaction(SIGCHLD, &old, NULL);
+	if (ignored)
+		sigaction(SIGCHLD, &old, NULL);
 	return ok;
 }
 
