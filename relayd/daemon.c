@@ -584,11 +584,12 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	dm->s = sched_new();
 	health_reset(&dm->health, c, time_wall());
 	dm->owners = qlist_owners_new();
+	qlist_owners_load_later(dm->owners, dm->d.queue, QLIST_SAVE_NAME);
 	dm->p = pickup_new(&dm->d, c->spool);
 	dm->k = picker_new(dm->p, on_queued, picker_child, dm);
 	/* The queue as it was: what queue/index lists now, the rest of the
 	 * state files from the loop (queue_recover.h). */
-	dm->rec = queue_recover_begin(c, &dm->d, dm->s, o->once);
+	dm->rec = queue_recover_begin_cached(c, &dm->d, dm->s, o->once, dm->owners);
 	if (!o->once) {
 		control_hooks_fill(dm, &hooks);
 		dm->ctl = control_open(c->spool, &hooks, err, sizeof err);
@@ -611,6 +612,8 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	/* A clean stop: the next start indexes the queue from one file. */
 	if (sched_count(dm->s) >= QUEUE_INDEX_MIN)
 		queue_index_write(dm->d.queue, dm->s);
+	if (qlist_owners_count(dm->owners) >= QUEUE_INDEX_MIN && !dm->o->once)
+		qlist_owners_save(dm->owners, dm->d.queue, QLIST_SAVE_NAME);
 	dm->metrics_dirty = true;
 	dm->metrics_at = 0;
 	write_metrics(dm);

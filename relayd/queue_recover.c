@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -44,6 +46,7 @@ struct queue_recovery {
 	const struct conf *c;
 	const struct spool_dirs *d;
 	struct sched *s;
+	struct qlist_owners *owners;	/* mailq's cache, fed as state files are read */
 	struct ids env, msg;
 	bool *indexed;		/* per env.v[i]: scheduled from the index */
 	size_t next;		/* env.v[next..] still to look at */
@@ -142,6 +145,7 @@ static void recover_one(struct queue_recovery *r, const char *id, bool has_msg)
 {
 	const struct spool_dirs *d = r->d;
 	char env[QUEUE_NAME_SIZE], msg[QUEUE_NAME_SIZE], err[512];
+	struct stat st;
 	struct qmsg m;
 
 	/* Scheduled meanwhile (a pick-up run's report, an operator's
@@ -150,7 +154,7 @@ static void recover_one(struct queue_recovery *r, const char *id, bool has_msg)
 		return;
 	queue_name(env, id, QUEUE_ENV);
 	queue_name(msg, id, QUEUE_MSG);
-	if (qmsg_load(d->queue, id, &m, err, sizeof err) == -1) {
+	if (qmsg_load_stat(d->queue, id, &m, &st, err, sizeof err) == -1) {
 		if (errno == ENOENT)
 			return;	/* deleted meanwhile (relayd --delete) */
 		/* Never delete what we cannot read: keep both for the admin. */
@@ -190,6 +194,9 @@ static void recover_one(struct queue_recovery *r, const char *id, bool has_msg)
 		sched_add(r->s, id, m.arrival, m.next);
 		sched_owner(r->s, id, m.uid);
 	}
+	/* Read anyway: root's first mailq need not read it again. */
+	if (r->owners != NULL)
+		qlist_owners_put(r->owners, qlist_rec_new(&m, false, false, &st, time(NULL)));
 	/* Committed, then a crash before it left the queue or was bounced. */
 	if (qmsg_remaining(&m) == 0 && !m.held)
 		queue_review(r->c, d, r->s, id);
@@ -207,6 +214,12 @@ static void recovery_free(struct queue_recovery *r)
 struct queue_recovery *queue_recover_begin(const struct conf *c, const struct spool_dirs *d,
     struct sched *s, bool all)
 {
+	return queue_recover_begin_cached(c, d, s, all, NULL);
+}
+
+struct queue_recovery *queue_recover_begin_cached(const struct conf *c,
+    const struct spool_dirs *d, struct sched *s, bool all, struct qlist_owners *owners)
+{
 	struct queue_recovery *r = xcalloc(1, sizeof(*r));
 	char name[QUEUE_NAME_SIZE];
 	size_t i, j, slow;
@@ -214,6 +227,7 @@ struct queue_recovery *queue_recover_begin(const struct conf *c, const struct sp
 	r->c = c;
 	r->d = d;
 	r->s = s;
+	r->owners = owners;
 	if (queue_each(d->queue, collect, r) == -1)
 		log_fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
 	if (r->env.n > 1)
