@@ -441,8 +441,10 @@ int qlist_format(int qdir, int faileddir, const struct qlist_opts *o, struct buf
 	size_t i;
 	int r = 0;
 
-	if (o->owners != NULL)
+	if (o->owners != NULL) {
+		qlist_owners_load_now(o->owners);
 		qlist_owners_begin(o->owners);
+	}
 	if (scan(qdir, false, o, &l, err, errlen) == -1)
 		r = -1;
 	sort_by_id(&l);

@@ -218,17 +218,18 @@ void qlist_owners_load_later(struct qlist_owners *t, int dir, const char *name)
 	t->load_dir = dir;
 }
 
-void qlist_owners_load_now(struct qlist_owners *t)
+bool qlist_owners_pending(struct qlist_owners *t, int *dir, const char **name)
 {
 	if (!t->load_pending)
-		return;
+		return false;
 	t->load_pending = false;
-	qlist_owners_load(t, t->load_dir, t->load_name);
+	*dir = t->load_dir;
+	*name = t->load_name;
+	return true;
 }
 
 void qlist_owners_begin(struct qlist_owners *t)
 {
-	qlist_owners_load_now(t);
 	/* 0 is never a pass: rebuild's "keep them all". */
 	if (++t->pass == 0)
 		t->pass = 1;

@@ -116,10 +116,13 @@ int qlist_owners_save(struct qlist_owners *t, int dir, const char *name);
 /* Read dir/name into t and remove it: the records taken, 0 for none.
  * Records t already holds (fresher: read since) are kept. */
 size_t qlist_owners_load(struct qlist_owners *t, int dir, const char *name);
-/* The same, but at the first listing (qlist_owners_begin) or save, or
+/* The same, but at the first listing (qlist_format) or save, or
  * qlist_owners_load_now: relayd's start does not wait for it. dir must
  * stay open until then. */
 void qlist_owners_load_later(struct qlist_owners *t, int dir, const char *name);
 void qlist_owners_load_now(struct qlist_owners *t);
+/* The load qlist_owners_load_later asked for, once: true and its dir and
+ * name (valid while t lives), or false. */
+bool qlist_owners_pending(struct qlist_owners *t, int *dir, const char **name);
 
 #endif

@@ -146,3 +146,12 @@ size_t qlist_owners_load(struct qlist_owners *t, int dir, const char *name)
 	free(v);
 	return bad ? 0 : n;
 }
+
+void qlist_owners_load_now(struct qlist_owners *t)
+{
+	const char *name;
+	int dir;
+
+	if (qlist_owners_pending(t, &dir, &name))
+		qlist_owners_load(t, dir, name);
+}
