@@ -429,6 +429,7 @@ static void loop(struct daemon *dm)
 		if (dm->rec != NULL && !dm->stopping && !queue_recover_step(dm->rec,
 		    QUEUE_RECOVER_SLICE))
 			dm->rec = NULL;
+		dm->health.unread = queue_recover_unread(dm->rec);
 		if (!dm->stopping)
 			expire_due(dm);
 		dispatch(dm);
@@ -590,6 +591,7 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	/* The queue as it was: what queue/index lists now, the rest of the
 	 * state files from the loop (queue_recover.h). */
 	dm->rec = queue_recover_begin_cached(c, &dm->d, dm->s, o->once, dm->owners);
+	dm->health.unread = queue_recover_unread(dm->rec);
 	if (!o->once) {
 		control_hooks_fill(dm, &hooks);
 		dm->ctl = control_open(c->spool, &hooks, err, sizeof err);

@@ -50,6 +50,7 @@ struct queue_recovery {
 	struct ids env, msg;
 	bool *indexed;		/* per env.v[i]: scheduled from the index */
 	size_t next;		/* env.v[next..] still to look at */
+	size_t unread;		/* of those, not scheduled from the index */
 	size_t from_index, read;
 };
 
@@ -98,7 +99,7 @@ static int collect(void *ctx, const char *id, enum queue_part part)
 }
 
 /* An index entry whose two files are there: scheduled as it was. */
-static void from_index(void *ctx, const char *id, double arrival, time_t next)
+static void from_index(void *ctx, const char *id, double arrival, time_t next, long uid)
 {
 	struct queue_recovery *r = ctx;
 	long i = ids_find(&r->env, id);
@@ -106,6 +107,9 @@ static void from_index(void *ctx, const char *id, double arrival, time_t next)
 	if (i < 0 || r->indexed[i] || ids_find(&r->msg, id) < 0)
 		return;
 	sched_add(r->s, id, arrival, next);
+	/* In the per-uid round robin from the start, not after a first try. */
+	if (uid >= 0)
+		sched_owner(r->s, id, (uid_t)uid);
 	r->indexed[i] = true;
 	r->from_index++;
 }
@@ -250,6 +254,7 @@ struct queue_recovery *queue_recover_begin_cached(const struct conf *c,
 	r->indexed = xcalloc(r->env.n ? r->env.n : 1, sizeof(*r->indexed));
 	queue_index_take(d->queue, from_index, r);
 	slow = r->env.n - r->from_index;
+	r->unread = slow;
 	if (all || slow <= RECOVER_SYNC_MAX) {
 		while (queue_recover_step(r, SIZE_MAX))
 			;
@@ -270,6 +275,7 @@ bool queue_recover_step(struct queue_recovery *r, size_t max)
 		if (r->indexed[r->next])
 			continue;
 		recover_one(r, id, ids_find(&r->msg, id) >= 0);
+		r->unread--;
 		done++;
 	}
 	if (r->next < r->env.n)
@@ -278,6 +284,11 @@ bool queue_recover_step(struct queue_recovery *r, size_t max)
 	    QUEUE_INDEX_NAME);
 	recovery_free(r);
 	return false;
+}
+
+size_t queue_recover_unread(const struct queue_recovery *r)
+{
+	return r != NULL ? r->unread : 0;
 }
 
 void queue_recover_abandon(struct queue_recovery *r)

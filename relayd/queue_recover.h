@@ -44,6 +44,9 @@ struct queue_recovery *queue_recover_begin_cached(const struct conf *c,
 /* Recover up to max more state files. true while some are left; at the
  * end it logs the count and frees r (false). */
 bool queue_recover_step(struct queue_recovery *r, size_t max);
+/* State files not read yet (0 for NULL): queued, though not scheduled yet;
+ * --health and the metrics count them (health.h). */
+size_t queue_recover_unread(const struct queue_recovery *r);
 /* Stop early (relayd stops): frees r; the next start does the rest. */
 void queue_recover_abandon(struct queue_recovery *r);
 
