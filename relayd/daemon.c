@@ -590,7 +590,8 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	dm->k = picker_new(dm->p, on_queued, picker_child, dm);
 	/* The queue as it was: what queue/index lists now, the rest of the
 	 * state files from the loop (queue_recover.h). */
-	dm->rec = queue_recover_begin_cached(c, &dm->d, dm->s, o->once, dm->owners);
+	dm->rec = queue_recover_begin_cached(c, &dm->d, dm->s, o->once,
+	    o->once ? NULL : dm->owners);	/* --once lists nothing */
 	dm->health.unread = queue_recover_unread(dm->rec);
 	if (!o->once) {
 		control_hooks_fill(dm, &hooks);
