@@ -52,35 +52,42 @@ struct entry {
 struct list {
 	struct entry *e;
 	size_t n, cap;
-	size_t sorted;	/* e[0..sorted) is in id order (by_id), for have_id */
+	size_t sort_at;	/* have_id looks at e[0..sort_at), sorted on demand */
+	size_t sorted;	/* e[0..sorted) is in id order (by_id) */
 };
 
 static int by_id(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
 
-	return strcmp(x->r->id, y->r->id);
+	return memcmp(x->r->id, y->r->id, QUEUE_ID_LEN);
 }
 
 static int id_vs_entry(const void *key, const void *b)
 {
 	const struct entry *y = b;
 
-	return strcmp(key, y->r->id);
+	return memcmp(key, y->r->id, QUEUE_ID_LEN);
 }
 
-/* Is id among the entries sorted so far? O(log n): a queue of 50 000 and a
- * maildrop of 50 000 must not cost 50 000 x 50 000 comparisons. */
-static bool have_id(const struct list *l, const char *id)
+/* Is id (a valid queue id) among e[0..sort_at)? O(log n) once sorted: a
+ * queue of 50 000 and a maildrop of 50 000 must not cost 50 000 x 50 000
+ * comparisons. Sorted only when asked: root's listing of a queue with an
+ * empty failed/ and maildrop never needs it. */
+static bool have_id(struct list *l, const char *id)
 {
+	if (l->sorted != l->sort_at) {
+		if (l->sort_at > 1)
+			qsort(l->e, l->sort_at, sizeof(*l->e), by_id);
+		l->sorted = l->sort_at;
+	}
 	return l->sorted > 0 && bsearch(id, l->e, l->sorted, sizeof(*l->e), id_vs_entry) != NULL;
 }
 
-static void sort_by_id(struct list *l)
+/* From here on, have_id answers for what is listed now. */
+static void mark_listed(struct list *l)
 {
-	if (l->n > 1)
-		qsort(l->e, l->n, sizeof(*l->e), by_id);
-	l->sorted = l->n;
+	l->sort_at = l->n;
 }
 
 static void push(struct list *l, struct qlist_rec *r, bool busy, bool owned)
@@ -247,7 +254,7 @@ static int by_arrival(const void *a, const void *b)
 
 	if (x->r->arrival != y->r->arrival)
 		return x->r->arrival < y->r->arrival ? -1 : 1;
-	return strcmp(x->r->id, y->r->id);
+	return memcmp(x->r->id, y->r->id, QUEUE_ID_LEN);
 }
 
 /* "Sun Nov 22 12:00:00" in local time, as Postfix prints it. Consecutive
@@ -447,10 +454,10 @@ int qlist_format(int qdir, int faileddir, const struct qlist_opts *o, struct buf
 	}
 	if (scan(qdir, false, o, &l, err, errlen) == -1)
 		r = -1;
-	sort_by_id(&l);
+	mark_listed(&l);
 	if (r == 0 && faileddir != -1 && scan(faileddir, true, o, &l, err, errlen) == -1)
 		r = -1;
-	sort_by_id(&l);
+	mark_listed(&l);
 	if (r == 0)
 		scan_maildrop(qdir, now, o, &l);
 	/* Only a complete pass may forget what it did not see. */
