@@ -174,9 +174,11 @@ static struct slot *find(const struct qlist_owners *t, const char *id)
  * of cap slots; free the others. */
 static void rebuild(struct qlist_owners *t, size_t cap, unsigned keep)
 {
-	struct qlist_owners g = { .cap = cap, .pass = t->pass };
+	struct qlist_owners g = *t;	/* the pass, a pending load */
 	size_t i;
 
+	g.cap = cap;
+	g.n = 0;
 	g.s = xcalloc(g.cap, sizeof(*g.s));
 	for (i = 0; i < t->cap; i++) {
 		struct slot *s = &t->s[i], *d;
