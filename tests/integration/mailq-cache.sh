@@ -148,3 +148,13 @@ got=$(mq)
 check "saved: a queue/mailq.cache of garbage is ignored, the listing is right" [ "$got" = "$want" ]
 check "saved: relayd still runs" kill -0 "$RELAYD_PID"
 relayd_stop
+# Without queue/index every state file is read at the start (and kept as a
+# record) before the first listing: queue/mailq.cache is still read then.
+check "saved: written again after a garbage one" [ -s "$RS/queue/mailq.cache" ]
+rm -f "$RS/queue/index"
+relayd_start
+got=$(mq)
+check "saved: no index: the listing is right" [ "$got" = "$want" ]
+check "saved: no index: queue/mailq.cache read at the first listing all the same" \
+	[ ! -e "$RS/queue/mailq.cache" ]
+relayd_stop
