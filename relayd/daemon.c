@@ -436,6 +436,7 @@ static void loop(struct daemon *dm)
 		if (dm->rec != NULL && !dm->stopping && !queue_recover_step(dm->rec,
 		    QUEUE_RECOVER_SLICE))
 			dm->rec = NULL;
+		dm->health.unread = queue_recover_unread(dm->rec);
 		if (!dm->stopping)
 			expire_due(dm);
 		dispatch(dm);
@@ -601,11 +602,14 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	bounce_queue_mbox_attach(dm->mbox, c, &dm->d, dm->s);
 	health_reset(&dm->health, c, time_wall());
 	dm->owners = qlist_owners_new();
+	qlist_owners_load_later(dm->owners, dm->d.queue, QLIST_SAVE_NAME);
 	dm->p = pickup_new(&dm->d, c->spool);
 	dm->k = picker_new(dm->p, on_queued, picker_child, dm);
 	/* The queue as it was: what queue/index lists now, the rest of the
 	 * state files from the loop (queue_recover.h). */
-	dm->rec = queue_recover_begin(c, &dm->d, dm->s, o->once);
+	dm->rec = queue_recover_begin_cached(c, &dm->d, dm->s, o->once,
+	    o->once ? NULL : dm->owners);	/* --once lists nothing */
+	dm->health.unread = queue_recover_unread(dm->rec);
 	if (!o->once) {
 		control_hooks_fill(dm, &hooks);
 		dm->ctl = control_open(c->spool, &hooks, err, sizeof err);
@@ -628,6 +632,8 @@ int daemon_run(struct conf *c, const struct daemon_opts *o)
 	/* A clean stop: the next start indexes the queue from one file. */
 	if (sched_count(dm->s) >= QUEUE_INDEX_MIN)
 		queue_index_write(dm->d.queue, dm->s);
+	if (qlist_owners_count(dm->owners) >= QUEUE_INDEX_MIN && !dm->o->once)
+		qlist_owners_save(dm->owners, dm->d.queue, QLIST_SAVE_NAME);
 	dm->metrics_dirty = true;
 	dm->metrics_at = 0;
 	write_metrics(dm);

@@ -275,7 +275,7 @@ int health_client(const struct conf *c, bool json)
 void health_now(const struct health *h, const struct sched *s, const struct conf *c,
     struct health_queue *q, struct health_verdict *v)
 {
-	q->messages = sched_count(s);
+	q->messages = sched_count(s) + h->unread;
 	q->oldest_arrival = sched_oldest(s);
 	health_judge(h, q, c->retry_max, time_wall(), v);
 }

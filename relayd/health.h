@@ -47,6 +47,9 @@ struct health {
 	struct health_host h[CONF_MAX_SMARTHOSTS];
 	double last_success;	/* a smarthost accepted a recipient; 0 = not yet */
 	double started;
+	/* State files start-up recovery has not read yet (queued, but not
+	 * in the schedule): counted as queued (queue_recover_unread). */
+	size_t unread;
 };
 
 /* The queue as the daemon's index sees it at the time of the question. */

@@ -166,7 +166,7 @@ void metrics_tick(struct metrics *m, bool *dirty, double *at, const struct conf 
 	if (c->metrics_file == NULL || time_monotonic() - *at < 1.0 ||
 	    (!*dirty && time_monotonic() - *at < 60.0))
 		return;
-	m->queue_messages = sched_count(s);
+	m->queue_messages = sched_count(s) + h->unread;
 	oldest = sched_oldest(s);
 	m->oldest_age = oldest > 0 ? time_wall() - oldest : 0;
 	m->nhosts = c->nsmarthosts;

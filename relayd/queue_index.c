@@ -13,27 +13,38 @@
 #include "queue_index.h"
 #include "util.h"
 
-#define INDEX_MAGIC "NULLRELAY-INDEX 1\n"
+/* Version 2 adds the submitter; version 1 (no uid) is still read. An
+ * older relayd refuses a version 2 index whole and reads every state file:
+ * slower, never wrong. */
+#define INDEX_MAGIC "NULLRELAY-INDEX 2\n"
+#define INDEX_MAGIC_V1 "NULLRELAY-INDEX 1\n"
 #define INDEX_TMP QUEUE_INDEX_NAME ".tmp"
 /* 100 000 lines of ~40 bytes are 4 MB; refuse anything absurd. */
 #define INDEX_MAX (64u * 1024 * 1024)
 
 struct wctx {
 	FILE *f;
+	const struct sched *s;
 	size_t n;
 };
 
 static void put_one(void *ctx, const char *id, double arrival, time_t next)
 {
 	struct wctx *w = ctx;
+	uid_t uid;
 
-	fprintf(w->f, "%s %.3f %lld\n", id, arrival, (long long)next);
+	/* "-": the submitter is not known (the schedule never learnt it). */
+	if (sched_uid(w->s, id, &uid))
+		fprintf(w->f, "%s %.3f %lld %lu\n", id, arrival, (long long)next,
+		    (unsigned long)uid);
+	else
+		fprintf(w->f, "%s %.3f %lld -\n", id, arrival, (long long)next);
 	w->n++;
 }
 
 int queue_index_write(int qdir, const struct sched *s)
 {
-	struct wctx w = { 0 };
+	struct wctx w = { .s = s };
 	int fd, ok;
 
 	fd = openat(qdir, INDEX_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -65,18 +76,44 @@ void queue_index_drop(int qdir)
 	unlinkat(qdir, INDEX_TMP, 0);
 }
 
+/* The uid field of a version 2 line (at p, to the end of the line): a
+ * number or "-" (*uid = -1). false if malformed. */
+static bool parse_uid(const char *p, long *uid)
+{
+	unsigned long long v;
+	char *end;
+
+	if (strcmp(p, "-") == 0) {
+		*uid = -1;
+		return true;
+	}
+	if (*p < '0' || *p > '9')
+		return false;
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (errno != 0 || *end != '\0' || v >= (unsigned long long)(uid_t)-1)
+		return false;
+	*uid = (long)v;
+	return true;
+}
+
 /* Parse text (NUL-terminated, len bytes); cb only if all of it is good. */
 static size_t parse(char *text, size_t len, bool report, queue_index_cb cb, void *ctx)
 {
-	char *line = text + strlen(INDEX_MAGIC), *nl, *end;
-	size_t n = 0;
+	size_t ml = strlen(INDEX_MAGIC), n = 0;
+	char *line = text + ml, *nl, *end;
+	bool v2;
 
-	if (len < strlen(INDEX_MAGIC) || memcmp(text, INDEX_MAGIC, strlen(INDEX_MAGIC)) != 0)
+	if (len < ml)
+		return 0;
+	v2 = memcmp(text, INDEX_MAGIC, ml) == 0;
+	if (!v2 && memcmp(text, INDEX_MAGIC_V1, ml) != 0)
 		return 0;
 	for (; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
 		char id[QUEUE_ID_SIZE];
 		double arrival;
 		long long next;
+		long uid = -1;
 
 		*nl = '\0';
 		if (strncmp(line, "end ", 4) == 0) {
@@ -95,11 +132,13 @@ static size_t parse(char *text, size_t len, bool report, queue_index_cb cb, void
 		if (!queue_id_valid(id) || errno != 0 || *end != ' ' || arrival < 0)
 			return 0;
 		next = strtoll(end + 1, &end, 10);
-		if (errno != 0 || *end != '\0' || next < 0)
+		if (errno != 0 || next < 0)
+			return 0;
+		if (v2 ? *end != ' ' || !parse_uid(end + 1, &uid) : *end != '\0')
 			return 0;
 		*nl = '\n';
 		if (report)
-			cb(ctx, id, arrival, (time_t)next);
+			cb(ctx, id, arrival, (time_t)next, uid);
 		n++;
 	}
 	return 0;

@@ -8,8 +8,9 @@
  * A message it does not list, or a listed one whose files are not both
  * there, is recovered the slow way (daemon.c).
  *
- *   NULLRELAY-INDEX 1
- *   ID ARRIVAL NEXT          one line per message
+ *   NULLRELAY-INDEX 2
+ *   ID ARRIVAL NEXT UID      one line per message; UID the submitter, "-"
+ *                            if unknown (version 1 lines have no UID)
  *   end N                    N lines above: a cut file is ignored whole
  */
 #ifndef NULLRELAY_QUEUE_INDEX_H
@@ -29,7 +30,9 @@
 /* Write the index of s into qdir (index.tmp, fsync, rename, fsync). 0/-1. */
 int queue_index_write(int qdir, const struct sched *s);
 
-typedef void (*queue_index_cb)(void *ctx, const char *id, double arrival, time_t next);
+/* uid: the submitter, -1 if not known (or a version 1 index). */
+typedef void (*queue_index_cb)(void *ctx, const char *id, double arrival, time_t next,
+    long uid);
 /*
  * Read qdir/index and remove it: cb for each line of a whole, well-formed
  * index. Returns the number of entries, 0 if there was none or it was not

@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -44,9 +46,11 @@ struct queue_recovery {
 	const struct conf *c;
 	const struct spool_dirs *d;
 	struct sched *s;
+	struct qlist_owners *owners;	/* mailq's cache, fed as state files are read */
 	struct ids env, msg;
 	bool *indexed;		/* per env.v[i]: scheduled from the index */
 	size_t next;		/* env.v[next..] still to look at */
+	size_t unread;		/* of those, not scheduled from the index */
 	size_t from_index, read;
 };
 
@@ -95,7 +99,7 @@ static int collect(void *ctx, const char *id, enum queue_part part)
 }
 
 /* An index entry whose two files are there: scheduled as it was. */
-static void from_index(void *ctx, const char *id, double arrival, time_t next)
+static void from_index(void *ctx, const char *id, double arrival, time_t next, long uid)
 {
 	struct queue_recovery *r = ctx;
 	long i = ids_find(&r->env, id);
@@ -103,6 +107,9 @@ static void from_index(void *ctx, const char *id, double arrival, time_t next)
 	if (i < 0 || r->indexed[i] || ids_find(&r->msg, id) < 0)
 		return;
 	sched_add(r->s, id, arrival, next);
+	/* In the per-uid round robin from the start, not after a first try. */
+	if (uid >= 0)
+		sched_owner(r->s, id, (uid_t)uid);
 	r->indexed[i] = true;
 	r->from_index++;
 }
@@ -142,6 +149,7 @@ static void recover_one(struct queue_recovery *r, const char *id, bool has_msg)
 {
 	const struct spool_dirs *d = r->d;
 	char env[QUEUE_NAME_SIZE], msg[QUEUE_NAME_SIZE], err[512];
+	struct stat st;
 	struct qmsg m;
 
 	/* Scheduled meanwhile (a pick-up run's report, an operator's
@@ -150,7 +158,7 @@ static void recover_one(struct queue_recovery *r, const char *id, bool has_msg)
 		return;
 	queue_name(env, id, QUEUE_ENV);
 	queue_name(msg, id, QUEUE_MSG);
-	if (qmsg_load(d->queue, id, &m, err, sizeof err) == -1) {
+	if (qmsg_load_stat(d->queue, id, &m, &st, err, sizeof err) == -1) {
 		if (errno == ENOENT)
 			return;	/* deleted meanwhile (relayd --delete) */
 		/* Never delete what we cannot read: keep both for the admin. */
@@ -190,6 +198,9 @@ static void recover_one(struct queue_recovery *r, const char *id, bool has_msg)
 		sched_add(r->s, id, m.arrival, m.next);
 		sched_owner(r->s, id, m.uid);
 	}
+	/* Read anyway: root's first mailq need not read it again. */
+	if (r->owners != NULL)
+		qlist_owners_put(r->owners, qlist_rec_new(&m, false, false, &st, time(NULL)));
 	/* Committed, then a crash before it left the queue or was bounced. */
 	if (qmsg_remaining(&m) == 0 && !m.held)
 		queue_review(r->c, d, r->s, id);
@@ -207,6 +218,12 @@ static void recovery_free(struct queue_recovery *r)
 struct queue_recovery *queue_recover_begin(const struct conf *c, const struct spool_dirs *d,
     struct sched *s, bool all)
 {
+	return queue_recover_begin_cached(c, d, s, all, NULL);
+}
+
+struct queue_recovery *queue_recover_begin_cached(const struct conf *c,
+    const struct spool_dirs *d, struct sched *s, bool all, struct qlist_owners *owners)
+{
 	struct queue_recovery *r = xcalloc(1, sizeof(*r));
 	char name[QUEUE_NAME_SIZE];
 	size_t i, j, slow;
@@ -214,6 +231,7 @@ struct queue_recovery *queue_recover_begin(const struct conf *c, const struct sp
 	r->c = c;
 	r->d = d;
 	r->s = s;
+	r->owners = owners;
 	if (queue_each(d->queue, collect, r) == -1)
 		log_fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
 	if (r->env.n > 1)
@@ -236,6 +254,7 @@ struct queue_recovery *queue_recover_begin(const struct conf *c, const struct sp
 	r->indexed = xcalloc(r->env.n ? r->env.n : 1, sizeof(*r->indexed));
 	queue_index_take(d->queue, from_index, r);
 	slow = r->env.n - r->from_index;
+	r->unread = slow;
 	if (all || slow <= RECOVER_SYNC_MAX) {
 		while (queue_recover_step(r, SIZE_MAX))
 			;
@@ -256,6 +275,7 @@ bool queue_recover_step(struct queue_recovery *r, size_t max)
 		if (r->indexed[r->next])
 			continue;
 		recover_one(r, id, ids_find(&r->msg, id) >= 0);
+		r->unread--;
 		done++;
 	}
 	if (r->next < r->env.n)
@@ -264,6 +284,11 @@ bool queue_recover_step(struct queue_recovery *r, size_t max)
 	    QUEUE_INDEX_NAME);
 	recovery_free(r);
 	return false;
+}
+
+size_t queue_recover_unread(const struct queue_recovery *r)
+{
+	return r != NULL ? r->unread : 0;
 }
 
 void queue_recover_abandon(struct queue_recovery *r)

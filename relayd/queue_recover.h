@@ -23,6 +23,7 @@
 #include "conf.h"
 #include "queue.h"
 #include "sched.h"
+#include "spool_qlist_owner.h"
 
 /* State files read per turn of the loop (a few ms each turn). */
 #define QUEUE_RECOVER_SLICE 256
@@ -36,9 +37,16 @@ struct queue_recovery;
  */
 struct queue_recovery *queue_recover_begin(const struct conf *c, const struct spool_dirs *d,
     struct sched *s, bool all);
+/* The same, and each state file read is kept in owners (NULL = none), the
+ * cache behind mailq (spool_qlist_owner.h). */
+struct queue_recovery *queue_recover_begin_cached(const struct conf *c,
+    const struct spool_dirs *d, struct sched *s, bool all, struct qlist_owners *owners);
 /* Recover up to max more state files. true while some are left; at the
  * end it logs the count and frees r (false). */
 bool queue_recover_step(struct queue_recovery *r, size_t max);
+/* State files not read yet (0 for NULL): queued, though not scheduled yet;
+ * --health and the metrics count them (health.h). */
+size_t queue_recover_unread(const struct queue_recovery *r);
 /* Stop early (relayd stops): frees r; the next start does the rest. */
 void queue_recover_abandon(struct queue_recovery *r);
 

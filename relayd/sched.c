@@ -252,6 +252,17 @@ void sched_owner(struct sched *s, const char *id, uid_t uid)
 		heap_push(s, ei);
 }
 
+bool sched_uid(const struct sched *s, const char *id, uid_t *uid)
+{
+	size_t ei;
+	struct entry *e = find(s, id, &ei);
+
+	if (e == NULL || s->owners[e->owner].uid == (uid_t)-1)
+		return false;
+	*uid = s->owners[e->owner].uid;
+	return true;
+}
+
 bool sched_has(const struct sched *s, const char *id)
 {
 	size_t ei;

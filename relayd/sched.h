@@ -23,6 +23,8 @@ void sched_add(struct sched *s, const char *id, double arrival, time_t next);
  * with due messages in turn (round robin), so one user's backlog of 50 000
  * cannot starve another user's one message. Unset: a class of its own. */
 void sched_owner(struct sched *s, const char *id, uid_t uid);
+/* The submitter sched_owner set for id: true and *uid, or false. */
+bool sched_uid(const struct sched *s, const char *id, uid_t *uid);
 void sched_remove(struct sched *s, const char *id);
 /* After an attempt: not busy any more, next attempt at next. */
 void sched_update(struct sched *s, const char *id, time_t next);

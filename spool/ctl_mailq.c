@@ -94,7 +94,7 @@ static ssize_t ctl_read(int fd, void *p, size_t n, char *err, size_t errlen)
 int ctl_request(const char *spool, const char *cmd, int copy_fd, char *reply, size_t replylen,
     char *err, size_t errlen)
 {
-	char buf[8192], line[1024];
+	char buf[65536], line[1024];
 	size_t ll = 0;
 	bool got_line = false, first = true;
 	int fd = ctl_send(spool, cmd, err, errlen), rc = 0;

@@ -37,107 +37,140 @@
 #include "util_utf8.h"
 
 #define INDENT 48
+static const char pad[INDENT + 1] = "                                                ";
 /* incoming/new seen from queue/: both callers (relayd's LIST, sendmail's
  * direct read) pass SPOOL/queue, so this finds the maildrop of the same
  * spool without a new parameter. */
 #define MAILDROP_FROM_QUEUE "../" SPOOL_DROP_NEW
 
 struct entry {
-	struct qmsg m;
-	bool failed;	/* in failed/ */
-	bool maildrop;	/* a drop file in incoming/new, not picked up yet */
+	struct qlist_rec *r;
 	bool busy;
+	bool owned;	/* freed after the listing (else the cache keeps it) */
 };
 
 struct list {
 	struct entry *e;
 	size_t n, cap;
-	size_t sorted;	/* e[0..sorted) is in id order (by_id), for have_id */
+	size_t sort_at;	/* have_id looks at e[0..sort_at), sorted on demand */
+	size_t sorted;	/* e[0..sorted) is in id order (by_id) */
 };
 
 static int by_id(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
 
-	return strcmp(x->m.id, y->m.id);
+	return memcmp(x->r->id, y->r->id, QUEUE_ID_LEN);
 }
 
 static int id_vs_entry(const void *key, const void *b)
 {
 	const struct entry *y = b;
 
-	return strcmp(key, y->m.id);
+	return memcmp(key, y->r->id, QUEUE_ID_LEN);
 }
 
-/* Is id among the entries sorted so far? O(log n): a queue of 50 000 and a
- * maildrop of 50 000 must not cost 50 000 x 50 000 comparisons. */
-static bool have_id(const struct list *l, const char *id)
+/* Is id (a valid queue id) among e[0..sort_at)? O(log n) once sorted: a
+ * queue of 50 000 and a maildrop of 50 000 must not cost 50 000 x 50 000
+ * comparisons. Sorted only when asked: root's listing of a queue with an
+ * empty failed/ and maildrop never needs it. */
+static bool have_id(struct list *l, const char *id)
 {
+	if (l->sorted != l->sort_at) {
+		if (l->sort_at > 1)
+			qsort(l->e, l->sort_at, sizeof(*l->e), by_id);
+		l->sorted = l->sort_at;
+	}
 	return l->sorted > 0 && bsearch(id, l->e, l->sorted, sizeof(*l->e), id_vs_entry) != NULL;
 }
 
-static void sort_by_id(struct list *l)
+/* From here on, have_id answers for what is listed now. */
+static void mark_listed(struct list *l)
 {
-	if (l->n > 1)
-		qsort(l->e, l->n, sizeof(*l->e), by_id);
-	l->sorted = l->n;
+	l->sort_at = l->n;
 }
 
-/* Append m (taken over) to l; the new entry, zeroed but for m. */
-static struct entry *push(struct list *l, const struct qmsg *m)
+static void push(struct list *l, struct qlist_rec *r, bool busy, bool owned)
 {
-	struct entry *e;
-
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 32;
 		l->e = xreallocarray(l->e, l->cap, sizeof(*l->e));
 	}
-	e = &l->e[l->n++];
-	memset(e, 0, sizeof(*e));
-	e->m = *m;
-	return e;
+	l->e[l->n++] = (struct entry){ .r = r, .busy = busy, .owned = owned };
 }
 
 struct scan_ctx {
 	int dir;
 	bool failed;
+	time_t wall;
 	const struct qlist_opts *o;
 	struct list *l;
 };
 
-/* One queue file: an ID.env that o lets the caller see is loaded. */
+/*
+ * The record of dir/ID.env: the cached one while its file has not changed
+ * (one fstatat), else read and parsed again (and cached). NULL if it is
+ * gone or does not parse. *owned: the caller frees it.
+ */
+static struct qlist_rec *load_rec(struct scan_ctx *sc, const char *id, struct qlist_rec *cached,
+    bool busy, bool *owned)
+{
+	const struct qlist_opts *o = sc->o;
+	char name[QUEUE_NAME_SIZE], why[256];
+	struct qlist_rec *r;
+	struct stat st;
+	struct qmsg m;
+
+	*owned = false;
+	/* A message a worker holds is about to change: always read. */
+	if (cached != NULL && !busy &&
+	    fstatat(sc->dir, queue_name(name, id, QUEUE_ENV), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    qlist_rec_fresh(cached, &st, sc->failed))
+		return cached;
+	if (qmsg_load_stat(sc->dir, id, &m, &st, why, sizeof why) == -1)
+		return NULL;
+	r = qlist_rec_new(&m, sc->failed, false, &st, sc->wall);
+	qmsg_free(&m);
+	if (o->owners != NULL)
+		qlist_owners_put(o->owners, r);
+	else
+		*owned = true;
+	return r;
+}
+
+/* One queue file: an ID.env that o lets the caller see is listed. */
 static int scan_one(void *arg, const char *id, enum queue_part part)
 {
 	struct scan_ctx *sc = arg;
 	const struct qlist_opts *o = sc->o;
 	struct list *l = sc->l;
-	char why[256];
-	struct qmsg m;
-	uid_t uid;
+	struct qlist_rec *r = NULL;
+	bool busy, owned;
 
 	if (part != QUEUE_ENV || (sc->failed && have_id(l, id)))
 		return 0;
-	if (!o->all && o->owners != NULL && qlist_owners_get(o->owners, id, &uid) &&
-	    uid != o->uid)
-		return 0;	/* someone else's: not even parsed */
-	if (qmsg_load(sc->dir, id, &m, why, sizeof why) == -1)
-		return 0;
 	if (o->owners != NULL)
-		qlist_owners_put(o->owners, id, m.uid);
-	if (!o->all && m.uid != o->uid) {
-		qmsg_free(&m);
+		r = qlist_owners_get(o->owners, id);
+	/* Someone else's: not even looked at (the submitter never changes). */
+	if (!o->all && r != NULL && r->uid != o->uid)
+		return 0;
+	busy = !sc->failed && o->busy != NULL && o->busy(o->ctx, id);
+	if ((r = load_rec(sc, id, r, busy, &owned)) == NULL)
+		return 0;
+	if (!o->all && r->uid != o->uid) {
+		if (owned)
+			free(r);
 		return 0;
 	}
-	push(l, &m)->failed = sc->failed;
-	l->e[l->n - 1].busy = !sc->failed && o->busy != NULL && o->busy(o->ctx, id);
+	push(l, r, busy, owned);
 	return 0;
 }
 
-/* Load every ID.env of dir that o lets the caller see. */
+/* List every ID.env of dir that o lets the caller see. */
 static int scan(int dir, bool failed, const struct qlist_opts *o, struct list *l, char *err,
     size_t errlen)
 {
-	struct scan_ctx sc = { .dir = dir, .failed = failed, .o = o, .l = l };
+	struct scan_ctx sc = { .dir = dir, .failed = failed, .wall = time(NULL), .o = o, .l = l };
 
 	if (queue_each(dir, scan_one, &sc) == -1) {
 		int e = errno;
@@ -160,7 +193,6 @@ static void load_drop(int newdir, const char *name, time_t now, const struct qli
     struct list *l)
 {
 	struct drop_file df;
-	struct entry *e;
 	struct qmsg m;
 	struct stat st;
 	char why[256];
@@ -185,8 +217,8 @@ static void load_drop(int newdir, const char *name, time_t now, const struct qli
 	m.arrival = (double)df.st.st_mtim.tv_sec;
 	m.size = (uint64_t)df.st.st_size;
 	drop_file_close(&df);
-	e = push(l, &m);
-	e->maildrop = true;
+	push(l, qlist_rec_new(&m, false, true, NULL, now), false, true);
+	qmsg_free(&m);
 }
 
 /*
@@ -220,89 +252,98 @@ static int by_arrival(const void *a, const void *b)
 {
 	const struct entry *x = a, *y = b;
 
-	if (x->m.arrival != y->m.arrival)
-		return x->m.arrival < y->m.arrival ? -1 : 1;
-	return strcmp(x->m.id, y->m.id);
+	if (x->r->arrival != y->r->arrival)
+		return x->r->arrival < y->r->arrival ? -1 : 1;
+	return memcmp(x->r->id, y->r->id, QUEUE_ID_LEN);
 }
 
-/* "Sun Nov 22 12:00:00" in local time, as Postfix prints it. */
-static void when(time_t t, char *out, size_t outlen)
+/* "Sun Nov 22 12:00:00" in local time, as Postfix prints it. Consecutive
+ * calls often ask for the same second (a batch arrived at once, or "now"):
+ * the last answer is kept. */
+struct when_memo {
+	time_t t;
+	bool valid;
+	char s[64];
+};
+
+static const char *when(struct when_memo *w, time_t t)
 {
 	struct tm tm;
 
-	if (localtime_r(&t, &tm) == NULL || strftime(out, outlen, "%a %b %e %H:%M:%S", &tm) == 0)
-		snprintf(out, outlen, "%lld", (long long)t);
+	if (w->valid && w->t == t)
+		return w->s;
+	if (localtime_r(&t, &tm) == NULL || strftime(w->s, sizeof w->s, "%a %b %e %H:%M:%S", &tm) == 0)
+		snprintf(w->s, sizeof w->s, "%lld", (long long)t);
+	w->t = t;
+	w->valid = true;
+	return w->s;
 }
 
-static bool listed(const struct qrcpt *r)
-{
-	return r->state != RCPT_SENT;
-}
-
-/* The last reply as "451 4.3.0 text" (relayd stores the server's whole
- * line as the text; our own reasons carry no code), or "". */
-static void reply_text(const struct qrcpt *r, char *out, size_t outlen)
-{
-	char code[8] = "";
-	const char *text = r->text != NULL ? r->text : "";
-
-	if (r->code != 0)
-		snprintf(code, sizeof code, "%d", r->code);
-	if (code[0] == '\0' || strncmp(text, code, 3) == 0)
-		snprintf(out, outlen, "%s", text);
-	else
-		snprintf(out, outlen, "%s%s%s%s%s", code, r->dsn[0] ? " " : "", r->dsn,
-		    text[0] ? " " : "", text);
-}
+struct text_ctx {
+	time_t now;
+	struct when_memo arrival, next;
+};
 
 static const char *entry_queue(const struct entry *e)
 {
-	if (e->maildrop)
+	if (e->r->maildrop)
 		return "maildrop";
-	if (e->failed)
+	if (e->r->failed)
 		return "failed";
-	if (e->m.held)
+	if (e->r->held)
 		return "hold";
-	if (e->busy || e->m.tries == 0)
+	if (e->busy || e->r->tries == 0)
 		return "active";
 	return "deferred";
 }
 
-static int text_entry(const struct entry *e, time_t now, struct buf *out)
+static int text_entry(const struct entry *e, struct text_ctx *tc, struct buf *out)
 {
-	const struct qmsg *m = &e->m;
-	char date[64], next[64], reply[QUEUE_TEXT_MAX + 32];
-	time_t arrival = (time_t)m->arrival;
-	size_t i;
+	const struct qlist_rec *m = e->r;
+	const char *sender = qlist_rec_sender(m), *next;
+	struct qlist_rcpt rc;
+	size_t off = 0;
+	char head[64];
+	int hl;
 
-	when(arrival, date, sizeof date);
-	if (buf_appendf(out, "%-16s%c%8llu %-20.20s %s\n", m->id,
-		m->held ? '!' : e->busy ? '*' : ' ', (unsigned long long)m->size, date,
-		m->env.sender[0] != '\0' ? m->env.sender : "MAILER-DAEMON") == -1)
+	/* One snprintf, not buf_appendf's two (it measures first). */
+	hl = snprintf(head, sizeof head, "%-16s%c%8llu %-20.20s ", m->id,
+	    m->held ? '!' : e->busy ? '*' : ' ', (unsigned long long)m->size,
+	    when(&tc->arrival, (time_t)m->arrival));
+	if (hl < 0 || (size_t)hl >= sizeof head || buf_append(out, head, (size_t)hl) == -1 ||
+	    buf_appends(out, sender[0] != '\0' ? sender : "MAILER-DAEMON") == -1 ||
+	    buf_appends(out, "\n") == -1)
 		return -1;
-	when(m->next > now ? m->next : now, next, sizeof next);
-	for (i = 0; i < m->env.nrcpts; i++) {
-		const struct qrcpt *r = &m->rcpts[i];
-		bool waiting = r->state == RCPT_PENDING || r->state == RCPT_DEFERRED;
+	next = when(&tc->next, m->next > tc->now ? m->next : tc->now);
+	while (qlist_rec_rcpt(m, &off, &rc)) {
+		bool waiting = rc.state == RCPT_PENDING || rc.state == RCPT_DEFERRED;
+		int r = 0;
 
-		if (!listed(r))
-			continue;
-		if (e->maildrop) {
-			if (buf_appendf(out, "%*s(waiting for pick-up)\n%*s%s\n", INDENT, "",
-				INDENT, "", m->env.rcpts[i].addr) == -1)
-				return -1;
-			continue;
+		/* Plain appends: printf's "%*s" pads a byte at a time, and a
+		 * listing of 100 000 messages pads 200 000 times. */
+		if (m->maildrop) {
+			r |= buf_append(out, pad, INDENT);
+			r |= buf_appends(out, "(waiting for pick-up)\n");
+		} else {
+			r |= buf_append(out, pad, INDENT);
+			r |= buf_appends(out, "(");
+			r |= buf_appends(out, qmsg_rcpt_state_name(rc.state));
+			if (rc.reply[0] != '\0') {
+				r |= buf_appends(out, ": ");
+				r |= buf_appends(out, rc.reply);
+			}
+			if (waiting && m->held)
+				r |= buf_appends(out, "; on hold");
+			if (waiting && !m->held && !m->failed) {
+				r |= buf_appends(out, "; next attempt ");
+				r |= buf_appends(out, e->busy ? "now" : next);
+			}
+			r |= buf_appends(out, ")\n");
 		}
-		reply_text(r, reply, sizeof reply);
-		if (buf_appendf(out, "%*s(%s%s%s", INDENT, "", qmsg_rcpt_state_name(r->state),
-			reply[0] ? ": " : "", reply) == -1)
-			return -1;
-		if (waiting && m->held && buf_appends(out, "; on hold") == -1)
-			return -1;
-		if (waiting && !m->held && !e->failed &&
-		    buf_appendf(out, "; next attempt %s", e->busy ? "now" : next) == -1)
-			return -1;
-		if (buf_appendf(out, ")\n%*s%s\n", INDENT, "", m->env.rcpts[i].addr) == -1)
+		r |= buf_append(out, pad, INDENT);
+		r |= buf_appends(out, rc.addr);
+		r |= buf_appends(out, "\n");
+		if (r != 0)
 			return -1;
 	}
 	return 0;
@@ -310,6 +351,7 @@ static int text_entry(const struct entry *e, time_t now, struct buf *out)
 
 static int format_text(const struct list *l, time_t now, struct buf *out)
 {
+	struct text_ctx tc = { .now = now };
 	unsigned long long total = 0;
 	size_t i;
 
@@ -319,9 +361,9 @@ static int format_text(const struct list *l, time_t now, struct buf *out)
 		"-Sender/Recipient-------\n") == -1)
 		return -1;
 	for (i = 0; i < l->n; i++) {
-		if ((i > 0 && buf_appends(out, "\n") == -1) || text_entry(&l->e[i], now, out) == -1)
+		if ((i > 0 && buf_appends(out, "\n") == -1) || text_entry(&l->e[i], &tc, out) == -1)
 			return -1;
-		total += l->e[i].m.size;
+		total += l->e[i].r->size;
 	}
 	return buf_appendf(out, "\n-- %llu Kbytes in %zu Request%s.\n", (total + 1023) / 1024,
 	    l->n, l->n == 1 ? "" : "s");
@@ -361,42 +403,36 @@ int qlist_json_append_str(struct buf *out, const char *s)
 	return buf_appends(out, "\"");
 }
 
-static int json_rcpt(const struct entry *e, size_t i, bool first, struct buf *out)
+static int json_rcpt(const struct qlist_rcpt *rc, bool first, struct buf *out)
 {
-	const struct qrcpt *r = &e->m.rcpts[i];
-	const struct env_rcpt *er = &e->m.env.rcpts[i];
-	char reply[QUEUE_TEXT_MAX + 32];
-
 	if (buf_appends(out, first ? "{\"address\":" : ",{\"address\":") == -1 ||
-	    qlist_json_append_str(out, er->addr) == -1)
+	    qlist_json_append_str(out, rc->addr) == -1)
 		return -1;
-	if (er->orcpt != NULL && strcmp(er->orcpt, er->addr) != 0 &&
-	    (buf_appends(out, ",\"orig_address\":") == -1 || qlist_json_append_str(out, er->orcpt) == -1))
+	if (rc->orcpt != NULL &&
+	    (buf_appends(out, ",\"orig_address\":") == -1 || qlist_json_append_str(out, rc->orcpt) == -1))
 		return -1;
-	reply_text(r, reply, sizeof reply);
-	if (reply[0] != '\0' &&
-	    (buf_appends(out, ",\"delay_reason\":") == -1 || qlist_json_append_str(out, reply) == -1))
+	if (rc->reply[0] != '\0' &&
+	    (buf_appends(out, ",\"delay_reason\":") == -1 || qlist_json_append_str(out, rc->reply) == -1))
 		return -1;
-	return buf_appendf(out, ",\"state\":\"%s\"}", qmsg_rcpt_state_name(r->state));
+	return buf_appendf(out, ",\"state\":\"%s\"}", qmsg_rcpt_state_name(rc->state));
 }
 
 static int json_entry(const struct entry *e, struct buf *out)
 {
-	const struct qmsg *m = &e->m;
+	const struct qlist_rec *m = e->r;
+	struct qlist_rcpt rc;
 	bool first = true;
-	size_t i;
+	size_t off = 0;
 
 	if (buf_appendf(out, "{\"queue_name\":\"%s\",\"queue_id\":\"%s\",\"arrival_time\":%lld,"
 		"\"message_size\":%llu,\"forced_expire\":false,\"sender\":", entry_queue(e), m->id,
 		(long long)m->arrival, (unsigned long long)m->size) == -1 ||
-	    qlist_json_append_str(out, m->env.sender) == -1)
+	    qlist_json_append_str(out, qlist_rec_sender(m)) == -1)
 		return -1;
 	if (buf_appends(out, ",\"recipients\":[") == -1)
 		return -1;
-	for (i = 0; i < m->env.nrcpts; i++) {
-		if (!listed(&m->rcpts[i]))
-			continue;
-		if (json_rcpt(e, i, first, out) == -1)
+	while (qlist_rec_rcpt(m, &off, &rc)) {
+		if (json_rcpt(&rc, first, out) == -1)
 			return -1;
 		first = false;
 	}
@@ -412,19 +448,21 @@ int qlist_format(int qdir, int faileddir, const struct qlist_opts *o, struct buf
 	size_t i;
 	int r = 0;
 
-	if (o->owners != NULL)
+	if (o->owners != NULL) {
+		qlist_owners_load_now(o->owners);
 		qlist_owners_begin(o->owners);
+	}
 	if (scan(qdir, false, o, &l, err, errlen) == -1)
 		r = -1;
-	sort_by_id(&l);
+	mark_listed(&l);
 	if (r == 0 && faileddir != -1 && scan(faileddir, true, o, &l, err, errlen) == -1)
 		r = -1;
-	sort_by_id(&l);
+	mark_listed(&l);
 	if (r == 0)
 		scan_maildrop(qdir, now, o, &l);
 	/* Only a complete pass may forget what it did not see. */
-	if (o->owners != NULL && r == 0)
-		qlist_owners_end(o->owners);
+	if (o->owners != NULL)
+		qlist_owners_end(o->owners, r == 0);
 	if (r == 0) {
 		if (l.n > 1)
 			qsort(l.e, l.n, sizeof(*l.e), by_arrival);
@@ -438,7 +476,8 @@ int qlist_format(int qdir, int faileddir, const struct qlist_opts *o, struct buf
 			snprintf(err, errlen, "the listing is too large");
 	}
 	for (i = 0; i < l.n; i++)
-		qmsg_free(&l.e[i].m);
+		if (l.e[i].owned)
+			free(l.e[i].r);
 	free(l.e);
 	return r;
 }

@@ -520,6 +520,14 @@ int qmsg_parse(struct qmsg *m, const char *id, const char *text, size_t len, cha
 
 int qmsg_load(int qdir, const char *id, struct qmsg *m, char *err, size_t errlen)
 {
+	struct stat st;
+
+	return qmsg_load_stat(qdir, id, m, &st, err, errlen);
+}
+
+int qmsg_load_stat(int qdir, const char *id, struct qmsg *m, struct stat *stp, char *err,
+    size_t errlen)
+{
 	char name[QUEUE_NAME_SIZE], *text;
 	struct stat st;
 	ssize_t n;
@@ -555,6 +563,7 @@ int qmsg_load(int qdir, const char *id, struct qmsg *m, char *err, size_t errlen
 	}
 	r = qmsg_parse(m, id, text, (size_t)n, err, errlen);
 	free(text);
+	*stp = st;
 	errno = EINVAL;
 	return r;
 }

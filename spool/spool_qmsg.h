@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "spool_envelope.h"
@@ -71,6 +72,9 @@ int qmsg_parse(struct qmsg *m, const char *id, const char *text, size_t len,
 
 /* Read qdir/ID.env. 0, -1 with err (errno ENOENT when there is none). */
 int qmsg_load(int qdir, const char *id, struct qmsg *m, char *err, size_t errlen);
+/* The same, and the fstat of the file it read into *st (mailq's cache). */
+int qmsg_load_stat(int qdir, const char *id, struct qmsg *m, struct stat *st, char *err,
+    size_t errlen);
 /* Atomically replace qdir/ID.env: ID.env.tmp, fsync, rename, fsync qdir. */
 int qmsg_commit(int qdir, const struct qmsg *m, char *err, size_t errlen);
 /*

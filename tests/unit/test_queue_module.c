@@ -15,6 +15,7 @@
 #include "check.h"
 #include "log.h"
 #include "queue.h"
+#include "queue_index.h"
 #include "queue_recover.h"
 #include "sched.h"
 #include "spool.h"
@@ -320,6 +321,9 @@ static void test_recover_lazy(const struct spool_dirs *d)
 	r = queue_recover_begin(&c, d, s, false);
 	CHECK(r != NULL);
 	CHECK_INT(sched_count(s), 0);
+	/* Not read yet, but queued: --health and the metrics count them. */
+	CHECK_INT(queue_recover_unread(r), N + before);
+	CHECK_INT(queue_recover_unread(NULL), 0);
 	/* A pick-up run's report and an operator's delete, before the
 	 * recovery reaches them. */
 	sched_add(s, "6B02DEEB00000100", 42.0, 0);
@@ -327,12 +331,82 @@ static void test_recover_lazy(const struct spool_dirs *d)
 	while (r != NULL && queue_recover_step(r, QUEUE_RECOVER_SLICE)) {
 		steps++;
 		CHECK(sched_count(s) <= 1 + steps * QUEUE_RECOVER_SLICE);
+		/* Every message counted while the recovery goes on (the one the
+		 * report scheduled early may count twice, the deleted one once
+		 * until it is reached). */
+		CHECK(sched_count(s) + queue_recover_unread(r) >= N + before - 1);
+		CHECK(sched_count(s) + queue_recover_unread(r) <= N + before + 1);
 	}
 	CHECK(steps + 1 >= (N + before) / QUEUE_RECOVER_SLICE);
 	CHECK_INT(sched_count(s), N - 1 + before);
 	CHECK(sched_oldest(s) == 42.0);	/* the report's arrival kept */
 	CHECK(!there(d->quarantine, "6B02DEEB00000101.env"));
 	sched_free(s);
+}
+
+/* queue/index version 2 carries the submitter: messages scheduled from it
+ * take their turn in the per-uid round robin from the start. */
+static void test_index_uid(const struct spool_dirs *d)
+{
+	const char *a = "6B02DEEC00000001", *b = "6B02DEEC00000002";
+	struct conf c;
+	struct sched *s = sched_new(), *s2;
+	char text[256];
+	uid_t uid = 0;
+	ssize_t n;
+	int fd;
+
+	memset(&c, 0, sizeof c);
+	entry(d->queue, a, true, true);	/* its state file says uid 1000 */
+	entry(d->queue, b, true, true);
+	sched_add(s, a, 5.0, 77);
+	sched_owner(s, a, 4321);
+	sched_add(s, b, 6.0, 0);	/* submitter never learnt */
+	CHECK_INT(queue_index_write(d->queue, s), 0);
+	sched_free(s);
+	fd = openat(d->queue, QUEUE_INDEX_NAME, O_RDONLY);
+	n = fd == -1 ? -1 : read(fd, text, sizeof text - 1);
+	if (fd != -1)
+		close(fd);
+	CHECK(n > 0);
+	text[n > 0 ? n : 0] = '\0';
+	CHECK(strncmp(text, "NULLRELAY-INDEX 2\n", 18) == 0);
+	CHECK(strstr(text, "6B02DEEC00000001 5.000 77 4321\n") != NULL);
+	CHECK(strstr(text, "6B02DEEC00000002 6.000 0 -\n") != NULL);
+	s2 = sched_new();
+	CHECK(queue_recover_begin(&c, d, s2, true) == NULL);
+	CHECK(sched_has(s2, a) && sched_has(s2, b));
+	/* From the index, not from the state file (which says 1000). */
+	CHECK(sched_uid(s2, a, &uid));
+	CHECK_INT(uid, 4321);
+	CHECK(!sched_uid(s2, b, &uid));
+	sched_free(s2);
+
+	/* A bad uid field: the index is refused whole, every state file read
+	 * (the submitter from the state file). */
+	put(d->queue, QUEUE_INDEX_NAME, "NULLRELAY-INDEX 2\n6B02DEEC00000001 5.000 77 12x\nend 1\n");
+	s2 = sched_new();
+	CHECK(queue_recover_begin(&c, d, s2, true) == NULL);
+	CHECK(!there(d->queue, QUEUE_INDEX_NAME));
+	CHECK(sched_uid(s2, a, &uid));
+	CHECK_INT(uid, 1000);
+	sched_free(s2);
+
+	/* A version 1 index (no uid) is still read: scheduled from it, the
+	 * submitter not known until the first try. */
+	put(d->queue, QUEUE_INDEX_NAME, "NULLRELAY-INDEX 1\n6B02DEEC00000001 5.000 77\nend 1\n");
+	s2 = sched_new();
+	CHECK(queue_recover_begin(&c, d, s2, true) == NULL);
+	CHECK(sched_has(s2, a));
+	CHECK(!sched_uid(s2, a, &uid));
+	sched_free(s2);
+	/* Version 2 lines under a version 1 magic: refused whole. */
+	put(d->queue, QUEUE_INDEX_NAME, "NULLRELAY-INDEX 1\n6B02DEEC00000001 5.000 77 4321\nend 1\n");
+	s2 = sched_new();
+	CHECK(queue_recover_begin(&c, d, s2, true) == NULL);
+	CHECK(sched_uid(s2, a, &uid));
+	CHECK_INT(uid, 1000);
+	sched_free(s2);
 }
 
 int main(void)
@@ -348,6 +422,7 @@ int main(void)
 	test_recover(&d);
 	test_recover_index(&d);
 	test_recover_lazy(&d);
+	test_index_uid(&d);
 	queue_dirs_close(&d);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", spool);
 	if (system(cmd) != 0)
