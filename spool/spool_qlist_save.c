@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "spool_qlist_owner.h"
+#include "spool_queue.h"
 #include "util.h"
 
 #define SAVE_MAGIC "NULLRELAY-MAILQ-CACHE 1\n"
@@ -28,6 +29,8 @@
 
 struct save_ctx {
 	FILE *f;
+	int dir;	/* queue/ */
+	size_t n;	/* records written */
 	bool ok;
 };
 
@@ -36,16 +39,25 @@ static void save_one(void *ctx, const struct qlist_rec *r)
 	struct save_ctx *sc = ctx;
 
 	/* A racy record would be read again anyway: not worth the bytes. */
+	char name[QUEUE_NAME_SIZE];
+	struct stat st;
+
 	if (r->racy || r->maildrop)
+		return;
+	/* The table keeps a delivered message's record until the next
+	 * listing: what left queue/ is not saved. */
+	if (!r->failed && fstatat(sc->dir, queue_name(name, r->id, QUEUE_ENV), &st,
+	    AT_SYMLINK_NOFOLLOW) == -1 && errno == ENOENT)
 		return;
 	if (fwrite(r, sizeof(*r) + r->len, 1, sc->f) != 1)
 		sc->ok = false;
+	sc->n++;
 }
 
 int qlist_owners_save(struct qlist_owners *t, int dir, const char *name)
 {
 	char tmp[64];
-	struct save_ctx sc = { .ok = true };
+	struct save_ctx sc = { .ok = true, .dir = dir };
 	struct qlist_rec end;
 	uint32_t sz = sizeof(struct qlist_rec);
 	int fd;
@@ -71,6 +83,12 @@ int qlist_owners_save(struct qlist_owners *t, int dir, const char *name)
 		sc.ok = false;
 	if (fclose(sc.f) != 0)
 		sc.ok = false;
+	if (sc.ok && sc.n == 0) {
+		/* Nothing left to remember: no file in an empty queue/. */
+		unlinkat(dir, tmp, 0);
+		(void)unlinkat(dir, name, 0);
+		return 0;
+	}
 	if (!sc.ok || renameat(dir, tmp, dir, name) == -1) {
 		unlinkat(dir, tmp, 0);
 		return -1;
