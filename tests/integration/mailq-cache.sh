@@ -95,20 +95,7 @@ submit -f keep@example.org dest@example.org < <(test_message saved)
 relayd_once
 tmpl=$(ls "$RS/queue" | sed -n 's/\.env$//p' | head -n 1)
 check "saved: one message queued" [ -n "$tmpl" ]
-"$PY" - "$RS/queue" "$tmpl" 1100 <<'EOF'
-import os, secrets, sys
-q, t, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-st = os.stat(os.path.join(q, t + ".env"))
-data = {s: open(os.path.join(q, t + s), "rb").read() for s in (".env", ".msg")}
-for i in range(n):
-    new = "%016X" % secrets.randbits(64)
-    for s, b in data.items():
-        p = os.path.join(q, new + s)
-        with open(p, "wb") as f:
-            f.write(b)
-        os.chown(p, st.st_uid, st.st_gid)
-        os.chmod(p, 0o600)
-EOF
+queue_copies "$tmpl" 1100
 settle
 want=$(mq)
 check "saved: 1101 messages listed directly" grep -q '^-- .* in 1101 Requests\.$' <<<"$want"

@@ -21,20 +21,7 @@ submit -f keep@example.org dest@example.org < <(test_message recov)
 relayd_once
 tmpl=$(ls "$RS/queue" | sed -n 's/\.env$//p' | head -n 1)
 check "one message queued to copy" [ -n "$tmpl" ]
-"$PY" - "$RS/queue" "$tmpl" $((N - 1)) <<'PYEOF'
-import os, secrets, sys
-q, t, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-st = os.stat(os.path.join(q, t + ".env"))
-data = {s: open(os.path.join(q, t + s), "rb").read() for s in (".env", ".msg")}
-for i in range(n):
-    new = "%016X" % secrets.randbits(64)
-    for s, b in data.items():
-        p = os.path.join(q, new + s)
-        with open(p, "wb") as f:
-            f.write(b)
-        os.chown(p, st.st_uid, st.st_gid)
-        os.chmod(p, 0o600)
-PYEOF
+queue_copies "$tmpl" $((N - 1))
 check "no queue/index: every state file is read by the recovery" [ ! -e "$RS/queue/index" ]
 relayd_start
 during=0 bad= pbad=

@@ -198,6 +198,26 @@ log_has() { grep -Eq -- "$1" "$RL"; }
 log_deliveries() { grep -E -- "$DELIVERY_RE" "$RL" | grep -E -- "${1:-.}"; }
 
 # In the queue? (any file named after the id under queue/)
+# queue_copies ID N: N more copies of queued message ID (its ID.msg and
+# ID.env, owners and modes kept) under fresh ids in $RS/queue, without a
+# queue/index: a large queue made faster than N pick-ups would.
+queue_copies() {
+	"$PY" - "$RS/queue" "$1" "$2" <<'PYEOF'
+import os, secrets, sys
+q, t, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+st = os.stat(os.path.join(q, t + ".env"))
+data = {s: open(os.path.join(q, t + s), "rb").read() for s in (".env", ".msg")}
+for i in range(n):
+    new = "%016X" % secrets.randbits(64)
+    for s, b in data.items():
+        p = os.path.join(q, new + s)
+        with open(p, "wb") as f:
+            f.write(b)
+        os.chown(p, st.st_uid, st.st_gid)
+        os.chmod(p, 0o600)
+PYEOF
+}
+
 queued() { ls "$RS/queue" 2>/dev/null | grep -q -- "^$1"; }
 failed() { ls "$RS/failed" 2>/dev/null | grep -q -- "^$1"; }
 # Nothing left for id $1 in queue/ or incoming/new/.
