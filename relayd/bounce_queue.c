@@ -38,7 +38,8 @@ static const char *const kind_word[] = {
  * relayd (mbox_client.h); its answers come back from the event loop with
  * nothing but the job, so what they act on is kept here, set once by
  * bounce_queue_mbox_attach. One request is in flight at a time: staged is
- * the queue id its report was written under (the id the log gives it).
+ * the queue id its report was written under (the id the log gives it),
+ * staged_user the mailbox it goes to.
  */
 static struct {
 	struct mbox_client *mc;
@@ -46,6 +47,7 @@ static struct {
 	const struct spool_dirs *d;
 	struct sched *s;
 	char staged[QUEUE_ID_SIZE];
+	char staged_user[MBOX_PROC_USER_MAX];	/* whose mailbox (for the log) */
 } bq;
 
 bool bounce_queue_sender_is_local(const struct conf *c, const struct envelope *env)
@@ -407,9 +409,20 @@ static int mbox_prepare(void *arg, const struct mbox_job *j, struct mbox_proc_re
 		qmsg_free(&m);
 		return -1;
 	}
+	if (sched_has(bq.s, m.id)) {
+		/* Scheduled again while the job waited (relayd --retry): a
+		 * worker may be trying it, and the review after that attempt
+		 * asks for the report again if it is still due. Sent now, it
+		 * could not be recorded, and that review would send another. */
+		log_info("%s: %s notification deferred to the review after the operator's retry",
+		    m.id, kind_word[kind]);
+		qmsg_free(&m);
+		return -1;
+	}
 	bq.staged[0] = '\0';
 	if (mbox_user(&m, rq->user, sizeof rq->user, err, sizeof err) == -1)
 		goto failed;
+	strlcpy(bq.staged_user, rq->user, sizeof bq.staged_user);
 	fd = queue_create(bq.d, bq.staged, false, err, sizeof err);
 	if (fd == -1)
 		goto failed;
@@ -437,7 +450,7 @@ static bool mbox_done(void *arg, const struct mbox_job *j, enum mbox_proc_result
 {
 	enum bounce_kind kind = (enum bounce_kind)j->kind;
 	struct bounce_queue_outcome o;
-	char err[BQ_ERRLEN], user[MBOX_PROC_USER_MAX];
+	char err[BQ_ERRLEN];
 	bool again = false;
 	struct qmsg m;
 
@@ -451,16 +464,17 @@ static bool mbox_done(void *arg, const struct mbox_job *j, enum mbox_proc_result
 	memset(&o, 0, sizeof o);
 	switch (r) {
 	case MBOX_PROC_OK:
-		if (mbox_user(&m, user, sizeof user, err, sizeof err) == -1)
-			strlcpy(user, "?", sizeof user);
 		log_info("%s: sender %s notification: %s", m.id, kind_word[kind], bq.staged);
 		log_info("%s: to=<%s>, relay=local, delay=0.0, tries=1, dsn=2.0.0, status=sent "
-			 "(delivered to mailbox %s/%s)", bq.staged, m.env.sender, _PATH_MAILDIR, user);
+			 "(delivered to mailbox %s/%s)", bq.staged, m.env.sender, _PATH_MAILDIR,
+		    bq.staged_user);
 		if (kind == BOUNCE_FAILED) {
 			remove_original(bq.d, &m, &o);
 		} else if (sched_has(bq.s, m.id)) {
-			/* Scheduled again meanwhile (relayd --retry): a worker may
-			 * hold it; its next review records the warning, or sends
+			/* Not expected: prepare skips a scheduled message and
+			 * the queue tools wait while a report is in flight. If it
+			 * is, a worker may hold it, and its commit must not race
+			 * this one: the next review records the warning, or sends
 			 * another, never none. */
 			log_info("%s: delay notification delivered; it may be sent again", m.id);
 		} else {

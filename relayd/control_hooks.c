@@ -8,6 +8,7 @@
 #include "daemon_state.h"
 #include "health.h"
 #include "log.h"
+#include "mbox_client.h"
 #include "qadmin.h"
 #include "sched.h"
 #include "spool_qlist.h"
@@ -81,7 +82,9 @@ static void admin_one(struct daemon *dm, enum qadmin_op op, const char *id, stru
 	struct qadmin_after after;
 	char err[600];
 
-	if (held_by_worker(dm, id)) {
+	/* A report in the mailbox process is settled by its answer
+	 * (bounce_queue.c:mbox_done), which must see the message as it was. */
+	if (held_by_worker(dm, id) || mbox_client_sending(dm->mbox, id)) {
 		buf_appendf(out, "BUSY %s\n", id);
 		return;
 	}

@@ -251,6 +251,11 @@ double mbox_client_due(const struct mbox_client *mc)
 	return t;
 }
 
+bool mbox_client_sending(const struct mbox_client *mc, const char *id)
+{
+	return mc != NULL && mc->inflight && strcmp(mc->cur.j.id, id) == 0;
+}
+
 bool mbox_client_busy(const struct mbox_client *mc)
 {
 	return mc != NULL && (mc->inflight || (mc->once && mc->fd != -1 && mc->n > 0));

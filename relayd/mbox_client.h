@@ -67,6 +67,9 @@ void mbox_client_read(struct mbox_client *mc);
 void mbox_client_tick(struct mbox_client *mc);
 /* Monotonic time at which tick has something to send (0: nothing waits). */
 double mbox_client_due(const struct mbox_client *mc);
+/* Is the report about id sent and not answered yet? The operator's queue
+ * tools wait (BUSY) meanwhile, as for a message a worker holds. */
+bool mbox_client_sending(const struct mbox_client *mc, const char *id);
 /* A job in flight or due now: relayd does not stop (SIGTERM, --once) yet. */
 bool mbox_client_busy(const struct mbox_client *mc);
 /* waitpid found pid: true if it was the mailbox process (logged). */
