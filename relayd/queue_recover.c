@@ -18,8 +18,19 @@
  * Memory for 100 000 messages: two sorted arrays of ids (queue/ has them
  * twice, as .env and .msg), 17 bytes each, and one flag per state file;
  * no hash table, and no second readdir.
+ *
+ * failed/ and incoming/new are listed once, at the start, too: a state file
+ * then costs open, fstat, read and close, not two more look-ups that nearly
+ * always find nothing. A name in those listings is looked up again when
+ * its state file is read (it may be gone by then); a name not in them
+ * cannot appear later for a state file listed at the start (a move into
+ * failed/ takes the state file out of queue/ first, and a new drop file
+ * is never one an existing state file records: same_drop compares its
+ * inode and times).
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,8 +59,11 @@ struct queue_recovery {
 	struct sched *s;
 	struct qlist_owners *owners;	/* mailq's cache, fed as state files are read */
 	struct ids env, msg;
+	struct ids failed_env;	/* failed/ID.env at the start */
+	struct ids drops;	/* incoming/new/ID at the start */
 	bool *indexed;		/* per env.v[i]: scheduled from the index */
 	size_t next;		/* env.v[next..] still to look at */
+	size_t msg_at;		/* msg.v[msg_at..]: not below env.v[next] */
 	size_t unread;		/* of those, not scheduled from the index */
 	size_t from_index, read;
 };
@@ -96,6 +110,37 @@ static int collect(void *ctx, const char *id, enum queue_part part)
 		break;
 	}
 	return 0;
+}
+
+static int collect_failed(void *ctx, const char *id, enum queue_part part)
+{
+	struct queue_recovery *r = ctx;
+
+	if (part == QUEUE_ENV)
+		ids_push(&r->failed_env, id);
+	return 0;
+}
+
+/* The drop files named like a queue id (the drop's id is its name). */
+static void collect_drops(struct queue_recovery *r)
+{
+	struct dirent *de;
+	DIR *dir;
+	int fd;
+
+	fd = openat(r->d->newdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1 || (dir = fdopendir(fd)) == NULL)
+		log_fatalx(EX_OSERR, "cannot read incoming/new: %s", strerror(errno));
+	while ((de = readdir(dir)) != NULL)
+		if (queue_id_valid(de->d_name))
+			ids_push(&r->drops, de->d_name);
+	closedir(dir);
+}
+
+static void ids_sort(struct ids *l)
+{
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), by_id);
 }
 
 /* An index entry whose two files are there: scheduled as it was. */
@@ -180,13 +225,13 @@ static void recover_one(struct queue_recovery *r, const char *id, bool has_msg)
 			qmsg_free(&m);
 			return;
 		}
-	} else if (queue_has(d->failed, id, QUEUE_ENV)) {
+	} else if (ids_find(&r->failed_env, id) >= 0 && queue_has(d->failed, id, QUEUE_ENV)) {
 		/* A requeue cut short after it moved the message: the stale
 		 * failed/ID.env would show in mailq once this one is sent. */
 		if (unlinkat(d->failed, env, 0) == 0)
 			fsync(d->failed);
 	}
-	if (pickup_drop_pending(d, &m)) {
+	if (ids_find(&r->drops, id) >= 0 && pickup_drop_pending(d, &m)) {
 		/* Its drop file is still there: the pick-up may not have been
 		 * made durable; the first pick-up run finishes it, then it is
 		 * scheduled. Sending it now could send it twice. */
@@ -211,6 +256,8 @@ static void recovery_free(struct queue_recovery *r)
 {
 	free(r->env.v);
 	free(r->msg.v);
+	free(r->failed_env.v);
+	free(r->drops.v);
 	free(r->indexed);
 	free(r);
 }
@@ -234,10 +281,13 @@ struct queue_recovery *queue_recover_begin_cached(const struct conf *c,
 	r->owners = owners;
 	if (queue_each(d->queue, collect, r) == -1)
 		log_fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
-	if (r->env.n > 1)
-		qsort(r->env.v, r->env.n, sizeof(*r->env.v), by_id);
-	if (r->msg.n > 1)
-		qsort(r->msg.v, r->msg.n, sizeof(*r->msg.v), by_id);
+	if (queue_each(d->failed, collect_failed, r) == -1)
+		log_fatalx(EX_OSERR, "cannot read the failed directory: %s", strerror(errno));
+	collect_drops(r);
+	ids_sort(&r->env);
+	ids_sort(&r->msg);
+	ids_sort(&r->failed_env);
+	ids_sort(&r->drops);
 	/* A .msg without its .env: not mail we hold (before any pick-up run
 	 * starts, so never one a run is writing). */
 	for (i = j = 0; i < r->msg.n; i++) {
@@ -271,10 +321,15 @@ bool queue_recover_step(struct queue_recovery *r, size_t max)
 
 	for (; r->next < r->env.n && done < max; r->next++) {
 		const char *id = r->env.v[r->next];
+		int cmp = 1;
 
+		/* Both lists are sorted and walked in order: a merge, not a
+		 * search per state file. */
+		while (r->msg_at < r->msg.n && (cmp = strcmp(r->msg.v[r->msg_at], id)) < 0)
+			r->msg_at++;
 		if (r->indexed[r->next])
 			continue;
-		recover_one(r, id, ids_find(&r->msg, id) >= 0);
+		recover_one(r, id, r->msg_at < r->msg.n && cmp == 0);
 		r->unread--;
 		done++;
 	}

@@ -275,6 +275,63 @@ static void test_recover(const struct spool_dirs *d)
 	sched_free(s);
 }
 
+/* A state file of id recording the drop file incoming/new/DROP (its
+ * identity as fstatat gives it now), with its message. */
+static void entry_from_drop(const struct spool_dirs *d, const char *id, const char *drop)
+{
+	char err[256], name[QUEUE_NAME_SIZE];
+	struct stat st;
+	struct qmsg m;
+
+	make_state(&m, id, 6);
+	CHECK(fstatat(d->newdir, drop, &st, AT_SYMLINK_NOFOLLOW) == 0);
+	m.has_drop = true;
+	m.drop.dev = (uint64_t)st.st_dev;
+	m.drop.ino = (uint64_t)st.st_ino;
+	m.drop.size = (uint64_t)st.st_size;
+	m.drop.uid = (uint64_t)st.st_uid;
+	put(d->queue, queue_name(name, id, QUEUE_MSG), "hello\n");
+	CHECK_INT(qmsg_stage(d->queue, &m, err, sizeof err), 0);
+	qmsg_free(&m);
+}
+
+/* Start-up lists incoming/new once (queue_recover.c); a state file whose
+ * drop file is still there, the very same file, is left to pick-up, and
+ * every other one is scheduled. */
+static void test_recover_drops(const struct spool_dirs *d)
+{
+	static const char *const ids[] = {
+		"6B02DEEA00000030",	/* its drop file is still there: left to pick-up */
+		"6B02DEEA00000031",	/* its drop file is gone: scheduled */
+		"6B02DEEA00000032",	/* a drop file of that name, another file: scheduled */
+	};
+	struct conf c;
+	struct sched *s = sched_new();
+	struct queue_recovery *r;
+
+	memset(&c, 0, sizeof c);
+	put(d->newdir, ids[0], "drop 0\n");
+	entry_from_drop(d, ids[0], ids[0]);
+	put(d->newdir, ids[1], "drop 1\n");
+	entry_from_drop(d, ids[1], ids[1]);
+	unlinkat(d->newdir, ids[1], 0);
+	put(d->newdir, "other", "drop 2\n");
+	entry_from_drop(d, ids[2], "other");
+	unlinkat(d->newdir, "other", 0);
+	put(d->newdir, ids[2], "a newer, longer drop\n");
+	r = queue_recover_begin(&c, d, s, true);
+	CHECK(r == NULL);
+	CHECK(!sched_has(s, ids[0]));
+	CHECK(there(d->queue, "6B02DEEA00000030.env") && there(d->newdir, ids[0]));
+	CHECK(sched_has(s, ids[1]));
+	CHECK(sched_has(s, ids[2]));
+	sched_free(s);
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		queue_discard(d->queue, ids[i]);
+		unlinkat(d->newdir, ids[i], 0);
+	}
+}
+
 static void test_recover_index(const struct spool_dirs *d)
 {
 	struct conf c;
@@ -420,6 +477,7 @@ int main(void)
 	test_each(&d);
 	test_create(&d);
 	test_recover(&d);
+	test_recover_drops(&d);
 	test_recover_index(&d);
 	test_recover_lazy(&d);
 	test_index_uid(&d);
