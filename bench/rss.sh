@@ -118,9 +118,10 @@ if openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -ke
 		msg2k "$D/burst.eml"
 		for ((i = 0; i < N_RSS_BURST; i++)); do "$SENDMAIL" -C "$D/tls.conf" -t -i < "$D/burst.eml" || break; done
 		# Delivered, and the workers (nullrelay-smtp) gone: only the
-		# resident process is left.
+		# resident process is left (and its mailbox process, relayd-mbox,
+		# which is idle whatever the load).
 		if wait_until 120 eval '[ "$(tls_mesg)" -ge "$N_RSS_BURST" ]' &&
-			wait_until 60 eval '[ -z "$(ps -o pid= --ppid "$tpid")" ]'; then
+			wait_until 60 eval '! ps -o comm= --ppid "$tpid" | grep -qx nullrelay-smtp'; then
 			sleep 1
 			rss=$(vm VmRSS "$tpid")
 			detail=$(awk '/^[0-9a-f]+-[0-9a-f]+ / { n = ($6 == "" ? "anon" : $6); sub(/.*\//, "", n) }
