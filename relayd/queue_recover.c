@@ -25,8 +25,8 @@
  * its state file is read (it may be gone by then); a name not in them
  * cannot appear later for a state file listed at the start (a move into
  * failed/ takes the state file out of queue/ first, and a new drop file
- * is never one an existing state file records: same_drop compares its
- * inode and times).
+ * is never one an existing state file records: new drop files get new
+ * names). A directory that cannot be listed is looked up file by file.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -51,6 +51,7 @@
 struct ids {
 	char (*v)[QUEUE_ID_SIZE];
 	size_t n, cap;
+	bool unlisted;		/* the directory could not be listed: ask it */
 };
 
 struct queue_recovery {
@@ -93,6 +94,12 @@ static long ids_find(const struct ids *l, const char *id)
 	return p == NULL ? -1 : (long)(p - l->v);
 }
 
+/* Might id be in the directory l lists? */
+static bool ids_maybe(const struct ids *l, const char *id)
+{
+	return l->unlisted || ids_find(l, id) >= 0;
+}
+
 static int collect(void *ctx, const char *id, enum queue_part part)
 {
 	struct queue_recovery *r = ctx;
@@ -129,8 +136,13 @@ static void collect_drops(struct queue_recovery *r)
 	int fd;
 
 	fd = openat(r->d->newdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || (dir = fdopendir(fd)) == NULL)
-		log_fatalx(EX_OSERR, "cannot read incoming/new: %s", strerror(errno));
+	if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
+		log_warn("cannot list incoming/new (each state file asks it instead)");
+		if (fd != -1)
+			close(fd);
+		r->drops.unlisted = true;
+		return;
+	}
 	while ((de = readdir(dir)) != NULL)
 		if (queue_id_valid(de->d_name))
 			ids_push(&r->drops, de->d_name);
@@ -225,13 +237,13 @@ static void recover_one(struct queue_recovery *r, const char *id, bool has_msg)
 			qmsg_free(&m);
 			return;
 		}
-	} else if (ids_find(&r->failed_env, id) >= 0 && queue_has(d->failed, id, QUEUE_ENV)) {
+	} else if (ids_maybe(&r->failed_env, id) && queue_has(d->failed, id, QUEUE_ENV)) {
 		/* A requeue cut short after it moved the message: the stale
 		 * failed/ID.env would show in mailq once this one is sent. */
 		if (unlinkat(d->failed, env, 0) == 0)
 			fsync(d->failed);
 	}
-	if (ids_find(&r->drops, id) >= 0 && pickup_drop_pending(d, &m)) {
+	if (ids_maybe(&r->drops, id) && pickup_drop_pending(d, &m)) {
 		/* Its drop file is still there: the pick-up may not have been
 		 * made durable; the first pick-up run finishes it, then it is
 		 * scheduled. Sending it now could send it twice. */
@@ -281,8 +293,10 @@ struct queue_recovery *queue_recover_begin_cached(const struct conf *c,
 	r->owners = owners;
 	if (queue_each(d->queue, collect, r) == -1)
 		log_fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
-	if (queue_each(d->failed, collect_failed, r) == -1)
-		log_fatalx(EX_OSERR, "cannot read the failed directory: %s", strerror(errno));
+	if (queue_each(d->failed, collect_failed, r) == -1) {
+		log_warn("cannot list failed/ (each state file asks it instead)");
+		r->failed_env.unlisted = true;
+	}
 	collect_drops(r);
 	ids_sort(&r->env);
 	ids_sort(&r->msg);
