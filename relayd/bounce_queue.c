@@ -414,8 +414,8 @@ static int mbox_prepare(void *arg, const struct mbox_job *j, struct mbox_proc_re
 		 * worker may be trying it, and the review after that attempt
 		 * asks for the report again if it is still due. Sent now, it
 		 * could not be recorded, and that review would send another. */
-		log_info("%s: %s notification deferred to the review after the operator's retry",
-		    m.id, kind_word[kind]);
+		log_info("%s: %s notification left to the review after the next attempt "
+			 "(scheduled again meanwhile)", m.id, kind_word[kind]);
 		qmsg_free(&m);
 		return -1;
 	}
@@ -519,6 +519,11 @@ static bool mbox_done(void *arg, const struct mbox_job *j, enum mbox_proc_result
 	}
 	qmsg_free(&m);
 	return again;
+}
+
+bool bounce_queue_report_pending(const char *id)
+{
+	return mbox_client_has(bq.mc, id);
 }
 
 void bounce_queue_mbox_attach(struct mbox_client *mc, const struct conf *c,

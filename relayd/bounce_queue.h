@@ -71,6 +71,10 @@ struct bounce_queue_outcome {
 void bounce_queue_review(const struct conf *c, const struct spool_dirs *d, const char *id, double now,
     struct bounce_queue_outcome *o);
 
+/* Is a report about id with the mailbox process (queued or in flight)?
+ * Such a message is out of the schedule on purpose: mbox_done puts it back. */
+bool bounce_queue_report_pending(const char *id);
+
 /*
  * Route mbox reports through mc (its prepare and done, mbox_client.h),
  * acting on c, d and s; before the first review. mc NULL: none (reports to

@@ -251,6 +251,18 @@ double mbox_client_due(const struct mbox_client *mc)
 	return t;
 }
 
+bool mbox_client_has(const struct mbox_client *mc, const char *id)
+{
+	size_t i;
+
+	if (mbox_client_sending(mc, id))
+		return true;
+	for (i = 0; mc != NULL && i < mc->n; i++)
+		if (strcmp(mc->v[i].j.id, id) == 0)
+			return true;
+	return false;
+}
+
 bool mbox_client_sending(const struct mbox_client *mc, const char *id)
 {
 	return mc != NULL && mc->inflight && strcmp(mc->cur.j.id, id) == 0;

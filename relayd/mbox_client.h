@@ -67,6 +67,8 @@ void mbox_client_read(struct mbox_client *mc);
 void mbox_client_tick(struct mbox_client *mc);
 /* Monotonic time at which tick has something to send (0: nothing waits). */
 double mbox_client_due(const struct mbox_client *mc);
+/* Is a report about id queued or in flight? */
+bool mbox_client_has(const struct mbox_client *mc, const char *id);
 /* Is the report about id sent and not answered yet? The operator's queue
  * tools wait (BUSY) meanwhile, as for a message a worker holds. */
 bool mbox_client_sending(const struct mbox_client *mc, const char *id);

@@ -17,16 +17,17 @@
  *
  * Memory for 100 000 messages: two sorted arrays of ids (queue/ has them
  * twice, as .env and .msg), 17 bytes each, and one flag per state file;
- * no hash table, and no second readdir.
+ * no hash table, and one readdir of queue/.
  *
- * failed/ and incoming/new are listed once, at the start, too: a state file
- * then costs open, fstat, read and close, not two more look-ups that nearly
- * always find nothing. A name in those listings is looked up again when
+ * failed/ and incoming/new are listed once too, at the start (two more
+ * sorted arrays): a state file then costs open, fstat, read and close, not
+ * two more look-ups that nearly always find nothing. A name in those listings is looked up again when
  * its state file is read (it may be gone by then); a name not in them
- * cannot appear later for a state file listed at the start (a move into
- * failed/ takes the state file out of queue/ first, and a new drop file
- * is never one an existing state file records: new drop files get new
- * names). A directory that cannot be listed is looked up file by file.
+ * cannot appear later for a state file listed at the start (ID.env enters
+ * failed/ by a rename, leaving queue/ in the same instant, and new drop
+ * files get new names). A directory that cannot be listed, or an
+ * incoming/new holding more names than the queue has state files (any
+ * user can fill it), is asked file by file instead.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -39,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bounce_queue.h"
 #include "log.h"
 #include "pickup.h"
 #include "queue_index.h"
@@ -128,12 +130,14 @@ static int collect_failed(void *ctx, const char *id, enum queue_part part)
 	return 0;
 }
 
-/* The drop files named like a queue id (the drop's id is its name). */
-static void collect_drops(struct queue_recovery *r)
+/* The drop files named like a queue id (the drop's id is its name); at
+ * most max entries are read (a bigger directory is asked file by file). */
+static void collect_drops(struct queue_recovery *r, size_t max)
 {
 	struct dirent *de;
+	size_t seen = 0;
 	DIR *dir;
-	int fd;
+	int fd, e;
 
 	fd = openat(r->d->newdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
@@ -143,10 +147,24 @@ static void collect_drops(struct queue_recovery *r)
 		r->drops.unlisted = true;
 		return;
 	}
-	while ((de = readdir(dir)) != NULL)
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(dir)) == NULL)
+			break;
+		if (seen++ == max) {
+			r->drops.unlisted = true;
+			break;
+		}
 		if (queue_id_valid(de->d_name))
 			ids_push(&r->drops, de->d_name);
+	}
+	e = errno;
 	closedir(dir);
+	if (e != 0) {
+		errno = e;
+		log_warn("cannot list incoming/new (each state file asks it instead)");
+		r->drops.unlisted = true;
+	}
 }
 
 static void ids_sort(struct ids *l)
@@ -212,6 +230,10 @@ static void recover_one(struct queue_recovery *r, const char *id, bool has_msg)
 	/* Scheduled meanwhile (a pick-up run's report, an operator's
 	 * release): the loop knows it better than this look would. */
 	if (sched_has(r->s, id))
+		return;
+	/* Scheduled, attempted and reviewed meanwhile: out of the schedule
+	 * until the mailbox process has delivered its report. */
+	if (bounce_queue_report_pending(id))
 		return;
 	queue_name(env, id, QUEUE_ENV);
 	queue_name(msg, id, QUEUE_MSG);
@@ -293,15 +315,8 @@ struct queue_recovery *queue_recover_begin_cached(const struct conf *c,
 	r->owners = owners;
 	if (queue_each(d->queue, collect, r) == -1)
 		log_fatalx(EX_OSERR, "cannot read the queue directory: %s", strerror(errno));
-	if (queue_each(d->failed, collect_failed, r) == -1) {
-		log_warn("cannot list failed/ (each state file asks it instead)");
-		r->failed_env.unlisted = true;
-	}
-	collect_drops(r);
 	ids_sort(&r->env);
 	ids_sort(&r->msg);
-	ids_sort(&r->failed_env);
-	ids_sort(&r->drops);
 	/* A .msg without its .env: not mail we hold (before any pick-up run
 	 * starts, so never one a run is writing). */
 	for (i = j = 0; i < r->msg.n; i++) {
@@ -319,6 +334,13 @@ struct queue_recovery *queue_recover_begin_cached(const struct conf *c,
 	queue_index_take(d->queue, from_index, r);
 	slow = r->env.n - r->from_index;
 	r->unread = slow;
+	if (queue_each(d->failed, collect_failed, r) == -1) {
+		log_warn("cannot list failed/ (each state file asks it instead)");
+		r->failed_env.unlisted = true;
+	}
+	collect_drops(r, r->env.n);
+	ids_sort(&r->failed_env);
+	ids_sort(&r->drops);
 	if (all || slow <= RECOVER_SYNC_MAX) {
 		while (queue_recover_step(r, SIZE_MAX))
 			;

@@ -72,10 +72,19 @@ int queue_each(int dir, queue_each_cb cb, void *ctx)
 		errno = e;
 		return -1;
 	}
-	while (r == 0 && (de = readdir(d)) != NULL) {
+	/* A listing cut short by an error is not a short queue. */
+	for (;;) {
+		errno = 0;
+		if (r != 0 || (de = readdir(d)) == NULL)
+			break;
 		if (queue_name_parse(de->d_name, id, &part))
 			r = cb(ctx, id, part);
 	}
+	e = errno;
 	closedir(d);
+	if (r == 0 && e != 0) {
+		errno = e;
+		return -1;
+	}
 	return r;
 }
