@@ -37,11 +37,10 @@ struct save_ctx {
 static void save_one(void *ctx, const struct qlist_rec *r)
 {
 	struct save_ctx *sc = ctx;
-
-	/* A racy record would be read again anyway: not worth the bytes. */
 	char name[QUEUE_NAME_SIZE];
 	struct stat st;
 
+	/* A racy record would be read again anyway: not worth the bytes. */
 	if (r->racy || r->maildrop)
 		return;
 	/* The table keeps a delivered message's record until the next
