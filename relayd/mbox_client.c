@@ -255,9 +255,11 @@ bool mbox_client_has(const struct mbox_client *mc, const char *id)
 {
 	size_t i;
 
+	if (mc == NULL)
+		return false;
 	if (mbox_client_sending(mc, id))
 		return true;
-	for (i = 0; mc != NULL && i < mc->n; i++)
+	for (i = 0; i < mc->n; i++)
 		if (strcmp(mc->v[i].j.id, id) == 0)
 			return true;
 	return false;

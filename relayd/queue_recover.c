@@ -21,13 +21,13 @@
  *
  * failed/ and incoming/new are listed once too, at the start (two more
  * sorted arrays): a state file then costs open, fstat, read and close, not
- * two more look-ups that nearly always find nothing. A name in those listings is looked up again when
- * its state file is read (it may be gone by then); a name not in them
- * cannot appear later for a state file listed at the start (ID.env enters
- * failed/ by a rename, leaving queue/ in the same instant, and new drop
- * files get new names). A directory that cannot be listed, or an
- * incoming/new holding more names than the queue has state files (any
- * user can fill it), is asked file by file instead.
+ * two more look-ups that nearly always find nothing. A name in those
+ * listings is looked up again when its state file is read (it may be gone
+ * by then); a name not in them cannot appear later for a state file listed
+ * at the start (ID.env enters failed/ by a rename, leaving queue/ in the
+ * same instant, and new drop files get new names). A directory that cannot
+ * be listed, or an incoming/new holding more names than the queue has
+ * state files (any user can fill it), is asked file by file instead.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -131,35 +131,36 @@ static int collect_failed(void *ctx, const char *id, enum queue_part part)
 }
 
 /* The drop files named like a queue id (the drop's id is its name); at
- * most max entries are read (a bigger directory is asked file by file). */
+ * most max names besides . and .. are read (a bigger directory is asked
+ * file by file). */
 static void collect_drops(struct queue_recovery *r, size_t max)
 {
 	struct dirent *de;
 	size_t seen = 0;
-	DIR *dir;
-	int fd, e;
+	DIR *dir = NULL;
+	int fd, e = 0;
 
 	fd = openat(r->d->newdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || (dir = fdopendir(fd)) == NULL) {
-		log_warn("cannot list incoming/new (each state file asks it instead)");
+		e = errno;
 		if (fd != -1)
 			close(fd);
-		r->drops.unlisted = true;
-		return;
-	}
-	for (;;) {
-		errno = 0;
-		if ((de = readdir(dir)) == NULL)
-			break;
-		if (seen++ == max) {
-			r->drops.unlisted = true;
-			break;
+	} else {
+		for (;;) {
+			errno = 0;
+			if ((de = readdir(dir)) == NULL) {
+				e = errno;
+				break;
+			}
+			if (seen++ == max + 2) {
+				r->drops.unlisted = true;
+				break;
+			}
+			if (queue_id_valid(de->d_name))
+				ids_push(&r->drops, de->d_name);
 		}
-		if (queue_id_valid(de->d_name))
-			ids_push(&r->drops, de->d_name);
+		closedir(dir);
 	}
-	e = errno;
-	closedir(dir);
 	if (e != 0) {
 		errno = e;
 		log_warn("cannot list incoming/new (each state file asks it instead)");

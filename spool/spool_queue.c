@@ -72,19 +72,20 @@ int queue_each(int dir, queue_each_cb cb, void *ctx)
 		errno = e;
 		return -1;
 	}
-	/* A listing cut short by an error is not a short queue. */
-	for (;;) {
+	while (r == 0) {
 		errno = 0;
-		if (r != 0 || (de = readdir(d)) == NULL)
+		if ((de = readdir(d)) == NULL) {
+			/* A listing cut short by an error is not a short queue. */
+			if (errno != 0)
+				r = -1;
 			break;
+		}
 		if (queue_name_parse(de->d_name, id, &part))
 			r = cb(ctx, id, part);
 	}
+	/* The errno of readdir or of cb, whichever stopped the walk. */
 	e = errno;
 	closedir(d);
-	if (r == 0 && e != 0) {
-		errno = e;
-		return -1;
-	}
+	errno = e;
 	return r;
 }

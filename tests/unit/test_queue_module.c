@@ -87,6 +87,16 @@ static int stop_at_first(void *ctx, const char *id, enum queue_part part)
 	return 7;
 }
 
+/* A walk cb that fails: queue_each returns its -1 with its errno. */
+static int fail_enospc(void *ctx, const char *id, enum queue_part part)
+{
+	(void)ctx;
+	(void)id;
+	(void)part;
+	errno = ENOSPC;
+	return -1;
+}
+
 static void spool_make(struct spool_dirs *d)
 {
 	char path[256], err[256];
@@ -118,6 +128,9 @@ static void test_each(const struct spool_dirs *d)
 	CHECK_INT(s.tmp, 1);
 	CHECK_INT(queue_each(d->queue, stop_at_first, &n), 7);
 	CHECK_INT(n, 1);
+	errno = 0;
+	CHECK_INT(queue_each(d->queue, fail_enospc, NULL), -1);
+	CHECK_INT(errno, ENOSPC);
 	CHECK(queue_has(d->queue, A, QUEUE_ENV));
 	CHECK(!queue_has(d->queue, B, QUEUE_ENV));
 	CHECK_INT(queue_each(-1, count, &s), -1);
